@@ -1,0 +1,80 @@
+"""ORM objects -> response schemas (ORM objects never leave the API layer)."""
+
+from __future__ import annotations
+
+from app.models import Actor, Article, Observation, Topic
+from app.schemas import ActorRead, ArticleDetail, ArticleRead, MembershipRead, ObservationRead, TopicRead
+
+
+def actor_read(actor: Actor) -> ActorRead:
+    return ActorRead(
+        slug=actor.slug,
+        name=actor.name,
+        kind=actor.kind,
+        description=actor.description,
+        aliases=[a.alias for a in actor.aliases],
+        memberships=[
+            MembershipRead(parent=m.parent.slug, role=m.role, valid_from=m.valid_from, valid_to=m.valid_to)
+            for m in actor.memberships
+        ],
+    )
+
+
+def topic_read(topic: Topic) -> TopicRead:
+    return TopicRead(
+        slug=topic.slug,
+        name=topic.name,
+        description=topic.description,
+        keywords=list(topic.keywords),
+        examples=list(topic.examples),
+        parent=topic.parent.slug if topic.parent else None,
+    )
+
+
+def article_read(article: Article) -> ArticleRead:
+    return ArticleRead(
+        id=article.id,
+        url=article.url,
+        external_id=article.external_id,
+        title=article.title,
+        source=article.source.name if article.source else None,
+        language=article.language,
+        published_at=article.published_at,
+        revision=article.revision,
+        created_at=article.created_at,
+        updated_at=article.updated_at,
+    )
+
+
+def article_detail(article: Article, observations: list[Observation]) -> ArticleDetail:
+    return ArticleDetail(
+        **article_read(article).model_dump(),
+        text=article.text,
+        observations=[observation_read(o) for o in observations],
+    )
+
+
+def observation_read(observation: Observation) -> ObservationRead:
+    return ObservationRead(
+        id=observation.id,
+        actor=observation.actor.slug,
+        topic=observation.topic.slug,
+        article_id=observation.article_id,
+        article_revision=observation.article_revision,
+        score=observation.score,
+        label=observation.label,
+        confidence=observation.confidence,
+        observed_at=observation.observed_at,
+        reported_at=observation.reported_at,
+        evidence=observation.evidence,
+        evidence_start=observation.evidence_start,
+        evidence_end=observation.evidence_end,
+        speaker=observation.speaker,
+        shift=observation.shift,
+        method=observation.method,
+        extractor_version=observation.extractor_version,
+        status=observation.status,
+        note=observation.note,
+        created_at=observation.created_at,
+        updated_at=observation.updated_at,
+    )

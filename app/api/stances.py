@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from app import review
+from app.api.articles import _cursor_time
+from app.api.convert import observation_read
+from app.api.deps import FormatParam
+from app.api.formats import csv_response, ndjson_response, records_frame
+from app.db import SessionDep
+from app.errors import NotFound
+from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from app.schemas import ObservationCreate, ObservationRead, ObservationUpdate, Page
+from app.store import observations as observation_store
+from app.store.filters import ObservationFilter
+
+router = APIRouter(prefix="/stances", tags=["stances"])
+
+CSV_COLUMNS = list(ObservationRead.model_fields)
+
+
+@router.get(
+    "",
+    response_model=Page[ObservationRead],
+    responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
+)
+def list_observations(
+    session: SessionDep,
+    filters: Annotated[ObservationFilter, Query()],
+    limit: Limit = 100,
+    cursor: CursorParam = None,
+    format: FormatParam = "json",
+) -> Any:
+    """Observations in (observed_at, id) order. CSV and NDJSON carry the next cursor in `X-Next-Cursor`."""
+    after = None
+    if cursor is not None:
+        stamp, last_id = decode_cursor(cursor, 2)
+        after = (_cursor_time(stamp), int(last_id))
+    rows = observation_store.list_observations(session, filters=filters, after=after, limit=limit + 1)
+    items = [observation_read(o) for o in rows[:limit]]
+    next_cursor = (
+        encode_cursor(items[-1].observed_at.isoformat(), items[-1].id) if len(rows) > limit else None
+    )
+    if format == "json":
+        return Page[ObservationRead](items=items, next_cursor=next_cursor)
+    headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
+    dumped = [item.model_dump() for item in items]
+    if format == "csv":
+        return csv_response(records_frame(dumped, CSV_COLUMNS), "stances.csv", headers)
+    return ndjson_response(dumped, headers)
+
+
+@router.post("", response_model=ObservationRead, status_code=status.HTTP_201_CREATED, responses={422: {}})
+def create_observation(data: ObservationCreate, session: SessionDep) -> ObservationRead:
+    """Code a stance by hand (method `manual`, status `verified`); it survives article revisions."""
+    return observation_read(review.add_manual_observation(session, data))
+
+
+@router.get("/{observation_id}", response_model=ObservationRead, responses={404: {}})
+def get_observation(observation_id: int, session: SessionDep) -> ObservationRead:
+    observation = observation_store.get_observation(session, observation_id=observation_id)
+    if observation is None:
+        raise NotFound("observation", observation_id)
+    return observation_read(observation)
+
+
+@router.patch("/{observation_id}", response_model=ObservationRead, responses={404: {}, 422: {}})
+def review_observation(observation_id: int, data: ObservationUpdate, session: SessionDep) -> ObservationRead:
+    """Verify, correct (score/label) or reject. Rejected observations drop out of timelines."""
+    return observation_read(review.review_observation(session, observation_id, data))

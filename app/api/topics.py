@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app import registry
+from app.api.convert import topic_read
+from app.db import SessionDep
+from app.errors import NotFound
+from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from app.schemas import Page, TopicCreate, TopicRead, TopicUpdate
+from app.store import topics as topic_store
+
+router = APIRouter(prefix="/topics", tags=["registry"])
+
+
+@router.get("", response_model=Page[TopicRead])
+def list_topics(session: SessionDep, limit: Limit = 100, cursor: CursorParam = None) -> Page[TopicRead]:
+    after = str(decode_cursor(cursor, 1)[0]) if cursor else None
+    rows = topic_store.list_topics(session, after_slug=after, limit=limit + 1)
+    items = rows[:limit]
+    next_cursor = encode_cursor(items[-1].slug) if len(rows) > limit else None
+    return Page[TopicRead](items=[topic_read(t) for t in items], next_cursor=next_cursor)
+
+
+@router.post("", response_model=TopicRead, status_code=status.HTTP_201_CREATED, responses={409: {}, 422: {}})
+def create_topic(data: TopicCreate, session: SessionDep) -> TopicRead:
+    topic = registry.create_topic(session, data)
+    return get_topic(topic.slug, session)
+
+
+@router.get("/{slug}", response_model=TopicRead, responses={404: {}})
+def get_topic(slug: str, session: SessionDep) -> TopicRead:
+    topic = topic_store.get_topic(session, slug=slug)
+    if topic is None:
+        raise NotFound("topic", slug)
+    return topic_read(topic)
+
+
+@router.patch("/{slug}", response_model=TopicRead, responses={404: {}, 422: {}})
+def update_topic(slug: str, data: TopicUpdate, session: SessionDep) -> TopicRead:
+    registry.update_topic(session, slug, data)
+    session.expire_all()
+    return get_topic(slug, session)

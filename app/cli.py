@@ -1,0 +1,226 @@
+"""The `stanceline` command: serve, demo, ingest, extract, registry load, db upgrade."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from app import ingest, migrate, registry
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker, session_scope
+from app.errors import StancelineError
+from app.extraction import ENGINES
+from app.extraction.corpus import extract_corpus, read_jsonl, write_jsonl
+from app.extraction.types import RegistrySnapshot
+from app.main import create_app
+
+DEMO_DIR = Path(__file__).parent / "demo"
+DEMO_CORPUS = DEMO_DIR / "articles.jsonl"
+
+cli = typer.Typer(help="Stanceline: stance-tracking time series from news text.", no_args_is_help=True)
+registry_cli = typer.Typer(help="Actors and topics.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+cli.add_typer(registry_cli, name="registry")
+cli.add_typer(db_cli, name="db")
+console = Console(stderr=True)
+
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database-url", help="Overrides STANCELINE_DATABASE_URL", show_default=False)
+]
+
+
+def _settings(database_url: str | None) -> Settings:
+    settings = get_settings()
+    return settings.model_copy(update={"database_url": database_url}) if database_url else settings
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: STANCELINE_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: STANCELINE_PORT or 8000")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Serve the API (and /docs)."""
+    settings = _settings(database_url)
+    _run_server(settings, host or settings.host, port or settings.port, workers)
+
+
+def _run_server(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    log_level = settings.log_level.lower()
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+        return
+    # worker processes build their own settings from the environment; migrate once, before they start
+    os.environ["STANCELINE_DATABASE_URL"] = settings.database_url
+    migrate.upgrade(settings.database_url)
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
+    )
+
+
+def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int, label: str) -> Counter[str]:
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings)
+    factory = make_sessionmaker(engine)
+    tally: Counter[str] = Counter()
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task(label, total=len(rows))
+            for start in range(0, len(rows), batch_size):
+                chunk = rows[start : start + batch_size]
+                with session_scope(factory) as session:
+                    context = ingest.load_registry_context(session)
+                    results = ingest.ingest_batch(
+                        session, chunk, context=context, engine=settings.extraction_engine
+                    )
+                for offset, result in enumerate(results):
+                    tally[result.status] += 1
+                    if result.error is not None:
+                        field = (result.error.field or "").split(".", 1)[-1]
+                        progress.console.print(
+                            f"[yellow]line {start + offset + 1}:[/yellow] {result.error.message} ({field})"
+                        )
+                    tally["observations"] += result.observations or 0
+                progress.advance(task, len(chunk))
+    finally:
+        engine.dispose()
+    return tally
+
+
+def _read_articles(path: Path) -> list[dict[str, Any]]:
+    try:
+        return list(read_jsonl(path))
+    except (OSError, ValueError) as error:
+        raise _fail(str(error)) from error
+
+
+@cli.command("ingest")
+def ingest_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="One article per line (JSONL)")],
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Articles per transaction")] = 100,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Ingest articles from a JSONL file (the same path as POST /v1/articles/batch)."""
+    tally = _ingest_rows(_settings(database_url), _read_articles(file), batch_size, "ingesting")
+    console.print(", ".join(f"{k}: {v}" for k, v in sorted(tally.items())))
+    if tally["error"]:
+        raise typer.Exit(code=1)
+
+
+@cli.command()
+def extract(
+    corpus: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Articles, one JSON per line")],
+    registry_file: Annotated[
+        Path, typer.Option("--registry", exists=True, dir_okay=False, help="Registry JSON")
+    ],
+    out: Annotated[Path, typer.Option(help="Where to write predictions (JSONL)")],
+    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}")] = "rules",
+) -> None:
+    """Extract observations from a corpus without a server or a database."""
+    import orjson
+
+    try:
+        snapshot = RegistrySnapshot.from_dict(orjson.loads(registry_file.read_bytes()))
+        count = write_jsonl(extract_corpus(read_jsonl(corpus), snapshot, engine=engine), out)
+    except (OSError, ValueError, KeyError) as error:
+        raise _fail(str(error)) from error
+    console.print(f"wrote {count} observations to {out}")
+
+
+@registry_cli.command("load")
+def registry_load(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Registry JSON file")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Import actors and topics (upsert by slug; loading the same file twice changes nothing)."""
+    settings = _settings(database_url)
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings)
+    try:
+        data = registry.read_registry_file(file)
+        with session_scope(make_sessionmaker(engine)) as session:
+            result = registry.import_registry(session, data)
+    except StancelineError as error:
+        raise _fail(f"{error.message} ({error.field})") from error
+    except ValueError as error:
+        raise _fail(str(error)) from error
+    finally:
+        engine.dispose()
+    console.print(f"actors {result.actors.model_dump()}, topics {result.topics.model_dump()}")
+
+
+@db_cli.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    database_url: DatabaseOption = None,
+) -> None:
+    """Apply migrations."""
+    migrate.upgrade(_settings(database_url).database_url, revision)
+    console.print(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Revert migrations."""
+    migrate.downgrade(_settings(database_url).database_url, revision)
+    console.print(f"database at {revision}")
+
+
+@cli.command()
+def demo(
+    db: Annotated[Path, typer.Option(help="SQLite file to (re)create")] = Path("stanceline-demo.db"),
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards")] = True,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """A fresh SQLite file with the starter registry and the demo corpus, then the API on HOST:PORT."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{db.resolve()}"
+    settings = _settings(url)
+    migrate.upgrade(url)
+    engine = make_engine(settings)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            result = registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))
+    finally:
+        engine.dispose()
+    console.print(f"registry: {result.actors.created} actors, {result.topics.created} topics")
+    tally = _ingest_rows(settings, _read_articles(DEMO_CORPUS), 50, "demo corpus")
+    console.print(f"articles: {tally['created']} created, {tally['observations']} observations")
+    if not serve_api:
+        return
+    console.print(
+        f"[green]Stanceline demo[/green] on http://{host}:{port}  (docs: http://{host}:{port}/docs)\n"
+        f"  try: curl 'http://{host}:{port}/v1/timelines?topic=ground-troops-ukraine&actor=europe&interval=month'"
+    )
+    _run_server(settings.model_copy(update={"log_level": "WARNING"}), host, port)
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""Stance cues: support/oppose predicates, negation, modality, deferral and shift.
+
+`read_stance(text)` turns one clause into signed parts. Parts are combined by the
+engine: both signs present -> mixed (mean of the strongest of each sign), else the
+strongest part. Scores follow the corpus scale: +-1 firm, +-0.5 tentative or
+hesitant, 0 a deferral without a lean.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+class CueKind(Enum):
+    SUPPORT = "support"
+    OPPOSE = "oppose"
+    EVALUATIVE = "evaluative"  # welcomes/warns: the sign depends on what is evaluated
+    REDUCTION = "reduction"  # pause, halt, delay: an act against the thing, or the evaluated object
+    DEFERRAL = "deferral"
+    DIVISION = "division"
+    SUPPRESS = "suppress"  # predictions and non-positions: the clause codes nothing
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: int
+    end: int
+    kind: CueKind
+    value: float
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class StanceParts:
+    """What one clause says: signed values, plus flags the engine needs."""
+
+    values: tuple[float, ...]
+    deferral: bool
+    division: bool
+    suppressed: bool
+    cue_count: int
+
+
+def _c(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.IGNORECASE)
+
+
+# (pattern, kind, value). Longer matches win over shorter overlapping ones.
+_LEXICON: list[tuple[re.Pattern[str], CueKind, float]] = [
+    (_c(p), k, v)
+    for p, k, v in [
+        # support, firm
+        (r"ready and willing|ready to|willing to|prepared to|readiness to|ready\b", CueKind.SUPPORT, 1.0),
+        (
+            r"pledg\w*|commit(?:s|ted|ting|ment)?|offer(?:s|ed)?|propos\w*|form(?:ally)? committed",
+            CueKind.SUPPORT,
+            1.0,
+        ),
+        (
+            r"(?:would|will|to|going to|could|must|might|may|should|can|won't|wouldn't|can't|cannot) (?:\w+ )?(?:send|deploy|provide|contribute|station|supply|give|back|defend|secure)",
+            CueKind.SUPPORT,
+            1.0,
+        ),
+        (r"boots on the ground|planes in the air|put (?:\w+ )?troops on the ground", CueKind.SUPPORT, 1.0),
+        (r"back(?:s|ed|ing)?|support(?:s|ed|ing)?|endors\w+|favou?r\w*|in favou?r of", CueKind.SUPPORT, 1.0),
+        (
+            r"prais\w+|spoke warmly|warm words|pressed ahead|press(?:es|ing)? ahead|operational phase",
+            CueKind.SUPPORT,
+            1.0,
+        ),
+        (
+            r"resum\w+|lift(?:ed|ing)? the pause|reversed course|has trained|have trained|trained",
+            CueKind.SUPPORT,
+            1.0,
+        ),
+        (
+            r"help(?:ed|ing)? (?:to )?(?:rebuild|train|arm|protect)|asked for|hoping to secure|needed|needs",
+            CueKind.SUPPORT,
+            1.0,
+        ),
+        (
+            r"thank\w+|called for|calls for|urg(?:ed|es) \w+ to (?:send|supply)|would continue|will continue",
+            CueKind.SUPPORT,
+            1.0,
+        ),
+        (
+            r"consider(?:s|ed|ing)? (?:sending|deploying|committing|providing|contributing)",
+            CueKind.SUPPORT,
+            1.0,
+        ),
+        (r"deter\w*|concrete step|first serious|receive|ready to move fast", CueKind.SUPPORT, 1.0),
+        # support, partial contribution
+        (r"logistic\w*|logistics hub|from the air|air cover", CueKind.SUPPORT, 0.5),
+        # opposition, firm
+        (
+            r"unacceptable|reject\w*|(?:will|would|could|did) not accept|never (?:agree|accept)|rul(?:e|es|ed|ing) out",
+            CueKind.OPPOSE,
+            -1.0,
+        ),
+        (
+            r"not foreseen|no room for compromise|legitimate targets?|dismiss\w*|mock\w*|posture and a pose",
+            CueKind.OPPOSE,
+            -1.0,
+        ),
+        (
+            r"threat|escalat\w+|extreme concern|categorical\w*|definitely not|no sense|oppos\w+|condemn\w*",
+            CueKind.OPPOSE,
+            -1.0,
+        ),
+        (
+            r"signal to continue the war|significant damage|not change the (?:situation|balance)",
+            CueKind.OPPOSE,
+            -1.0,
+        ),
+        (r"no (?:\w+ ){0,2}(?:troops|soldiers|forces|boots)", CueKind.OPPOSE, -1.0),
+        # opposition, hesitant
+        (
+            r"premature|inappropriate|sceptic\w*|skeptic\w*|least effective|most complex|overburden",
+            CueKind.OPPOSE,
+            -0.5,
+        ),
+        (
+            r"shift(?:s|ed|ing)? away|step(?:ping)? back|waned|baulk\w*|balk\w*|no hurry|backing away|back away",
+            CueKind.OPPOSE,
+            -0.5,
+        ),
+        (r"stopped short of|careful not to|interests first|cool(?:s|ed)? on", CueKind.OPPOSE, -0.5),
+        # the sign of what is evaluated decides
+        (r"welcom\w+|best contribution", CueKind.EVALUATIVE, 1.0),
+        (r"warn\w*|embolden\w*|cautio\w+ against", CueKind.EVALUATIVE, -1.0),
+        (
+            r"paus\w+|halt\w*|held back|hold(?:s|ing)? back|suspend\w*|stopp?(?:ed|s)?|delay\w*|fewer|review\w*",
+            CueKind.REDUCTION,
+            -0.5,
+        ),
+        # deferral
+        (
+            r"(?:will|would) decide|appropriate time|looking at|final determination|have to be agreed|approval of parliament|need(?:ed|s)? time to analy[sz]e",
+            CueKind.DEFERRAL,
+            0.0,
+        ),
+        # a group reported as divided
+        (r"failed to agree|not unanimous|divided|split over|divisions", CueKind.DIVISION, 0.0),
+        # no position taken
+        (
+            r"expected to|due to|will likely|did not say|has not said|not immediately comment\w*|no immediate",
+            CueKind.SUPPRESS,
+            0.0,
+        ),
+    ]
+]
+
+_NEGATOR = re.compile(
+    r"(?<![\w-])(?:not|\w*n't|never|no|nor|neither|without|no longer)(?![\w-])", re.IGNORECASE
+)
+_MODAL = _c(
+    r"could consider|consider\w*|open to|might|may|tentative\w*|many questions|questions remain\w*|probably|hedg\w+"
+)
+_TIMING = _c(r"in the coming weeks|only after|only once|not before|until")
+_SHIFT = _c(
+    r"shift(?:s|ed|ing)? away|step(?:ping)? back|taking a step back|u-turn|revers\w+|no longer|"
+    r"(?:has|have|had) paused|paused|halted|resum\w+|backing away|sharp turn|first time|caused a stir|"
+    r"waned|lift(?:ed|ing)? the pause|change of course|changed course"
+)
+_NEGATION_WINDOW = 28  # characters before a cue in which a negator flips it
+
+
+def find_cues(text: str) -> list[Cue]:
+    """Non-overlapping cues in `text`, leftmost-longest, with negation applied."""
+    found: list[tuple[int, int, CueKind, float]] = []
+    for pattern, kind, value in _LEXICON:
+        for match in pattern.finditer(text):
+            found.append((match.start(), match.end(), kind, value))
+    found.sort(key=lambda item: (item[0], -(item[1] - item[0])))
+    cues: list[Cue] = []
+    last_end = -1
+    for start, end, kind, value in found:
+        if start < last_end:
+            continue
+        last_end = end
+        window = text[max(0, start - _NEGATION_WINDOW) : start]
+        window = re.split(r"[,;:]|\bbut\b|\band\b", window)[-1]
+        inside = bool(_NEGATOR.search(text[start:end]))
+        negated = False
+        if kind is CueKind.SUPPORT:
+            negated = inside or bool(_NEGATOR.search(window))
+        elif kind is CueKind.OPPOSE:
+            # Oppose cues that carry their own negator ("not foreseen") are not flipped again.
+            negated = not inside and bool(_NEGATOR.search(window))
+        cues.append(Cue(start, end, kind, value, negated))
+    return cues
+
+
+def read_stance(text: str) -> StanceParts:
+    """Signed stance values expressed in one clause."""
+    cues = find_cues(text)
+    suppressed = any(c.kind is CueKind.SUPPRESS for c in cues)
+    reduction = [c for c in cues if c.kind is CueKind.REDUCTION]
+    evaluative = [c for c in cues if c.kind is CueKind.EVALUATIVE]
+    modal = bool(_MODAL.search(text))
+    timing = bool(_TIMING.search(text))
+    values: list[float] = []
+    for cue in cues:
+        if cue.kind in (CueKind.SUPPORT, CueKind.OPPOSE):
+            value = cue.value
+            if cue.negated:
+                # "did not rule out" is weak support; "would not send" is a firm refusal.
+                value = 0.5 if value < 0 else -1.0
+            if value < 0 and timing and "no" in text[cue.start : cue.end].lower().split():
+                value = 0.5  # a proponent's timing ("no troops in the coming weeks") is conditional support
+            if value > 0 and modal:
+                value = min(value, 0.5)
+            values.append(value)
+        elif cue.kind is CueKind.EVALUATIVE:
+            # Welcoming (+) or warning (-) about a halt or delay flips the sign.
+            values.append(-cue.value if reduction else cue.value)
+    if reduction and not evaluative:
+        values.append(-0.5)
+    return StanceParts(
+        values=tuple(values),
+        deferral=any(c.kind is CueKind.DEFERRAL for c in cues),
+        division=any(c.kind is CueKind.DIVISION for c in cues),
+        suppressed=suppressed,
+        cue_count=sum(c.kind is not CueKind.SUPPRESS for c in cues),
+    )
+
+
+def has_shift(text: str) -> bool:
+    return bool(_SHIFT.search(text))
+
+
+def combine(values: list[float]) -> tuple[float, bool]:
+    """Score and whether it is mixed: both signs -> mean of the strongest of each, else the strongest."""
+    positives = [v for v in values if v > 0]
+    negatives = [v for v in values if v < 0]
+    if positives and negatives:
+        return (max(positives) + min(negatives)) / 2, True
+    if not values:
+        return 0.0, False
+    return max(values, key=abs), False

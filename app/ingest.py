@@ -1,0 +1,269 @@
+"""The ingest use case: dedupe, revise, extract and store one article or a batch. Flush, never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, StancelineError, field_path
+from app.extraction import build_extractor
+from app.extraction.types import (
+    ActorEntry,
+    ArticleText,
+    ExtractedObservation,
+    MembershipEntry,
+    RegistrySnapshot,
+    TopicEntry,
+)
+from app.models import Article, ArticleRevision
+from app.schemas import ArticleCreate, ErrorDetail, IngestResult
+from app.store import actors as actor_store
+from app.store import articles as article_store
+from app.store import observations as observation_store
+from app.store import topics as topic_store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RegistryContext:
+    """The registry as extraction sees it, plus the slug -> id maps storage needs."""
+
+    snapshot: RegistrySnapshot
+    actor_ids: dict[str, int]
+    topic_ids: dict[str, int]
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    status: str  # created | unchanged | revised
+    article: Article
+    observations: int
+
+
+def load_registry_context(session: Session) -> RegistryContext:
+    actors = actor_store.list_all_actors(session)
+    topics = topic_store.list_all_topics(session)
+    snapshot = RegistrySnapshot(
+        actors=tuple(
+            ActorEntry(
+                slug=a.slug,
+                name=a.name,
+                kind=a.kind,
+                aliases=tuple(alias.alias for alias in a.aliases),
+                memberships=tuple(
+                    MembershipEntry(
+                        parent=m.parent.slug, role=m.role, valid_from=m.valid_from, valid_to=m.valid_to
+                    )
+                    for m in a.memberships
+                ),
+            )
+            for a in actors
+        ),
+        topics=tuple(
+            TopicEntry(
+                slug=t.slug,
+                name=t.name,
+                description=t.description,
+                keywords=tuple(t.keywords),
+                examples=tuple(t.examples),
+                parent=t.parent.slug if t.parent else None,
+            )
+            for t in topics
+        ),
+    )
+    return RegistryContext(
+        snapshot=snapshot,
+        actor_ids={a.slug: a.id for a in actors},
+        topic_ids={t.slug: t.id for t in topics},
+    )
+
+
+def content_hash(data: ArticleCreate) -> str:
+    """What makes a new revision: a change of text, title, date or language."""
+    payload = orjson.dumps([data.text, data.title, data.published_at.isoformat(), data.language])
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _find_existing(session: Session, data: ArticleCreate) -> Article | None:
+    matches = article_store.find_articles_by_identity(session, url=data.url, external_id=data.external_id)
+    if len(matches) > 1:
+        raise Conflict(
+            "url and external_id belong to two different stored articles",
+            field="external_id",
+            code="identity_conflict",
+        )
+    return matches[0] if matches else None
+
+
+def _observation_rows(
+    article: Article,
+    found: Sequence[ExtractedObservation],
+    context: RegistryContext,
+    method: str,
+    version: str,
+) -> list[dict[str, Any]]:
+    rows = []
+    for item in found:
+        actor_id = context.actor_ids.get(item.actor)
+        topic_id = context.topic_ids.get(item.topic)
+        if actor_id is None or topic_id is None:
+            logger.warning("ingest.unknown_slug actor=%s topic=%s", item.actor, item.topic)
+            continue
+        rows.append(
+            {
+                "actor_id": actor_id,
+                "topic_id": topic_id,
+                "article_id": article.id,
+                "article_revision": article.revision,
+                "score": max(-1.0, min(1.0, float(item.score))),
+                "label": item.label,
+                "confidence": max(0.0, min(1.0, float(item.confidence))),
+                "observed_at": datetime.combine(item.observed_at, time(), tzinfo=UTC),
+                "reported_at": article.published_at,
+                "evidence": item.evidence,
+                "evidence_start": item.evidence_start,
+                "evidence_end": item.evidence_end,
+                "speaker": item.speaker,
+                "shift": item.shift,
+                "method": method,
+                "extractor_version": version,
+                "status": "auto",
+                "extras": dict(item.extras) or None,
+            }
+        )
+    return rows
+
+
+def extract_and_store(session: Session, article: Article, *, context: RegistryContext, engine: str) -> int:
+    extractor = build_extractor(context.snapshot, engine)
+    found = extractor.extract(
+        ArticleText(
+            text=article.text,
+            published_at=article.published_at,
+            title=article.title,
+            language=article.language,
+        )
+    )
+    rows = _observation_rows(article, found, context, extractor.method, extractor.version)
+    observation_store.add_observations(session, rows=rows)
+    return len(rows)
+
+
+def ingest_article(
+    session: Session, data: ArticleCreate, *, context: RegistryContext, engine: str
+) -> IngestOutcome:
+    existing = _find_existing(session, data)
+    digest = content_hash(data)
+    if existing is not None and existing.content_hash == digest:
+        count = observation_store.count_article_observations(session, article_id=existing.id)
+        return IngestOutcome("unchanged", existing, count)
+
+    source = article_store.get_or_add_source(session, name=data.source) if data.source else None
+    if existing is None:
+        article = Article(
+            url=data.url,
+            external_id=data.external_id,
+            title=data.title,
+            text=data.text,
+            language=data.language,
+            published_at=data.published_at,
+            source=source,
+            revision=1,
+            content_hash=digest,
+        )
+        session.add(article)
+        status = "created"
+    else:
+        article = existing
+        article.revision += 1
+        article.title, article.text, article.language = data.title, data.text, data.language
+        article.published_at, article.content_hash = data.published_at, digest
+        article.url = article.url or data.url
+        article.external_id = article.external_id or data.external_id
+        if source is not None:
+            article.source = source
+        replaced = observation_store.delete_automatic_observations(session, article_id=article.id)
+        logger.info("ingest.revised article_id=%s replaced_observations=%d", article.id, replaced)
+        status = "revised"
+    session.flush()
+    session.add(
+        ArticleRevision(
+            article_id=article.id,
+            revision=article.revision,
+            title=data.title,
+            text=data.text,
+            published_at=data.published_at,
+            content_hash=digest,
+        )
+    )
+    stored = extract_and_store(session, article, context=context, engine=engine)
+    session.flush()
+    total = (
+        stored
+        if status == "created"
+        else observation_store.count_article_observations(session, article_id=article.id)
+    )
+    logger.info("ingest.stored article_id=%s status=%s observations=%d", article.id, status, stored)
+    return IngestOutcome(status, article, total)
+
+
+def _validation_error(error: ValidationError, index: int) -> ErrorDetail:
+    first = error.errors()[0]
+    field = field_path(("articles", index, *first.get("loc", ())))
+    return ErrorDetail(
+        code="validation_error", message=f"{field}: {first.get('msg', 'invalid')}", field=field
+    )
+
+
+def ingest_batch(
+    session: Session, items: Sequence[Any], *, context: RegistryContext, engine: str
+) -> list[IngestResult]:
+    """Each item in its own SAVEPOINT: a bad item reports an error and the others still land."""
+    results: list[IngestResult] = []
+    for index, item in enumerate(items):
+        try:
+            data = ArticleCreate.model_validate(item)
+        except ValidationError as error:
+            results.append(IngestResult(status="error", error=_validation_error(error, index)))
+            continue
+        try:
+            with session.begin_nested():
+                outcome = ingest_article(session, data, context=context, engine=engine)
+        except StancelineError as error:
+            field = f"articles[{index}].{error.field}" if error.field else f"articles[{index}]"
+            results.append(
+                IngestResult(
+                    status="error", error=ErrorDetail(code=error.code, message=error.message, field=field)
+                )
+            )
+            continue
+        except IntegrityError:
+            logger.warning("ingest.batch_conflict index=%d", index)
+            results.append(
+                IngestResult(
+                    status="error",
+                    error=ErrorDetail(
+                        code="conflict", message="conflicts with a stored article", field=f"articles[{index}]"
+                    ),
+                )
+            )
+            continue
+        results.append(
+            IngestResult(
+                status=outcome.status,
+                article_id=outcome.article.id,
+                revision=outcome.article.revision,
+                observations=outcome.observations,
+            )
+        )
+    return results

@@ -1,0 +1,60 @@
+"""The FastAPI application: create_app(settings) builds everything from explicit settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from app import __version__, migrate
+from app.api import actors, articles, health, registry, stances, timelines, topics
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.errors import install_error_handlers
+from app.logs import configure_logging
+
+DESCRIPTION = """
+Stanceline records which **actor** takes which **stance** on which **topic**, when, with the
+sentence that shows it, and serves **timelines** of those stances.
+
+Every error has the body `{"error": {"code", "message", "field"}}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        if settings.migrate_on_start if settings.migrate_on_start is not None else settings.is_sqlite:
+            migrate.upgrade(settings.database_url)
+        engine = make_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(title="Stanceline", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (
+        articles.router,
+        actors.router,
+        topics.router,
+        registry.router,
+        stances.router,
+        timelines.router,
+    ):
+        app.include_router(router, prefix="/v1")
+    app.include_router(health.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

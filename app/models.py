@@ -1,0 +1,230 @@
+"""SQLAlchemy 2.x typed ORM models. Every datetime is stored and returned as UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+
+LABELS = ("support", "oppose", "neutral", "mixed")
+METHODS = ("rules", "model", "llm", "manual")
+STATUSES = ("auto", "verified", "corrected", "rejected")
+ACTOR_KINDS = ("person", "state", "organization", "bloc", "group")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way in and out, on SQLite (naive text) and PostgreSQL (timestamptz)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; Stanceline stores timezone-aware UTC only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Source(Base):
+    __tablename__ = "source"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Article(TimestampMixin, Base):
+    __tablename__ = "article"
+    __table_args__ = (Index("ix_article_published_id", "published_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(512), unique=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id", ondelete="SET NULL"), index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+    source: Mapped[Source | None] = relationship(lazy="raise")
+    revisions: Mapped[list[ArticleRevision]] = relationship(
+        back_populates="article",
+        lazy="raise",
+        cascade="all, delete-orphan",
+        order_by="ArticleRevision.revision",
+    )
+
+
+class ArticleRevision(Base):
+    """Every text an article has had; the article row holds the current one."""
+
+    __tablename__ = "article_revision"
+    __table_args__ = (UniqueConstraint("article_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    article: Mapped[Article] = relationship(back_populates="revisions", lazy="raise")
+
+
+class Actor(TimestampMixin, Base):
+    __tablename__ = "actor"
+    __table_args__ = (CheckConstraint(_in("kind", ACTOR_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str | None] = mapped_column(Text)
+
+    aliases: Mapped[list[ActorAlias]] = relationship(
+        back_populates="actor", lazy="raise", cascade="all, delete-orphan", order_by="ActorAlias.id"
+    )
+    memberships: Mapped[list[ActorMembership]] = relationship(
+        back_populates="actor",
+        lazy="raise",
+        cascade="all, delete-orphan",
+        foreign_keys="ActorMembership.actor_id",
+        order_by="ActorMembership.id",
+    )
+
+
+class ActorAlias(Base):
+    __tablename__ = "actor_alias"
+    __table_args__ = (UniqueConstraint("actor_id", "alias"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(300))
+
+    actor: Mapped[Actor] = relationship(back_populates="aliases", lazy="raise")
+
+
+class ActorMembership(Base):
+    """`actor` belongs to `parent` in `role` between `valid_from` and `valid_to` (inclusive, open when null)."""
+
+    __tablename__ = "actor_membership"
+    __table_args__ = (
+        CheckConstraint("actor_id <> parent_id", name="not_self"),
+        CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_from <= valid_to", name="valid_range"
+        ),
+        Index("ix_actor_membership_parent", "parent_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"))
+    role: Mapped[str | None] = mapped_column(String(200))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+    actor: Mapped[Actor] = relationship(back_populates="memberships", foreign_keys=[actor_id], lazy="raise")
+    parent: Mapped[Actor] = relationship(foreign_keys=[parent_id], lazy="raise")
+
+
+class Topic(TimestampMixin, Base):
+    __tablename__ = "topic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    examples: Mapped[list[str]] = mapped_column(JSON, default=list)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id", ondelete="SET NULL"), index=True)
+
+    parent: Mapped[Topic | None] = relationship(remote_side=[id], lazy="raise")
+
+
+class Observation(TimestampMixin, Base):
+    """One stance: an actor's position on a topic at a time, with the evidence that shows it."""
+
+    __tablename__ = "observation"
+    __table_args__ = (
+        CheckConstraint("score >= -1 AND score <= 1", name="score_range"),
+        CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence_range"),
+        CheckConstraint(_in("label", LABELS), name="label"),
+        CheckConstraint(_in("method", METHODS), name="method"),
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint(
+            "evidence_start IS NULL OR (evidence_start >= 0 AND evidence_end >= evidence_start)",
+            name="evidence_span",
+        ),
+        Index("ix_observation_topic_actor_observed", "topic_id", "actor_id", "observed_at"),
+        Index("ix_observation_observed_id", "observed_at", "id"),
+        Index("ix_observation_article", "article_id"),
+        Index("ix_observation_actor", "actor_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"))
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"))
+    article_revision: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(10))
+    confidence: Mapped[float] = mapped_column(Float)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    evidence: Mapped[str | None] = mapped_column(Text)
+    evidence_start: Mapped[int | None] = mapped_column(Integer)
+    evidence_end: Mapped[int | None] = mapped_column(Integer)
+    speaker: Mapped[str | None] = mapped_column(String(300))
+    shift: Mapped[bool] = mapped_column(Boolean, default=False)
+    method: Mapped[str] = mapped_column(String(10))
+    extractor_version: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10), default="auto")
+    note: Mapped[str | None] = mapped_column(Text)
+    extras: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    actor: Mapped[Actor] = relationship(lazy="raise")
+    topic: Mapped[Topic] = relationship(lazy="raise")
+    article: Mapped[Article | None] = relationship(lazy="raise")

@@ -1,0 +1,265 @@
+"""Actors and topics: create, update and idempotent import (upsert by slug). Flush, never commit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, InvalidInput, NotFound, UnknownReference
+from app.models import Actor, ActorAlias, ActorMembership, Topic
+from app.schemas import (
+    ActorCreate,
+    ActorUpdate,
+    ImportCounts,
+    MembershipIn,
+    RegistryImport,
+    RegistryImportResult,
+    TopicCreate,
+    TopicUpdate,
+)
+from app.store import actors as actor_store
+from app.store import topics as topic_store
+
+STARTER_REGISTRY = Path(__file__).parent / "starter.json"
+
+MembershipKey = tuple[str, str | None, date | None, date | None]
+
+
+def read_registry_file(path: Path) -> RegistryImport:
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InvalidInput(f"cannot read registry file {path}: {error}", field="file") from error
+    return RegistryImport.model_validate(data)
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _membership_keys(memberships: list[MembershipIn]) -> list[MembershipKey]:
+    return list(dict.fromkeys((m.parent, m.role, m.valid_from, m.valid_to) for m in memberships))
+
+
+def _current_membership_keys(actor: Actor) -> list[MembershipKey]:
+    return [(m.parent.slug, m.role, m.valid_from, m.valid_to) for m in actor.memberships]
+
+
+def _set_aliases(actor: Actor, aliases: list[str]) -> bool:
+    wanted = _dedupe(aliases)
+    if [a.alias for a in actor.aliases] == wanted:
+        return False
+    by_text = {a.alias: a for a in actor.aliases}
+    actor.aliases = [by_text.get(text) or ActorAlias(alias=text) for text in wanted]
+    return True
+
+
+def _set_memberships(
+    session: Session, actor: Actor, memberships: list[MembershipIn], *, field_prefix: str
+) -> bool:
+    wanted = _membership_keys(memberships)
+    if _current_membership_keys(actor) == wanted:
+        return False
+    parents = actor_store.ids_by_slug(session, slugs=[key[0] for key in wanted])
+    for index, key in enumerate(wanted):
+        if key[0] not in parents:
+            raise UnknownReference("actor", key[0], field=f"{field_prefix}memberships[{index}].parent")
+        if key[0] == actor.slug:
+            raise InvalidInput(
+                "an actor cannot be its own member", field=f"{field_prefix}memberships[{index}]"
+            )
+    actor.memberships = [
+        ActorMembership(parent_id=parents[parent], role=role, valid_from=start, valid_to=end)
+        for parent, role, start, end in wanted
+    ]
+    return True
+
+
+def create_actor(session: Session, data: ActorCreate) -> Actor:
+    if actor_store.get_actor(session, slug=data.slug, with_children=False) is not None:
+        raise Conflict(f"actor {data.slug!r} already exists", field="slug", code="actor_exists")
+    actor = Actor(slug=data.slug, name=data.name, kind=data.kind, description=data.description, aliases=[])
+    actor.memberships = []
+    session.add(actor)
+    session.flush()
+    _set_aliases(actor, data.aliases)
+    _set_memberships(session, actor, data.memberships, field_prefix="")
+    session.flush()
+    return actor
+
+
+def update_actor(session: Session, slug: str, data: ActorUpdate) -> Actor:
+    actor = actor_store.get_actor(session, slug=slug)
+    if actor is None:
+        raise NotFound("actor", slug)
+    fields = data.model_fields_set
+    for name in ("name", "kind", "description"):
+        if name in fields and (name == "description" or getattr(data, name) is not None):
+            setattr(actor, name, getattr(data, name))
+    if data.aliases is not None:
+        _set_aliases(actor, data.aliases)
+    if data.memberships is not None:
+        _set_memberships(session, actor, data.memberships, field_prefix="")
+    session.flush()
+    return actor
+
+
+def _resolve_topic_parent(session: Session, topic: Topic | None, parent_slug: str | None) -> int | None:
+    if parent_slug is None:
+        return None
+    parent = topic_store.get_topic(session, slug=parent_slug)
+    if parent is None:
+        raise UnknownReference("topic", parent_slug, field="parent")
+    ancestor: Topic | None = parent
+    while ancestor is not None:
+        if topic is not None and ancestor.id == topic.id:
+            raise InvalidInput("a topic cannot be its own ancestor", field="parent")
+        ancestor = topic_store.get_topic(session, slug=ancestor.parent.slug) if ancestor.parent else None
+    return parent.id
+
+
+def create_topic(session: Session, data: TopicCreate) -> Topic:
+    if topic_store.get_topic(session, slug=data.slug) is not None:
+        raise Conflict(f"topic {data.slug!r} already exists", field="slug", code="topic_exists")
+    topic = Topic(
+        slug=data.slug,
+        name=data.name,
+        description=data.description,
+        keywords=_dedupe(data.keywords),
+        examples=_dedupe(data.examples),
+        parent_id=_resolve_topic_parent(session, None, data.parent),
+    )
+    session.add(topic)
+    session.flush()
+    return topic
+
+
+def update_topic(session: Session, slug: str, data: TopicUpdate) -> Topic:
+    topic = topic_store.get_topic(session, slug=slug)
+    if topic is None:
+        raise NotFound("topic", slug)
+    fields = data.model_fields_set
+    if data.name is not None:
+        topic.name = data.name
+    if data.description is not None:
+        topic.description = data.description
+    if data.keywords is not None:
+        topic.keywords = _dedupe(data.keywords)
+    if data.examples is not None:
+        topic.examples = _dedupe(data.examples)
+    if "parent" in fields:
+        topic.parent_id = _resolve_topic_parent(session, topic, data.parent)
+    session.flush()
+    return topic
+
+
+@dataclass
+class _Tally:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def counts(self) -> ImportCounts:
+        return ImportCounts(created=self.created, updated=self.updated, unchanged=self.unchanged)
+
+
+def import_registry(session: Session, data: RegistryImport) -> RegistryImportResult:
+    """Upsert every actor and topic by slug; importing the same content twice changes nothing.
+
+    Actors first without memberships (a membership may name an actor later in the file), then memberships.
+    """
+    _check_unique_slugs([a.slug for a in data.actors], "actors")
+    _check_unique_slugs([t.slug for t in data.topics], "topics")
+    actors = _Tally()
+    touched: set[str] = set()
+    existing = {a.slug: a for a in actor_store.list_all_actors(session)}
+    for item in data.actors:
+        actor = existing.get(item.slug)
+        if actor is None:
+            actor = Actor(slug=item.slug, name=item.name, kind=item.kind, description=item.description)
+            actor.aliases = []
+            actor.memberships = []
+            session.add(actor)
+            existing[item.slug] = actor
+            actors.created += 1
+            touched.add(item.slug)
+        elif (actor.name, actor.kind, actor.description) != (item.name, item.kind, item.description):
+            actor.name, actor.kind, actor.description = item.name, item.kind, item.description
+            touched.add(item.slug)
+        if _set_aliases(actor, item.aliases):
+            touched.add(item.slug)
+    session.flush()
+    for index, item in enumerate(data.actors):
+        if _set_memberships(session, existing[item.slug], item.memberships, field_prefix=f"actors[{index}]."):
+            touched.add(item.slug)
+    actors.updated = len(touched) - actors.created
+    actors.unchanged = len(data.actors) - actors.created - actors.updated
+
+    topics = _Tally()
+    known = {t.slug: t for t in topic_store.list_all_topics(session)}
+    pending_parents: list[tuple[int, Topic, str | None]] = []
+    for index, topic_item in enumerate(data.topics):
+        topic = known.get(topic_item.slug)
+        values = (
+            topic_item.name,
+            topic_item.description,
+            _dedupe(topic_item.keywords),
+            _dedupe(topic_item.examples),
+        )
+        if topic is None:
+            topic = Topic(slug=topic_item.slug)
+            session.add(topic)
+            known[topic_item.slug] = topic
+            topics.created += 1
+            changed = True
+        else:
+            changed = (topic.name, topic.description, topic.keywords, topic.examples) != values
+            current_parent = topic.parent.slug if topic.parent else None
+            changed = changed or current_parent != topic_item.parent
+            if changed:
+                topics.updated += 1
+            else:
+                topics.unchanged += 1
+        if changed:
+            topic.name, topic.description, topic.keywords, topic.examples = values
+            pending_parents.append((index, topic, topic_item.parent))
+    session.flush()
+    for index, topic, parent_slug in pending_parents:
+        if parent_slug is None:
+            topic.parent_id = None
+            continue
+        parent = known.get(parent_slug)
+        if parent is None:
+            raise UnknownReference("topic", parent_slug, field=f"topics[{index}].parent")
+        if parent is topic:
+            raise InvalidInput("a topic cannot be its own parent", field=f"topics[{index}].parent")
+        topic.parent_id = parent.id
+    session.flush()
+    _check_topic_tree(list(known.values()))
+    return RegistryImportResult(actors=actors.counts(), topics=topics.counts())
+
+
+def _check_topic_tree(topics: list[Topic]) -> None:
+    parent_of = {t.id: t.parent_id for t in topics}
+    slug_of = {t.id: t.slug for t in topics}
+    for start in parent_of:
+        seen = {start}
+        current = parent_of[start]
+        while current is not None:
+            if current in seen:
+                raise InvalidInput(f"topic {slug_of[start]!r} is its own ancestor", field="topics.parent")
+            seen.add(current)
+            current = parent_of.get(current)
+
+
+def _check_unique_slugs(slugs: list[str], field: str) -> None:
+    seen: set[str] = set()
+    for index, slug in enumerate(slugs):
+        if slug in seen:
+            raise InvalidInput(f"slug {slug!r} appears twice", field=f"{field}[{index}].slug")
+        seen.add(slug)

@@ -1,0 +1,404 @@
+"""Pydantic request and response models: *Create, *Update, *Read, Page[T]."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+Label = Literal["support", "oppose", "neutral", "mixed"]
+Method = Literal["rules", "model", "llm", "manual"]
+Status = Literal["auto", "verified", "corrected", "rejected"]
+ActorKind = Literal["person", "state", "organization", "bloc", "group"]
+Interval = Literal["day", "week", "month"]
+IngestStatus = Literal["created", "unchanged", "revised", "error"]
+
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", min_length=1, max_length=200),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Alias = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Score = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
+Confidence = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+T = TypeVar("T")
+
+
+def _as_utc_datetime(value: Any) -> Any:
+    """Accept an aware ISO datetime or a plain date (midnight UTC); refuse naive datetimes."""
+    if isinstance(value, str) and len(value) == 10:
+        return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time(), tzinfo=UTC)
+    return value
+
+
+def _require_aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("datetime must carry a timezone, e.g. 2025-03-26T00:00:00Z")
+    return value.astimezone(UTC)
+
+
+UTCDateTimeIn = Annotated[datetime, BeforeValidator(_as_utc_datetime), AfterValidator(_require_aware)]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` to get the next page; null at the end"
+    )
+
+
+# --- articles ---------------------------------------------------------------------------------
+
+
+class ArticleCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://example.org/2025/03/26/europe-steps-back",
+                    "title": "European leaders step back from ground troops",
+                    "published_at": "2025-03-26T08:00:00Z",
+                    "source": "Example Wire",
+                    "language": "en",
+                    "text": "European leaders are taking a step back from sending ground troops to Ukraine.",
+                }
+            ]
+        },
+    )
+
+    external_id: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)] | None
+    ) = None
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)] | None = (
+        Field(
+            None, validate_default=True, description="The article's identity, with or instead of external_id"
+        )
+    )
+    title: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    text: Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)]
+    published_at: UTCDateTimeIn
+    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
+        None
+    )
+    language: Annotated[str, StringConstraints(min_length=2, max_length=16)] = "en"
+
+    @field_validator("url")
+    @classmethod
+    def _needs_identity(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if url is None and info.data.get("external_id") is None:
+            raise ValueError("an article needs a url or an external_id")
+        return url
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("text is blank")
+        return text
+
+
+class ArticleBatch(BaseModel):
+    """Items are validated one by one so that a bad item does not sink the others."""
+
+    articles: list[Any] = Field(
+        max_length=1000,
+        description="Up to 1000 objects shaped like ArticleCreate",
+        json_schema_extra={"items": {"$ref": "#/components/schemas/ArticleCreate"}},
+    )
+
+
+class IngestResult(BaseModel):
+    status: IngestStatus
+    article_id: int | None = None
+    revision: int | None = None
+    observations: int | None = Field(None, description="Observations now stored for the article")
+    error: ErrorDetail | None = None
+
+
+class BatchResult(BaseModel):
+    results: list[IngestResult]
+
+
+class ArticleRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    url: str | None
+    external_id: str | None
+    title: str | None
+    source: str | None
+    language: str
+    published_at: datetime
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- registry ---------------------------------------------------------------------------------
+
+
+class MembershipIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    parent: Slug
+    role: Annotated[str, StringConstraints(max_length=200)] | None = None
+    valid_from: date | None = Field(None, alias="from")
+    valid_to: date | None = Field(None, alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MembershipIn:
+        if self.valid_from and self.valid_to and self.valid_from > self.valid_to:
+            raise ValueError("'from' is after 'to'")
+        return self
+
+
+class MembershipRead(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    parent: str
+    role: str | None
+    valid_from: date | None = Field(alias="from")
+    valid_to: date | None = Field(alias="to")
+
+
+class ActorCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "slug": "emmanuel-macron",
+                    "name": "Emmanuel Macron",
+                    "kind": "person",
+                    "aliases": ["Macron", "French President Emmanuel Macron"],
+                    "memberships": [
+                        {"parent": "france", "role": "president", "from": "2017-05-14", "to": None}
+                    ],
+                }
+            ]
+        },
+    )
+
+    slug: Slug
+    name: Name
+    kind: ActorKind
+    description: str | None = None
+    aliases: list[Alias] = Field(default_factory=list, max_length=500)
+    memberships: list[MembershipIn] = Field(default_factory=list, max_length=200)
+
+
+class ActorUpdate(BaseModel):
+    """Fields left out stay as they are; `aliases` and `memberships`, when given, replace the lists."""
+
+    name: Name | None = None
+    kind: ActorKind | None = None
+    description: str | None = None
+    aliases: list[Alias] | None = Field(None, max_length=500)
+    memberships: list[MembershipIn] | None = Field(None, max_length=200)
+
+
+class ActorRead(BaseModel):
+    slug: str
+    name: str
+    kind: str
+    description: str | None
+    aliases: list[str]
+    memberships: list[MembershipRead]
+
+
+class TopicCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "slug": "ground-troops-ukraine",
+                    "name": "Foreign troops on the ground in Ukraine",
+                    "description": "Positions on deploying non-Ukrainian forces on Ukrainian territory.",
+                    "keywords": ["ground troops", "peacekeepers", "reassurance force"],
+                    "examples": [
+                        "The prime minister said his country was ready to put troops on the ground."
+                    ],
+                    "parent": None,
+                }
+            ]
+        },
+    )
+
+    slug: Slug
+    name: Name
+    description: str = ""
+    keywords: list[Alias] = Field(default_factory=list, max_length=1000)
+    examples: list[Annotated[str, StringConstraints(min_length=1, max_length=2000)]] = Field(
+        default_factory=list, max_length=200
+    )
+    parent: Slug | None = None
+
+
+class TopicUpdate(BaseModel):
+    name: Name | None = None
+    description: str | None = None
+    keywords: list[Alias] | None = Field(None, max_length=1000)
+    examples: list[Annotated[str, StringConstraints(min_length=1, max_length=2000)]] | None = Field(
+        None, max_length=200
+    )
+    parent: Slug | None = None
+
+
+class TopicRead(BaseModel):
+    slug: str
+    name: str
+    description: str
+    keywords: list[str]
+    examples: list[str]
+    parent: str | None
+
+
+class RegistryImport(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    actors: list[ActorCreate] = Field(default_factory=list, max_length=100_000)
+    topics: list[TopicCreate] = Field(default_factory=list, max_length=10_000)
+
+
+class ImportCounts(BaseModel):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class RegistryImportResult(BaseModel):
+    actors: ImportCounts
+    topics: ImportCounts
+
+
+# --- observations -----------------------------------------------------------------------------
+
+
+class ObservationCreate(BaseModel):
+    """A manually coded stance (method `manual`, status `verified`)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "actor": "europe",
+                    "topic": "ground-troops-ukraine",
+                    "score": -0.5,
+                    "observed_at": "2025-03-26",
+                    "article_id": 11,
+                    "evidence": "European leaders are taking a step back from sending ground troops.",
+                    "shift": True,
+                }
+            ]
+        },
+    )
+
+    actor: Slug
+    topic: Slug
+    score: Score
+    label: Label | None = Field(None, description="Derived from the score when left out")
+    confidence: Confidence = 1.0
+    observed_at: UTCDateTimeIn
+    article_id: int | None = None
+    evidence: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    speaker: Annotated[str, StringConstraints(max_length=300)] | None = None
+    shift: bool = False
+    note: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+
+
+class ObservationUpdate(BaseModel):
+    """Review: verify, correct (score/label) or reject. A score or label change marks it `corrected`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "rejected"}, {"score": -1.0, "label": "oppose"}]},
+    )
+
+    status: Literal["verified", "corrected", "rejected", "auto"] | None = None
+    score: Score | None = None
+    label: Label | None = None
+    note: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+
+
+class ObservationRead(BaseModel):
+    id: int
+    actor: str
+    topic: str
+    article_id: int | None
+    article_revision: int | None
+    score: float
+    label: str
+    confidence: float
+    observed_at: datetime
+    reported_at: datetime | None
+    evidence: str | None
+    evidence_start: int | None
+    evidence_end: int | None
+    speaker: str | None
+    shift: bool
+    method: str
+    extractor_version: str | None
+    status: str
+    note: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ArticleDetail(ArticleRead):
+    text: str
+    observations: list[ObservationRead]
+
+
+# --- timelines --------------------------------------------------------------------------------
+
+
+class TimelinePoint(BaseModel):
+    bucket: datetime = Field(description="Bucket start, ISO-8601 UTC")
+    score: float = Field(description="Confidence-weighted mean score in the bucket")
+    count: int
+    weight: float = Field(description="Sum of confidences in the bucket")
+
+
+class TimelineSeries(BaseModel):
+    actor: str
+    name: str
+    points: list[TimelinePoint]
+
+
+class Timeline(BaseModel):
+    topic: str
+    interval: Interval
+    series: list[TimelineSeries]
+
+
+class Health(BaseModel):
+    status: str
+    database: str | None = None
+    revision: str | None = None

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from app.models import Article, Source
+from app.store.keyset import after_key
+
+
+def find_articles_by_identity(session: Session, *, url: str | None, external_id: str | None) -> list[Article]:
+    """Articles whose url or external_id match (two rows when they point at different articles)."""
+    conditions = []
+    if url is not None:
+        conditions.append(Article.url == url)
+    if external_id is not None:
+        conditions.append(Article.external_id == external_id)
+    if not conditions:
+        return []
+    stmt = select(Article).options(joinedload(Article.source)).where(or_(*conditions))
+    return list(session.scalars(stmt).unique())
+
+
+def get_article(session: Session, *, article_id: int) -> Article | None:
+    stmt = select(Article).options(joinedload(Article.source)).where(Article.id == article_id)
+    return session.scalars(stmt).one_or_none()
+
+
+def get_or_add_source(session: Session, *, name: str) -> Source:
+    source = session.scalars(select(Source).where(Source.name == name)).one_or_none()
+    if source is None:
+        source = Source(name=name)
+        session.add(source)
+        session.flush()
+    return source
+
+
+def list_articles(
+    session: Session,
+    *,
+    source: str | None = None,
+    published_from: datetime | None = None,
+    published_to: datetime | None = None,
+    language: str | None = None,
+    after: tuple[datetime, int] | None = None,
+    limit: int,
+) -> list[Article]:
+    stmt = (
+        select(Article)
+        .options(joinedload(Article.source))
+        .order_by(Article.published_at, Article.id)
+        .limit(limit)
+    )
+    if source is not None:
+        stmt = stmt.join(Source, Article.source_id == Source.id).where(Source.name == source)
+    if published_from is not None:
+        stmt = stmt.where(Article.published_at >= published_from)
+    if published_to is not None:
+        stmt = stmt.where(Article.published_at < published_to)
+    if language is not None:
+        stmt = stmt.where(Article.language == language)
+    if after is not None:
+        stmt = stmt.where(after_key(Article.published_at, Article.id, after))
+    return list(session.scalars(stmt))

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session, joinedload
+
+from app.models import Actor, Observation
+from app.store.filters import ObservationFilter
+from app.store.keyset import after_key
+
+
+def _with_slugs() -> tuple[Any, ...]:
+    return (joinedload(Observation.actor), joinedload(Observation.topic))
+
+
+def get_observation(session: Session, *, observation_id: int) -> Observation | None:
+    stmt = select(Observation).options(*_with_slugs()).where(Observation.id == observation_id)
+    return session.scalars(stmt).one_or_none()
+
+
+def list_observations(
+    session: Session, *, filters: ObservationFilter, after: tuple[datetime, int] | None = None, limit: int
+) -> list[Observation]:
+    stmt = (
+        select(Observation)
+        .options(*_with_slugs())
+        .where(*filters.clauses())
+        .order_by(Observation.observed_at, Observation.id)
+        .limit(limit)
+    )
+    if after is not None:
+        stmt = stmt.where(after_key(Observation.observed_at, Observation.id, after))
+    return list(session.scalars(stmt))
+
+
+def list_article_observations(session: Session, *, article_id: int) -> list[Observation]:
+    stmt = (
+        select(Observation)
+        .options(*_with_slugs())
+        .where(Observation.article_id == article_id)
+        .order_by(Observation.evidence_start, Observation.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def count_article_observations(session: Session, *, article_id: int) -> int:
+    stmt = select(func.count()).select_from(Observation).where(Observation.article_id == article_id)
+    return int(session.scalar(stmt) or 0)
+
+
+def add_observations(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk insert (one executemany, no per-row ORM round trips)."""
+    if rows:
+        session.execute(insert(Observation), list(rows))
+
+
+def delete_automatic_observations(session: Session, *, article_id: int) -> int:
+    """Drop what extraction produced for an article; manual coding stays."""
+    result = session.execute(
+        delete(Observation)
+        .where(Observation.article_id == article_id, Observation.method != "manual")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def actor_slugs_on_topic(session: Session, *, topic_id: int) -> list[str]:
+    """Actors with observations on a topic, most observed first."""
+    stmt = (
+        select(Actor.slug)
+        .join(Observation, Observation.actor_id == Actor.id)
+        .where(Observation.topic_id == topic_id, Observation.status != "rejected")
+        .group_by(Actor.slug)
+        .order_by(func.count().desc(), Actor.slug)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,1 @@
+"""Observations -> series and shifts. Pure pandas: no web or database imports."""

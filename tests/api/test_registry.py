@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import Actor, ActorAlias, ActorMembership, Topic
+from app.registry import STARTER_REGISTRY
+
+
+def _starter() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(STARTER_REGISTRY.read_text(encoding="utf-8"))
+    return data
+
+
+def _row_counts(session: Session) -> tuple[int, ...]:
+    return tuple(
+        session.scalar(select(func.count()).select_from(model)) or 0
+        for model in (Actor, ActorAlias, ActorMembership, Topic)
+    )
+
+
+def test_importing_the_same_registry_twice_changes_nothing(client: TestClient, session: Session) -> None:
+    data = _starter()
+    first = client.post("/v1/registry", json=data)
+    assert first.status_code == 200, first.text
+    assert first.json()["actors"]["created"] == len(data["actors"])
+    assert first.json()["topics"]["created"] == len(data["topics"])
+    counts = _row_counts(session)
+    stamps = session.execute(select(Actor.slug, Actor.updated_at).order_by(Actor.slug)).all()
+
+    second = client.post("/v1/registry", json=data).json()
+    assert second["actors"] == {"created": 0, "updated": 0, "unchanged": len(data["actors"])}
+    assert second["topics"] == {"created": 0, "updated": 0, "unchanged": len(data["topics"])}
+    assert _row_counts(session) == counts
+    assert session.execute(select(Actor.slug, Actor.updated_at).order_by(Actor.slug)).all() == stamps
+
+
+def test_reimport_with_a_change_updates_only_that_actor(client: TestClient) -> None:
+    data = _starter()
+    client.post("/v1/registry", json=data)
+    for actor in data["actors"]:
+        if actor["slug"] == "emmanuel-macron":
+            actor["aliases"].append("the French head of state")
+    result = client.post("/v1/registry", json=data).json()
+    assert result["actors"]["updated"] == 1
+    assert "the French head of state" in client.get("/v1/actors/emmanuel-macron").json()["aliases"]
+
+
+def test_actor_detail_has_aliases_and_dated_memberships(client: TestClient) -> None:
+    client.post("/v1/registry", json=_starter())
+    body = client.get("/v1/actors/united-kingdom").json()
+    assert "Downing Street" in body["aliases"]
+    eu = [m for m in body["memberships"] if m["parent"] == "european-union"]
+    assert eu == [
+        {"parent": "european-union", "role": "member state", "from": "1973-01-01", "to": "2020-01-31"}
+    ]
+
+
+def test_membership_parent_may_come_later_in_the_file(client: TestClient) -> None:
+    data = {
+        "actors": [
+            {
+                "slug": "jane-doe",
+                "name": "Jane Doe",
+                "kind": "person",
+                "memberships": [
+                    {"parent": "freedonia", "role": "president", "from": "2020-01-01", "to": None}
+                ],
+            },
+            {"slug": "freedonia", "name": "Freedonia", "kind": "state", "aliases": ["Freedonia"]},
+        ]
+    }
+    assert client.post("/v1/registry", json=data).status_code == 200
+    assert client.get("/v1/actors/jane-doe").json()["memberships"][0]["parent"] == "freedonia"
+
+
+def test_registry_with_an_unknown_parent_stores_nothing(client: TestClient, session: Session) -> None:
+    data = {
+        "actors": [
+            {
+                "slug": "jane-doe",
+                "name": "Jane Doe",
+                "kind": "person",
+                "memberships": [{"parent": "atlantis"}],
+            }
+        ]
+    }
+    response = client.post("/v1/registry", json=data)
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "actors[0].memberships[0].parent"
+    assert _row_counts(session) == (0, 0, 0, 0)
+
+
+def test_create_get_and_patch_an_actor(client: TestClient) -> None:
+    client.post("/v1/actors", json={"slug": "france", "name": "France", "kind": "state"})
+    created = client.post(
+        "/v1/actors",
+        json={
+            "slug": "emmanuel-macron",
+            "name": "Emmanuel Macron",
+            "kind": "person",
+            "aliases": ["Macron"],
+            "memberships": [{"parent": "france", "role": "president", "from": "2017-05-14"}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["memberships"][0] == {
+        "parent": "france",
+        "role": "president",
+        "from": "2017-05-14",
+        "to": None,
+    }
+
+    patched = client.patch("/v1/actors/emmanuel-macron", json={"aliases": ["Macron", "the Elysee chief"]})
+    assert patched.status_code == 200
+    assert patched.json()["aliases"] == ["Macron", "the Elysee chief"]
+    assert patched.json()["memberships"][0]["parent"] == "france"
+
+    duplicate = client.post("/v1/actors", json={"slug": "france", "name": "France", "kind": "state"})
+    assert duplicate.status_code == 409
+    assert duplicate.json()["error"]["field"] == "slug"
+
+
+def test_actor_errors_name_the_field(client: TestClient) -> None:
+    bad_kind = client.post("/v1/actors", json={"slug": "x", "name": "X", "kind": "planet"})
+    assert bad_kind.status_code == 422
+    assert bad_kind.json()["error"]["field"] == "kind"
+    bad_slug = client.post("/v1/actors", json={"slug": "Not A Slug", "name": "X", "kind": "state"})
+    assert bad_slug.json()["error"]["field"] == "slug"
+    unknown_parent = client.post(
+        "/v1/actors", json={"slug": "x", "name": "X", "kind": "state", "memberships": [{"parent": "nowhere"}]}
+    )
+    assert unknown_parent.status_code == 422
+    assert unknown_parent.json()["error"]["field"] == "memberships[0].parent"
+    assert client.get("/v1/actors/nobody").status_code == 404
+    assert client.patch("/v1/actors/nobody", json={"name": "N"}).status_code == 404
+
+
+def test_list_actors_filters_and_pages(client: TestClient) -> None:
+    client.post("/v1/registry", json=_starter())
+    persons = client.get("/v1/actors", params={"kind": "person", "limit": 1000}).json()["items"]
+    assert persons
+    assert all(a["kind"] == "person" for a in persons)
+    slugs: list[str] = []
+    cursor = None
+    while True:
+        page = client.get("/v1/actors", params={"limit": 10, **({"cursor": cursor} if cursor else {})}).json()
+        slugs += [a["slug"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert slugs == sorted(slugs)
+    assert len(slugs) == len(_starter()["actors"])
+
+
+def test_topics_create_patch_parent_and_errors(client: TestClient) -> None:
+    parent = {"slug": "us-military-aid-ukraine", "name": "US military aid", "keywords": ["military aid"]}
+    child = {
+        "slug": "tomahawk-missiles-ukraine",
+        "name": "Tomahawks",
+        "keywords": ["Tomahawk"],
+        "parent": "us-military-aid-ukraine",
+    }
+    assert client.post("/v1/topics", json=parent).status_code == 201
+    created = client.post("/v1/topics", json=child)
+    assert created.status_code == 201
+    assert created.json()["parent"] == "us-military-aid-ukraine"
+
+    patched = client.patch(
+        "/v1/topics/tomahawk-missiles-ukraine", json={"keywords": ["Tomahawk", "Tomahawks"]}
+    )
+    assert patched.json()["keywords"] == ["Tomahawk", "Tomahawks"]
+    assert patched.json()["parent"] == "us-military-aid-ukraine"
+    cleared = client.patch("/v1/topics/tomahawk-missiles-ukraine", json={"parent": None})
+    assert cleared.json()["parent"] is None
+
+    cycle = client.patch("/v1/topics/us-military-aid-ukraine", json={"parent": "us-military-aid-ukraine"})
+    assert cycle.status_code == 422
+    assert cycle.json()["error"]["field"] == "parent"
+    unknown = client.post("/v1/topics", json={"slug": "t", "name": "T", "parent": "missing"})
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["field"] == "parent"
+    assert [t["slug"] for t in client.get("/v1/topics").json()["items"]] == [
+        "tomahawk-missiles-ukraine",
+        "us-military-aid-ukraine",
+    ]

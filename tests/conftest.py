@@ -1,0 +1,127 @@
+"""Fixtures: an engine per database kind (built by the migrations), a session inside a rolled-back
+outer transaction, and an API client whose requests commit into that transaction's savepoints."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+from app import migrate, registry
+from app.config import Settings
+from app.db import get_session, make_engine
+from app.main import create_app
+
+POSTGRES_URL = os.environ.get(
+    "STANCELINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+ENGINES = ["sqlite", "postgresql"]
+_postgres_problem: str | None = None
+
+
+def _admin_conninfo() -> str:
+    url = make_url(POSTGRES_URL)
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def postgres_unreachable() -> str | None:
+    """Why PostgreSQL cannot be used here, or None when it can (checked once)."""
+    global _postgres_problem
+    if _postgres_problem is None:
+        try:
+            with psycopg.connect(_admin_conninfo(), connect_timeout=3):
+                _postgres_problem = ""
+        except psycopg.Error as error:
+            _postgres_problem = (
+                f"PostgreSQL not reachable at {make_url(POSTGRES_URL).host}:5432 ({error})".strip()
+            )
+    return _postgres_problem or None
+
+
+def create_database(kind: str, tmp_dir: Path) -> tuple[str, Callable[[], None]]:
+    """A brand-new empty database of `kind`; returns its URL and a function that drops it."""
+    if kind == "sqlite":
+        path = tmp_dir / f"stanceline-{uuid.uuid4().hex[:8]}.db"
+        return f"sqlite:///{path}", lambda: None
+    problem = postgres_unreachable()
+    if problem:
+        print(f"\nSKIP reason: {problem}")
+        pytest.skip(problem)
+    name = f"stanceline_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url, drop = create_database(request.param, tmp_path_factory.mktemp("db"))
+    migrate.upgrade(url)
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, migrate_on_start=False)
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def app(settings: Settings, session: Session) -> FastAPI:
+    app = create_app(settings)
+
+    def test_session() -> Iterator[Session]:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = test_session
+    return app
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def starter_registry(session: Session) -> None:
+    registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))
+    session.commit()

@@ -1,0 +1,69 @@
+"""The Alembic history builds the schema the models describe, on every engine, both ways."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from app import migrate
+from app.db import Base
+from tests.conftest import ENGINES, create_database
+
+
+@pytest.fixture(params=ENGINES)
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    url, drop = create_database(request.param, tmp_path)
+    yield url
+    drop()
+
+
+def test_history_has_a_single_head() -> None:
+    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    assert len(script.get_heads()) == 1
+
+
+def test_migrated_schema_matches_the_models(fresh_url: str) -> None:
+    migrate.upgrade(fresh_url)
+    engine = create_engine(fresh_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+            assert migrate.current_revision(connection) == migrate.head_revision()
+    finally:
+        engine.dispose()
+
+
+def _seed_actor(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO actor (slug, name, kind, created_at, updated_at) VALUES (:s, :n, 'state', :t, :t)"
+            ),
+            {"s": "france", "n": "France", "t": datetime(2025, 1, 1, tzinfo=UTC).replace(tzinfo=None)},
+        )
+    engine.dispose()
+
+
+def test_downgrade_to_base_and_back(fresh_url: str) -> None:
+    migrate.upgrade(fresh_url)
+    _seed_actor(fresh_url)
+    migrate.downgrade(fresh_url, "base")
+    engine = create_engine(fresh_url)
+    tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    engine.dispose()
+    assert tables == set()
+    migrate.upgrade(fresh_url)
+    _seed_actor(fresh_url)
+    engine = create_engine(fresh_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM actor")).scalar_one() == 1
+    engine.dispose()

@@ -1,0 +1,72 @@
+"""Plain factory functions: each adds what it makes and flushes."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app import ingest
+from app.models import Actor, Observation, Topic
+from app.schemas import ArticleCreate
+
+_counter = itertools.count(1)
+
+
+def article_payload(**overrides: Any) -> dict[str, Any]:
+    n = next(_counter)
+    payload: dict[str, Any] = {
+        "url": f"https://example.org/test/{n}",
+        "title": f"Test article {n}",
+        "published_at": "2025-03-26T08:00:00Z",
+        "source": "Test Wire",
+        "language": "en",
+        "text": (
+            "PARIS, March 26 - European leaders are taking a step back from sending ground troops to Ukraine. "
+            "Russia has repeatedly said it would never accept foreign troops in Ukraine."
+        ),
+    }
+    payload.update(overrides)
+    return payload
+
+
+def make_article(session: Session, **overrides: Any) -> ingest.IngestOutcome:
+    context = ingest.load_registry_context(session)
+    data = ArticleCreate.model_validate(article_payload(**overrides))
+    return ingest.ingest_article(session, data, context=context, engine="rules")
+
+
+def make_actor(session: Session, slug: str, *, kind: str = "state", name: str | None = None) -> Actor:
+    actor = Actor(slug=slug, name=name or slug.title(), kind=kind)
+    session.add(actor)
+    session.flush()
+    return actor
+
+
+def make_topic(session: Session, slug: str) -> Topic:
+    topic = Topic(slug=slug, name=slug.replace("-", " "), description="", keywords=[], examples=[])
+    session.add(topic)
+    session.flush()
+    return topic
+
+
+def make_observation(
+    session: Session, *, actor: Actor, topic: Topic, score: float = 0.5, **overrides: Any
+) -> Observation:
+    values: dict[str, Any] = {
+        "actor_id": actor.id,
+        "topic_id": topic.id,
+        "score": score,
+        "label": "support" if score > 0.15 else "oppose" if score < -0.15 else "neutral",
+        "confidence": 1.0,
+        "observed_at": datetime(2025, 3, 26, tzinfo=UTC),
+        "method": "manual",
+        "status": "verified",
+    }
+    values.update(overrides)
+    observation = Observation(**values)
+    session.add(observation)
+    session.flush()
+    return observation

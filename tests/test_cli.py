@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select
+from typer.testing import CliRunner
+
+from app.cli import DEMO_CORPUS, cli
+from app.models import Article, Observation
+from app.registry import STARTER_REGISTRY
+
+runner = CliRunner()
+SCORER = Path(__file__).resolve().parents[2] / "shared" / "eval" / "score.py"
+PREDICTION_KEYS = {
+    "article_id",
+    "actor",
+    "topic",
+    "label",
+    "score",
+    "confidence",
+    "observed_at",
+    "evidence",
+    "speaker",
+    "shift",
+}
+
+
+def _count(url: str, model: type) -> int:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        value = connection.execute(select(func.count()).select_from(model)).scalar_one()
+    engine.dispose()
+    return int(value)
+
+
+def test_extract_writes_one_observation_per_line(tmp_path: Path) -> None:
+    out = tmp_path / "pred.jsonl"
+    result = runner.invoke(
+        cli, ["extract", "--corpus", str(DEMO_CORPUS), "--registry", str(STARTER_REGISTRY), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows
+    ids = {json.loads(line)["id"] for line in DEMO_CORPUS.read_text().splitlines()}
+    for row in rows:
+        assert set(row) == PREDICTION_KEYS
+        assert row["article_id"] in ids
+        assert row["label"] in {"support", "oppose", "neutral", "mixed"}
+        assert len(row["observed_at"]) == 10
+
+
+@pytest.mark.skipif(not SCORER.exists(), reason=f"the shared scorer is not at {SCORER}")
+def test_extract_output_is_read_by_the_shared_scorer(tmp_path: Path) -> None:
+    out = tmp_path / "pred.jsonl"
+    runner.invoke(
+        cli, ["extract", "--corpus", str(DEMO_CORPUS), "--registry", str(STARTER_REGISTRY), "--out", str(out)]
+    )
+    scored = subprocess.run(
+        [
+            sys.executable,
+            str(SCORER),
+            "--gold",
+            str(DEMO_CORPUS),
+            "--pred",
+            str(out),
+            "--registry",
+            str(STARTER_REGISTRY),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(scored.stdout)
+    assert figures["predictions_for_unknown_articles"] == 0
+    assert figures["pair"]["found"] > 0
+
+
+def test_extract_refuses_an_unknown_engine(tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli,
+        [
+            "extract",
+            "--corpus",
+            str(DEMO_CORPUS),
+            "--registry",
+            str(STARTER_REGISTRY),
+            "--out",
+            str(tmp_path / "p.jsonl"),
+            "--engine",
+            "oracle",
+        ],
+    )
+    assert result.exit_code == 2
+
+
+def test_registry_load_twice_then_ingest_with_a_bad_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    first = runner.invoke(cli, ["registry", "load", str(STARTER_REGISTRY), "--database-url", url])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(cli, ["registry", "load", str(STARTER_REGISTRY), "--database-url", url])
+    assert "'created': 0, 'updated': 0" in second.output
+
+    lines = DEMO_CORPUS.read_text().splitlines()[:3]
+    bad = json.dumps({"url": "https://example.org/bad", "published_at": "2025-01-01T00:00:00Z"})
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join([lines[0], bad, *lines[1:]]) + "\n")
+    result = runner.invoke(cli, ["ingest", str(feed), "--database-url", url, "--batch-size", "2"])
+    assert result.exit_code == 1
+    assert "line 2" in result.output
+    assert _count(url, Article) == 3
+    again = runner.invoke(cli, ["ingest", str(feed), "--database-url", url])
+    assert "unchanged: 3" in again.output
+    assert _count(url, Article) == 3
+
+
+def test_demo_without_serving_loads_registry_and_corpus(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    result = runner.invoke(cli, ["demo", "--db", str(db), "--no-serve"])
+    assert result.exit_code == 0, result.output
+    url = f"sqlite:///{db}"
+    assert _count(url, Article) == len(DEMO_CORPUS.read_text().splitlines())
+    assert _count(url, Observation) > 0
+    rerun = runner.invoke(cli, ["demo", "--db", str(db), "--no-serve"])
+    assert rerun.exit_code == 0
+    assert _count(url, Article) == len(DEMO_CORPUS.read_text().splitlines())
+
+
+def test_db_upgrade_and_downgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    assert runner.invoke(cli, ["db", "upgrade", "--database-url", url]).exit_code == 0
+    assert runner.invoke(cli, ["db", "downgrade", "base", "--database-url", url]).exit_code == 0
