@@ -50,7 +50,7 @@ def ids_by_slug(session: Session, *, slugs: Iterable[str]) -> dict[str, int]:
     if not wanted:
         return {}
     rows = session.execute(select(Actor.slug, Actor.id).where(Actor.slug.in_(wanted)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def names_by_slug(session: Session, *, slugs: Iterable[str]) -> dict[str, str]:
@@ -58,4 +58,4 @@ def names_by_slug(session: Session, *, slugs: Iterable[str]) -> dict[str, str]:
     if not wanted:
         return {}
     rows = session.execute(select(Actor.slug, Actor.name).where(Actor.slug.in_(wanted)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())

@@ -29,4 +29,4 @@ def ids_by_slug(session: Session, *, slugs: Iterable[str]) -> dict[str, int]:
     if not wanted:
         return {}
     rows = session.execute(select(Topic.slug, Topic.id).where(Topic.slug.in_(wanted)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
