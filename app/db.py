@@ -26,11 +26,18 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+WRITE_OPTIONS = {"sqlite_begin": "IMMEDIATE"}
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """WAL, foreign keys, and SQLAlchemy's pysqlite recipe so SAVEPOINT and BEGIN behave.
 
     pysqlite otherwise starts transactions lazily on its own, which breaks nested
-    transactions (batch ingest isolates each article in a SAVEPOINT).
+    transactions (batch ingest isolates each article in a SAVEPOINT). Units of work
+    that write begin IMMEDIATE: a deferred transaction that has read and then wants
+    to write fails at once with SQLITE_BUSY when another writer got there first,
+    whereas IMMEDIATE takes the write lock up front and waits on the busy timeout.
     """
 
     @event.listens_for(engine, "connect")
@@ -45,7 +52,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        mode = connection.get_execution_options().get("sqlite_begin", "")
+        connection.exec_driver_sql(f"BEGIN {mode}".rstrip())
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -68,6 +76,8 @@ def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: commit on success, roll back on any error."""
     factory: sessionmaker[Session] = request.app.state.sessionmaker
     with factory() as session:
+        if request.method not in READ_METHODS:
+            session.connection(execution_options=WRITE_OPTIONS)
         try:
             yield session
             session.commit()
@@ -80,9 +90,11 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+def session_scope(factory: sessionmaker[Session], *, write: bool = True) -> Iterator[Session]:
     """The CLI's and workers' unit of work, with the same semantics as a request."""
     with factory() as session:
+        if write:
+            session.connection(execution_options=WRITE_OPTIONS)
         try:
             yield session
             session.commit()

@@ -66,7 +66,7 @@ _LEXICON: list[tuple[re.Pattern[str], CueKind, float]] = [
         (r"boots on the ground|planes in the air|put (?:\w+ )?troops on the ground", CueKind.SUPPORT, 1.0),
         (r"back(?:s|ed|ing)?|support(?:s|ed|ing)?|endors\w+|favou?r\w*|in favou?r of", CueKind.SUPPORT, 1.0),
         (
-            r"prais\w+|spoke warmly|warm words|pressed ahead|press(?:es|ing)? ahead|operational phase",
+            r"prais\w+|spoke warmly|warm words|pressed ahead|press(?:es|ing)? ahead",
             CueKind.SUPPORT,
             1.0,
         ),
@@ -90,9 +90,13 @@ _LEXICON: list[tuple[re.Pattern[str], CueKind, float]] = [
             CueKind.SUPPORT,
             1.0,
         ),
-        (r"deter\w*|concrete step|first serious|receive|ready to move fast", CueKind.SUPPORT, 1.0),
+        (r"deter\w*|concrete steps?|receive", CueKind.SUPPORT, 1.0),
         # support, partial contribution
-        (r"logistic\w*|logistics hub|from the air|air cover", CueKind.SUPPORT, 0.5),
+        (
+            r"logistics hub|logistical (?:support|help|assistance)|from the air|air cover",
+            CueKind.SUPPORT,
+            0.5,
+        ),
         # opposition, firm
         (
             r"unacceptable|reject\w*|(?:will|would|could|did) not accept|never (?:agree|accept)|rul(?:e|es|ed|ing) out",
@@ -100,17 +104,12 @@ _LEXICON: list[tuple[re.Pattern[str], CueKind, float]] = [
             -1.0,
         ),
         (
-            r"not foreseen|no room for compromise|legitimate targets?|dismiss\w*|mock\w*|posture and a pose",
+            r"not foreseen|no room for compromise|legitimate targets?|dismiss\w*|mock\w*",
             CueKind.OPPOSE,
             -1.0,
         ),
         (
             r"threat|escalat\w+|extreme concern|categorical\w*|definitely not|no sense|oppos\w+|condemn\w*",
-            CueKind.OPPOSE,
-            -1.0,
-        ),
-        (
-            r"signal to continue the war|significant damage|not change the (?:situation|balance)",
             CueKind.OPPOSE,
             -1.0,
         ),
@@ -122,11 +121,11 @@ _LEXICON: list[tuple[re.Pattern[str], CueKind, float]] = [
             -0.5,
         ),
         (
-            r"shift(?:s|ed|ing)? away|step(?:ping)? back|waned|baulk\w*|balk\w*|no hurry|backing away|back away",
+            r"shift(?:s|ed|ing)? away|step(?:ping)? back|waned|baulk\w*|balk\w*|no hurry|back(?:s|ed|ing)? away|abandon\w*",
             CueKind.OPPOSE,
             -0.5,
         ),
-        (r"stopped short of|careful not to|interests first|cool(?:s|ed)? on", CueKind.OPPOSE, -0.5),
+        (r"stopped short of|careful not to|cool(?:s|ed)? on", CueKind.OPPOSE, -0.5),
         # the sign of what is evaluated decides
         (r"welcom\w+|best contribution", CueKind.EVALUATIVE, 1.0),
         (r"warn\w*|embolden\w*|cautio\w+ against", CueKind.EVALUATIVE, -1.0),
@@ -145,7 +144,7 @@ _LEXICON: list[tuple[re.Pattern[str], CueKind, float]] = [
         (r"failed to agree|not unanimous|divided|split over|divisions", CueKind.DIVISION, 0.0),
         # no position taken
         (
-            r"expected to|due to|will likely|did not say|has not said|not immediately comment\w*|no immediate",
+            r"expected to|(?:is|are|was|were) due to|will likely|did not say|has not said|not immediately comment\w*|no immediate",
             CueKind.SUPPRESS,
             0.0,
         ),
@@ -153,8 +152,17 @@ _LEXICON: list[tuple[re.Pattern[str], CueKind, float]] = [
 ]
 
 _NEGATOR = re.compile(
-    r"(?<![\w-])(?:not|\w*n't|never|no|nor|neither|without|no longer)(?![\w-])", re.IGNORECASE
+    r"(?<![\w-])(?:not|\w*n't|never|no|nor|neither|without|no longer|yet to)(?![\w-])", re.IGNORECASE
 )
+# Predicates that govern their complement: in "shifting away from plans to send troops" the
+# "send" belongs to what is being moved away from, so it is not a separate statement of support.
+_GOVERNING = _c(
+    r"shift(?:s|ed|ing)? away|step(?:ping)? back|taking a step back|back(?:s|ed|ing)? away|abandon\w*|"
+    r"reject\w*|rul(?:e|es|ed|ing) out|dismiss\w*|oppos\w+|refus\w+|resist\w*|against"
+)
+_CLAUSE_BREAK = re.compile(r"[;]|,\s*(?:but|while|although|whereas|though)\b|\bbut\b", re.IGNORECASE)
+# "lack of US support", "absence of American backing": someone else's support, not a stance
+_NOT_A_STANCE_BEFORE = re.compile(r"\b(?:lack|absence)\s+of\s+(?:[\w.-]+\s+){0,3}$", re.IGNORECASE)
 _MODAL = _c(
     r"could consider|consider\w*|open to|might|may|tentative\w*|many questions|questions remain\w*|probably|hedg\w+"
 )
@@ -189,8 +197,24 @@ def find_cues(text: str) -> list[Cue]:
         elif kind is CueKind.OPPOSE:
             # Oppose cues that carry their own negator ("not foreseen") are not flipped again.
             negated = not inside and bool(_NEGATOR.search(window))
+        if kind is CueKind.SUPPORT and _NOT_A_STANCE_BEFORE.search(text[max(0, start - 60) : start]):
+            continue
         cues.append(Cue(start, end, kind, value, negated))
-    return cues
+    return _drop_governed(text, cues)
+
+
+def _drop_governed(text: str, cues: list[Cue]) -> list[Cue]:
+    """Drop support cues inside the complement of a governing predicate, up to the clause's end."""
+    spans: list[tuple[int, int]] = []
+    for cue in cues:
+        if cue.kind is CueKind.OPPOSE and _GOVERNING.fullmatch(text[cue.start : cue.end]):
+            tail = _CLAUSE_BREAK.search(text, cue.end)
+            spans.append((cue.end, tail.start() if tail else len(text)))
+    if not spans:
+        return cues
+    return [
+        c for c in cues if not (c.kind is CueKind.SUPPORT and any(lo <= c.start < hi for lo, hi in spans))
+    ]
 
 
 def read_stance(text: str) -> StanceParts:

@@ -56,7 +56,6 @@ SUPPLEMENTS: dict[str, TopicSupplement] = {
             r"\bNational Guard\b[^.]{0,20}",
             r"\brally (?:its|their|the|his|her) troops\b",
             r"\btroops in line\b",
-            r"\btroops (?:on American streets|everywhere)\b",
             r"\bAir Force One\b",
             r"\bsituation on the ground\b",
             r"\bforces? (?:the|a|an|him|her|them|it)\b",
@@ -64,7 +63,7 @@ SUPPLEMENTS: dict[str, TopicSupplement] = {
         drop=frozenset({"coalition of the willing"}),
     ),
     "training-ukrainian-forces": TopicSupplement(
-        extra=("trained", "train Ukraine's", "training mission", "rebuild, equip and train", "future army"),
+        extra=("trained", "train Ukraine's", "training mission", "future army"),
         weak=frozenset({"recruits", "regenerate"}),
     ),
     "ceasefire-monitoring": TopicSupplement(

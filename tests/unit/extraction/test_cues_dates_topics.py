@@ -92,3 +92,28 @@ def test_keywords_inflect_and_respect_word_boundaries(registry: RegistrySnapshot
     assert {h.keyword for h in hits} >= {"troops", "deploy", "instructors"}
     assert {h.topic for h in hits} == {"ground-troops-ukraine", "training-ukrainian-forces"}
     assert matcher.find("The troopship and the trainspotter left.", set()) == []
+
+
+def test_support_inside_a_retreating_complement_is_not_support() -> None:
+    parts = read_stance("The ministers are stepping back from plans to deploy soldiers along the border.")
+    assert parts.values == (-0.5,)
+
+
+def test_someone_elses_missing_support_is_not_a_stance() -> None:
+    parts = read_stance("The cabinet backed away from the idea amid a lack of American support.")
+    assert all(v < 0 for v in parts.values)
+
+
+def test_yet_to_abandon_is_weak_support() -> None:
+    assert read_stance("The government has yet to abandon its offer of peacekeepers.").values[0] > 0
+
+
+def test_causal_due_to_is_not_a_prediction_but_scheduled_due_to_is() -> None:
+    assert not read_stance("Ministers rejected the force due to cost concerns.").suppressed
+    assert read_stance("The minister is due to present the plan on Friday.").suppressed
+
+
+def test_a_clause_break_ends_the_governed_complement() -> None:
+    parts = read_stance("They ruled out sending troops, but pledged to send instructors.")
+    assert min(parts.values) == -1.0
+    assert max(parts.values) == 1.0

@@ -1,0 +1,46 @@
+"""The demo corpus through the HTTP API: what a new user sees first."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.cli import DEMO_CORPUS
+
+pytestmark = pytest.mark.usefixtures("starter_registry")
+
+
+def _corpus() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in DEMO_CORPUS.read_text(encoding="utf-8").splitlines()]
+
+
+def test_corpus_ingests_once_and_shows_europe_stepping_back(client: TestClient) -> None:
+    articles = _corpus()
+    first = client.post("/v1/articles/batch", json={"articles": articles}).json()["results"]
+    assert [r["status"] for r in first] == ["created"] * len(articles)
+    again = client.post("/v1/articles/batch", json={"articles": articles}).json()["results"]
+    assert [r["status"] for r in again] == ["unchanged"] * len(articles)
+    assert sum(r["observations"] for r in first) == sum(r["observations"] for r in again) > 0
+
+    timeline = client.get(
+        "/v1/timelines", params={"topic": "ground-troops-ukraine", "actor": "europe", "interval": "month"}
+    ).json()
+    assert [p["bucket"][:7] for p in timeline["series"][0]["points"]][:2] == ["2025-02", "2025-03"]
+
+    late_march = client.get(
+        "/v1/stances", params={"actor": "europe", "topic": "ground-troops-ukraine", "from": "2025-03-20"}
+    ).json()["items"]
+    step_back = [o for o in late_march if o["shift"]]
+    assert step_back, "the late-March step back should be marked as a shift"
+    assert step_back[0]["score"] < 0
+    assert "shifting away from plans to send troops" in step_back[0]["evidence"]
+
+
+def test_distractor_articles_yield_no_observations(client: TestClient) -> None:
+    distractors = [a for a in _corpus() if not a["gold"]]
+    assert distractors
+    results = client.post("/v1/articles/batch", json={"articles": distractors}).json()["results"]
+    assert [r["observations"] for r in results] == [0] * len(distractors)
