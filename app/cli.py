@@ -77,6 +77,7 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
     engine = make_engine(settings)
     factory = make_sessionmaker(engine)
     tally: Counter[str] = Counter()
+    cache = ingest.RegistryCache()
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
         with Progress(*columns, console=console) as progress:
@@ -84,7 +85,7 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
             for start in range(0, len(rows), batch_size):
                 chunk = rows[start : start + batch_size]
                 with session_scope(factory) as session:
-                    context = ingest.load_registry_context(session)
+                    context = cache.get(session)
                     results = ingest.ingest_batch(
                         session, chunk, context=context, engine=settings.extraction_engine
                     )

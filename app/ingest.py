@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -29,6 +30,7 @@ from app.schemas import ArticleCreate, ErrorDetail, IngestResult
 from app.store import actors as actor_store
 from app.store import articles as article_store
 from app.store import observations as observation_store
+from app.store import registry_state
 from app.store import topics as topic_store
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,29 @@ class IngestOutcome:
     status: str  # created | unchanged | revised
     article: Article
     observations: int
+
+
+class RegistryCache:
+    """The registry context of one process, rebuilt only when the stored registry revision moves.
+
+    Every registry write bumps the revision in its own transaction, so every worker process
+    sees the change on its next ingest (one small query instead of loading the whole registry).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._revision: int | None = None
+        self._context: RegistryContext | None = None
+
+    def get(self, session: Session) -> RegistryContext:
+        revision = registry_state.get_registry_revision(session)
+        with self._lock:
+            if self._context is not None and self._revision == revision:
+                return self._context
+        context = load_registry_context(session)
+        with self._lock:
+            self._revision, self._context = revision, context
+        return context
 
 
 def load_registry_context(session: Session) -> RegistryContext:

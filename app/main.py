@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from app import __version__, migrate
 from app.api import actors, articles, health, registry, stances, timelines, topics
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.ingest import RegistryCache
 from app.logs import configure_logging
 
 DESCRIPTION = """
@@ -39,8 +41,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             engine.dispose()
 
-    app = FastAPI(title="Stanceline", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc served from assets in the fastapi-offline package: no CDN, works with no network
+    app = FastAPIOffline(title="Stanceline", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.registry_cache = RegistryCache()
     install_error_handlers(app)
     for router in (
         articles.router,

@@ -64,6 +64,16 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class RegistryRevision(Base):
+    """One row whose counter every registry write bumps, so processes can cache the registry safely."""
+
+    __tablename__ = "registry_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
 class Source(Base):
     __tablename__ = "source"
 

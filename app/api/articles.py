@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from app import ingest
 from app.api.convert import article_detail, article_read
-from app.api.deps import SettingsDep
+from app.api.deps import RegistryCacheDep, SettingsDep
 from app.db import SessionDep
 from app.errors import InvalidInput, NotFound
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
@@ -36,10 +36,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input; 
     responses={200: {"model": IngestResult, "description": "Unchanged or revised"}, 409: {}, **ERRORS},
 )
 def create_article(
-    data: ArticleCreate, session: SessionDep, settings: SettingsDep, response: Response
+    data: ArticleCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    registry: RegistryCacheDep,
+    response: Response,
 ) -> IngestResult:
     """Ingest one article. The same url with the same text is `unchanged`; new text makes a new revision."""
-    context = ingest.load_registry_context(session)
+    context = registry.get(session)
     outcome = ingest.ingest_article(session, data, context=context, engine=settings.extraction_engine)
     if outcome.status != "created":
         response.status_code = status.HTTP_200_OK
@@ -52,11 +56,13 @@ def create_article(
 
 
 @router.post("/batch", response_model=BatchResult, responses=ERRORS)
-def create_articles_batch(data: ArticleBatch, session: SessionDep, settings: SettingsDep) -> BatchResult:
+def create_articles_batch(
+    data: ArticleBatch, session: SessionDep, settings: SettingsDep, registry: RegistryCacheDep
+) -> BatchResult:
     """Ingest up to 1000 articles; results come back in input order and a bad item does not sink the others."""
     if len(data.articles) > settings.batch_max_articles:
         raise InvalidInput(f"at most {settings.batch_max_articles} articles per batch", field="articles")
-    context = ingest.load_registry_context(session)
+    context = registry.get(session)
     results = ingest.ingest_batch(session, data.articles, context=context, engine=settings.extraction_engine)
     return BatchResult(results=results)
 

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query, Request
 
 from app.config import Settings
+from app.ingest import RegistryCache
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -12,6 +13,12 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+def get_registry_cache(request: Request) -> RegistryCache:
+    cache: RegistryCache = request.app.state.registry_cache
+    return cache
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+RegistryCacheDep = Annotated[RegistryCache, Depends(get_registry_cache)]
 Format = Literal["json", "csv", "ndjson"]
 FormatParam = Annotated[Format, Query(description="json (default), csv (tidy) or ndjson")]

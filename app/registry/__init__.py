@@ -23,6 +23,7 @@ from app.schemas import (
     TopicUpdate,
 )
 from app.store import actors as actor_store
+from app.store import registry_state
 from app.store import topics as topic_store
 
 STARTER_REGISTRY = Path(__file__).parent / "starter.json"
@@ -90,6 +91,7 @@ def create_actor(session: Session, data: ActorCreate) -> Actor:
     _set_aliases(actor, data.aliases)
     _set_memberships(session, actor, data.memberships, field_prefix="")
     session.flush()
+    registry_state.bump_registry_revision(session)
     return actor
 
 
@@ -106,6 +108,7 @@ def update_actor(session: Session, slug: str, data: ActorUpdate) -> Actor:
     if data.memberships is not None:
         _set_memberships(session, actor, data.memberships, field_prefix="")
     session.flush()
+    registry_state.bump_registry_revision(session)
     return actor
 
 
@@ -136,6 +139,7 @@ def create_topic(session: Session, data: TopicCreate) -> Topic:
     )
     session.add(topic)
     session.flush()
+    registry_state.bump_registry_revision(session)
     return topic
 
 
@@ -155,6 +159,7 @@ def update_topic(session: Session, slug: str, data: TopicUpdate) -> Topic:
     if "parent" in fields:
         topic.parent_id = _resolve_topic_parent(session, topic, data.parent)
     session.flush()
+    registry_state.bump_registry_revision(session)
     return topic
 
 
@@ -241,6 +246,8 @@ def import_registry(session: Session, data: RegistryImport) -> RegistryImportRes
         topic.parent_id = parent.id
     session.flush()
     _check_topic_tree(list(known.values()))
+    if touched or topics.created or topics.updated:
+        registry_state.bump_registry_revision(session)
     return RegistryImportResult(actors=actors.counts(), topics=topics.counts())
 
 

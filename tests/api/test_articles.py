@@ -183,3 +183,16 @@ def test_bad_cursor_is_a_422(client: TestClient) -> None:
     response = client.get("/v1/articles", params={"cursor": "not-a-cursor"})
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "cursor"
+
+
+def test_registry_changes_reach_the_next_ingest(client: TestClient) -> None:
+    text = "Ruritania has categorically rejected sending troops to Ukraine, its foreign ministry said."
+    before = _post(client, article_payload(text=text)).json()
+    assert before["observations"] == 0
+    created = client.post("/v1/actors", json={"slug": "ruritania", "name": "Ruritania", "kind": "state"})
+    assert created.status_code == 201
+    client.patch("/v1/actors/ruritania", json={"aliases": ["Ruritania"]})
+    after = _post(client, article_payload(text=text)).json()
+    detail = client.get(f"/v1/articles/{after['article_id']}").json()
+    assert [o["actor"] for o in detail["observations"]] == ["ruritania"]
+    assert detail["observations"][0]["label"] == "oppose"

@@ -37,3 +37,13 @@ def test_openapi_documents_examples_and_unknown_routes_use_the_error_body(client
     missing = client.get("/v1/nothing-here")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
+
+
+def test_docs_work_offline(client: TestClient) -> None:
+    page = client.get("/docs").text
+    assert "cdn.jsdelivr" not in page
+    script = next(
+        part.split('"')[1] for part in page.split("<script src=")[1:] if "swagger-ui-bundle" in part
+    )
+    assert client.get(script).status_code == 200
+    assert client.get("/redoc").status_code == 200
