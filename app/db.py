@@ -74,16 +74,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: commit on success, roll back on any error."""
-    factory: sessionmaker[Session] = request.app.state.sessionmaker
-    with factory() as session:
-        if request.method not in READ_METHODS:
-            session.connection(execution_options=WRITE_OPTIONS)
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(request.app.state.sessionmaker, write=request.method not in READ_METHODS) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -91,7 +83,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 @contextmanager
 def session_scope(factory: sessionmaker[Session], *, write: bool = True) -> Iterator[Session]:
-    """The CLI's and workers' unit of work, with the same semantics as a request."""
+    """A unit of work (a request, a CLI batch, a job): commit on success, roll back on any error."""
     with factory() as session:
         if write:
             session.connection(execution_options=WRITE_OPTIONS)

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error_response(
             409, "conflict", "the change conflicts with stored data", constraint, constraint=constraint
         )
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, error: DataError) -> JSONResponse:
+        logger.warning("db.data_error %s", error.orig)
+        return _error_response(422, "invalid_data", "the database refused a value in the request", None)
 
     @app.exception_handler(OperationalError)
     async def _operational_error(_request: Request, error: OperationalError) -> JSONResponse:

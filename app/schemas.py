@@ -54,6 +54,25 @@ def _require_aware(value: datetime) -> datetime:
 UTCDateTimeIn = Annotated[datetime, BeforeValidator(_as_utc_datetime), AfterValidator(_require_aware)]
 
 
+def _refuse_nul(value: Any) -> Any:
+    """PostgreSQL cannot store NUL in text; refuse it on every engine so behaviour does not depend on one."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain NUL (\\u0000) characters")
+    if isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)
+    return value
+
+
+class InputModel(BaseModel):
+    """Base of every request body: strings are checked once here, whatever field they are in."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return _refuse_nul(value)
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str
@@ -74,7 +93,7 @@ class Page(BaseModel, Generic[T]):
 # --- articles ---------------------------------------------------------------------------------
 
 
-class ArticleCreate(BaseModel):
+class ArticleCreate(InputModel):
     model_config = ConfigDict(
         extra="ignore",
         json_schema_extra={
@@ -122,7 +141,7 @@ class ArticleCreate(BaseModel):
         return text
 
 
-class ArticleBatch(BaseModel):
+class ArticleBatch(InputModel):
     """Items are validated one by one so that a bad item does not sink the others."""
 
     articles: list[Any] = Field(
@@ -162,7 +181,7 @@ class ArticleRead(BaseModel):
 # --- registry ---------------------------------------------------------------------------------
 
 
-class MembershipIn(BaseModel):
+class MembershipIn(InputModel):
     model_config = ConfigDict(populate_by_name=True)
 
     parent: Slug
@@ -186,7 +205,7 @@ class MembershipRead(BaseModel):
     valid_to: date | None = Field(alias="to")
 
 
-class ActorCreate(BaseModel):
+class ActorCreate(InputModel):
     model_config = ConfigDict(
         extra="ignore",
         json_schema_extra={
@@ -212,7 +231,7 @@ class ActorCreate(BaseModel):
     memberships: list[MembershipIn] = Field(default_factory=list, max_length=200)
 
 
-class ActorUpdate(BaseModel):
+class ActorUpdate(InputModel):
     """Fields left out stay as they are; `aliases` and `memberships`, when given, replace the lists."""
 
     name: Name | None = None
@@ -231,7 +250,7 @@ class ActorRead(BaseModel):
     memberships: list[MembershipRead]
 
 
-class TopicCreate(BaseModel):
+class TopicCreate(InputModel):
     model_config = ConfigDict(
         extra="ignore",
         json_schema_extra={
@@ -260,7 +279,7 @@ class TopicCreate(BaseModel):
     parent: Slug | None = None
 
 
-class TopicUpdate(BaseModel):
+class TopicUpdate(InputModel):
     name: Name | None = None
     description: str | None = None
     keywords: list[Alias] | None = Field(None, max_length=1000)
@@ -279,7 +298,7 @@ class TopicRead(BaseModel):
     parent: str | None
 
 
-class RegistryImport(BaseModel):
+class RegistryImport(InputModel):
     model_config = ConfigDict(extra="ignore")
 
     actors: list[ActorCreate] = Field(default_factory=list, max_length=100_000)
@@ -300,7 +319,7 @@ class RegistryImportResult(BaseModel):
 # --- observations -----------------------------------------------------------------------------
 
 
-class ObservationCreate(BaseModel):
+class ObservationCreate(InputModel):
     """A manually coded stance (method `manual`, status `verified`)."""
 
     model_config = ConfigDict(
@@ -333,7 +352,7 @@ class ObservationCreate(BaseModel):
     note: Annotated[str, StringConstraints(max_length=10_000)] | None = None
 
 
-class ObservationUpdate(BaseModel):
+class ObservationUpdate(InputModel):
     """Review: verify, correct (score/label) or reject. A score or label change marks it `corrected`."""
 
     model_config = ConfigDict(

@@ -34,7 +34,9 @@ def list_actors(
     if kind:
         stmt = stmt.where(Actor.kind == kind)
     if q:
-        stmt = stmt.where(Actor.name.ilike(f"%{q}%") | Actor.slug.ilike(f"%{q}%"))
+        # the user's text is matched literally: % and _ are not wildcards here
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(Actor.name.ilike(pattern, escape="\\") | Actor.slug.ilike(pattern, escape="\\"))
     if after_slug is not None:
         stmt = stmt.where(Actor.slug > after_slug)
     return list(session.scalars(stmt))

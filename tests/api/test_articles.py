@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Article, ArticleRevision, Observation
 from tests.factories import article_payload
+from tests.pages import all_pages
 
 pytestmark = pytest.mark.usefixtures("starter_registry")
 
@@ -150,19 +151,8 @@ def test_external_id_identifies_an_article_too(client: TestClient) -> None:
 def test_list_articles_pages_with_a_cursor(client: TestClient) -> None:
     for day in range(1, 6):
         _post(client, article_payload(published_at=f"2025-03-0{day}T12:00:00Z"))
-    seen: list[int] = []
-    cursor = None
-    pages = 0
-    while True:
-        params: dict[str, Any] = {"limit": 2}
-        if cursor:
-            params["cursor"] = cursor
-        page = client.get("/v1/articles", params=params).json()
-        seen += [item["id"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        pages += 1
-        if cursor is None:
-            break
+    items, pages = all_pages(client, "/v1/articles", limit=2)
+    seen = [item["id"] for item in items]
     assert pages == 3
     assert len(seen) == len(set(seen)) == 5
     dated = client.get("/v1/articles", params={"from": "2025-03-03", "to": "2025-03-05"}).json()["items"]
@@ -196,3 +186,23 @@ def test_registry_changes_reach_the_next_ingest(client: TestClient) -> None:
     detail = client.get(f"/v1/articles/{after['article_id']}").json()
     assert [o["actor"] for o in detail["observations"]] == ["ruritania"]
     assert detail["observations"][0]["label"] == "oppose"
+
+
+@pytest.mark.parametrize(("escape", "field"), [("\\u0000", "text"), ("\\ud800", "text")])
+def test_nul_and_lone_surrogates_are_refused_on_every_engine(
+    client: TestClient, session: Session, escape: str, field: str
+) -> None:
+    body = f'{{"url": "https://example.org/u", "published_at": "2025-01-01T00:00:00Z", "text": "a{escape}b"}}'
+    response = client.post(
+        "/v1/articles", content=body.encode(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == field
+    assert _counts(session)[0] == 0
+
+
+def test_unicode_of_every_kind_comes_back_exactly(client: TestClient) -> None:
+    text = "Troops \u05e9\u05dc\u05d5\u05dd \U0001f1fa\U0001f1e6 caf\u00e9 \u200f\u202e in Ukraine\n\ttabs"
+    article_id = _post(client, article_payload(text=text, title="\U0001f600 title")).json()["article_id"]
+    detail = client.get(f"/v1/articles/{article_id}").json()
+    assert (detail["text"], detail["title"]) == (text, "\U0001f600 title")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Actor, ActorAlias, ActorMembership, Topic
 from app.registry import STARTER_REGISTRY
+from tests.pages import all_pages
 
 
 def _starter() -> dict[str, Any]:
@@ -145,14 +146,8 @@ def test_list_actors_filters_and_pages(client: TestClient) -> None:
     persons = client.get("/v1/actors", params={"kind": "person", "limit": 1000}).json()["items"]
     assert persons
     assert all(a["kind"] == "person" for a in persons)
-    slugs: list[str] = []
-    cursor = None
-    while True:
-        page = client.get("/v1/actors", params={"limit": 10, **({"cursor": cursor} if cursor else {})}).json()
-        slugs += [a["slug"] for a in page["items"]]
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
+    items, _ = all_pages(client, "/v1/actors", limit=10)
+    slugs = [a["slug"] for a in items]
     assert slugs == sorted(slugs)
     assert len(slugs) == len(_starter()["actors"])
 
@@ -188,3 +183,12 @@ def test_topics_create_patch_parent_and_errors(client: TestClient) -> None:
         "tomahawk-missiles-ukraine",
         "us-military-aid-ukraine",
     ]
+
+
+def test_actor_search_is_literal(client: TestClient) -> None:
+    client.post("/v1/registry", json=_starter())
+    assert [a["slug"] for a in client.get("/v1/actors", params={"q": "macron"}).json()["items"]] == [
+        "emmanuel-macron"
+    ]
+    assert client.get("/v1/actors", params={"q": "%"}).json()["items"] == []
+    assert client.get("/v1/actors", params={"q": "_"}).json()["items"] == []

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Observation
 from tests.factories import article_payload
+from tests.pages import all_pages
 
 pytestmark = pytest.mark.usefixtures("starter_registry")
 
@@ -109,14 +110,9 @@ def test_filters_and_cursor_pagination(client: TestClient) -> None:
         len(client.get("/v1/stances", params={"method": "manual", "status": "verified"}).json()["items"]) == 4
     )
 
-    ids: list[int] = []
-    cursor = None
-    while True:
-        page = client.get("/v1/stances", params={"limit": 3, **({"cursor": cursor} if cursor else {})}).json()
-        ids += [o["id"] for o in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    items, pages = all_pages(client, "/v1/stances", limit=3)
+    ids = [o["id"] for o in items]
+    assert pages == 2
     assert len(ids) == len(set(ids)) == 4
 
 
