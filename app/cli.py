@@ -211,7 +211,8 @@ def demo(
         return
     console.print(
         f"[green]Stanceline demo[/green] on http://{host}:{port}  (docs: http://{host}:{port}/docs)\n"
-        f"  try: curl 'http://{host}:{port}/v1/timelines?topic=ground-troops-ukraine&actor=europe&interval=month'"
+        f"  try: curl 'http://{host}:{port}/v1/timelines?topic=ground-troops-ukraine&actor=europe&interval=month'",
+        soft_wrap=True,  # keep the URL on one line so it can be copied
     )
     _run_server(settings.model_copy(update={"log_level": "WARNING"}), host, port)
 
