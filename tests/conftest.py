@@ -32,6 +32,11 @@ def _admin_conninfo() -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _address() -> str:
+    url = make_url(POSTGRES_URL)
+    return f"{url.host}:{url.port or 5432}"
+
+
 def postgres_unreachable() -> str | None:
     """Why PostgreSQL cannot be used here, or None when it can (checked once)."""
     global _postgres_problem
@@ -40,9 +45,7 @@ def postgres_unreachable() -> str | None:
             with psycopg.connect(_admin_conninfo(), connect_timeout=3):
                 _postgres_problem = ""
         except psycopg.Error as error:
-            _postgres_problem = (
-                f"PostgreSQL not reachable at {make_url(POSTGRES_URL).host}:5432 ({error})".strip()
-            )
+            _postgres_problem = f"PostgreSQL not reachable at {_address()} ({error})".strip()
     return _postgres_problem or None
 
 
