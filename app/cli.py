@@ -21,6 +21,7 @@ from app.extraction import ENGINES
 from app.extraction.corpus import extract_corpus, read_jsonl, write_jsonl
 from app.extraction.types import RegistrySnapshot
 from app.main import create_app
+from app.store import articles as article_store
 
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_CORPUS = DEMO_DIR / "articles.jsonl"
@@ -141,6 +142,51 @@ def extract(
     except (OSError, ValueError, KeyError) as error:
         raise _fail(str(error)) from error
     console.print(f"wrote {count} observations to {out}")
+
+
+@cli.command()
+def reextract(
+    engine: Annotated[str | None, typer.Option(help="Default: STANCELINE_EXTRACTION_ENGINE")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Re-run extraction over every stored article (one transaction per article).
+
+    Unreviewed automatic observations are replaced; manual and reviewed ones stay.
+    """
+    settings = _settings(database_url)
+    engine_name = engine or settings.extraction_engine
+    if engine_name not in ENGINES:
+        raise _fail(f"unknown engine {engine_name!r}; available: {', '.join(ENGINES)}")
+    migrate.upgrade(settings.database_url)
+    db_engine = make_engine(settings)
+    factory = make_sessionmaker(db_engine)
+    cache = ingest.RegistryCache()
+    removed = added = 0
+    try:
+        with session_scope(factory, write=False) as session:
+            total = article_store.count_articles(session)
+        columns = (TextColumn("re-extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("reextract", total=total)
+            last_id = 0
+            while True:
+                with session_scope(factory, write=False) as session:
+                    ids = article_store.list_article_ids(session, after_id=last_id, limit=200)
+                if not ids:
+                    break
+                for article_id in ids:
+                    with session_scope(factory) as session:
+                        done = ingest.reextract_article(
+                            session, article_id, context=cache.get(session), engine=engine_name
+                        )
+                    removed, added = removed + done.removed, added + done.added
+                    progress.advance(task)
+                last_id = ids[-1]
+    finally:
+        db_engine.dispose()
+    console.print(
+        f"re-extracted {total} articles with {engine_name}: {removed} observations replaced by {added}"
+    )
 
 
 @registry_cli.command("load")

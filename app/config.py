@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -28,6 +28,26 @@ class Settings(BaseSettings):
     migrate_on_start: bool | None = Field(
         default=None, description="Run migrations at start; default: on for SQLite, off for PostgreSQL"
     )
+
+    shift_detection: bool = Field(
+        default=True, description="Detect and record shifts when ingest or review changes a series"
+    )
+    webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated URLs that receive shift events"
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key for X-Stanceline-Signature"
+    )
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("webhook_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
 
     @property
     def is_sqlite(self) -> bool:

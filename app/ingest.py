@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, StancelineError, field_path
+from app.errors import Conflict, NotFound, StancelineError, field_path
 from app.extraction import build_extractor
 from app.extraction.types import (
     ActorEntry,
@@ -169,7 +169,15 @@ def _observation_rows(
     return rows
 
 
-def extract_and_store(session: Session, article: Article, *, context: RegistryContext, engine: str) -> int:
+def extract_and_store(
+    session: Session,
+    article: Article,
+    *,
+    context: RegistryContext,
+    engine: str,
+    skip: set[tuple[int, int, str]] | None = None,
+) -> int:
+    """Extract and insert; `skip` holds (actor_id, topic_id, day) keys a person already coded or reviewed."""
     extractor = build_extractor(context.snapshot, engine)
     found = extractor.extract(
         ArticleText(
@@ -180,8 +188,36 @@ def extract_and_store(session: Session, article: Article, *, context: RegistryCo
         )
     )
     rows = _observation_rows(article, found, context, extractor.method, extractor.version)
+    if skip:
+        rows = [
+            r for r in rows if (r["actor_id"], r["topic_id"], r["observed_at"].date().isoformat()) not in skip
+        ]
     observation_store.add_observations(session, rows=rows)
     return len(rows)
+
+
+@dataclass(frozen=True)
+class Reextraction:
+    article_id: int
+    removed: int
+    added: int
+
+
+def reextract_article(
+    session: Session, article_id: int, *, context: RegistryContext, engine: str
+) -> Reextraction:
+    """Replace an article's unreviewed automatic observations with a fresh extraction.
+
+    Manual and reviewed (verified, corrected, rejected) observations stay, and the new extraction
+    does not add an automatic twin next to them: a rejection stays a rejection.
+    """
+    article = article_store.get_article(session, article_id=article_id)
+    if article is None:
+        raise NotFound("article", article_id)
+    removed = observation_store.delete_unreviewed_automatic(session, article_id=article_id)
+    kept = observation_store.kept_keys(session, article_id=article_id)
+    added = extract_and_store(session, article, context=context, engine=engine, skip=kept)
+    return Reextraction(article_id, removed, added)
 
 
 def ingest_article(

@@ -29,6 +29,8 @@ LABELS = ("support", "oppose", "neutral", "mixed")
 METHODS = ("rules", "model", "llm", "manual")
 STATUSES = ("auto", "verified", "corrected", "rejected")
 ACTOR_KINDS = ("person", "state", "organization", "bloc", "group")
+DIRECTIONS = ("toward_support", "toward_oppose")
+SHIFT_STATUSES = ("active", "withdrawn")
 
 
 def utcnow() -> datetime:
@@ -238,3 +240,58 @@ class Observation(TimestampMixin, Base):
     actor: Mapped[Actor] = relationship(lazy="raise")
     topic: Mapped[Topic] = relationship(lazy="raise")
     article: Mapped[Article | None] = relationship(lazy="raise")
+
+
+class Shift(Base):
+    """A detected change in an actor's level on a topic (its roll-up series), recorded once.
+
+    Re-detection after later ingests updates the row (a moved shift keeps `first_detected_at`);
+    a shift no longer supported by the data is `withdrawn`, never deleted.
+    """
+
+    __tablename__ = "shift"
+    __table_args__ = (
+        CheckConstraint(_in("direction", DIRECTIONS), name="direction"),
+        CheckConstraint(_in("status", SHIFT_STATUSES), name="status"),
+        Index("ix_shift_topic_actor_at", "topic_id", "actor_id", "at"),
+        Index("ix_shift_first_detected", "first_detected_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    before: Mapped[float] = mapped_column(Float)
+    after: Mapped[float] = mapped_column(Float)
+    delta: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)
+    evidence_before: Mapped[list[int]] = mapped_column(JSON, default=list)
+    evidence_after: Mapped[list[int]] = mapped_column(JSON, default=list)
+    cue_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    first_detected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    actor: Mapped[Actor] = relationship(lazy="raise")
+    topic: Mapped[Topic] = relationship(lazy="raise")
+
+
+class WebhookDelivery(Base):
+    """Transactional outbox: written with the shift it announces, delivered after commit with retries."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_pending", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    event: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

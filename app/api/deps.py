@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 
 from app.config import Settings
 from app.ingest import RegistryCache
@@ -20,5 +20,3 @@ def get_registry_cache(request: Request) -> RegistryCache:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RegistryCacheDep = Annotated[RegistryCache, Depends(get_registry_cache)]
-Format = Literal["json", "csv", "ndjson"]
-FormatParam = Annotated[Format, Query(description="json (default), csv (tidy) or ndjson")]

@@ -1,17 +1,30 @@
-"""Tabular responses: tidy CSV and NDJSON with ISO-8601 UTC timestamps."""
+"""Tabular responses: tidy CSV, NDJSON and Parquet with ISO-8601 UTC timestamps."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import orjson
 import pandas as pd
+from fastapi import Query
 from fastapi.responses import Response
 
+Format = Literal["json", "csv", "ndjson"]
+ExportFormat = Literal["json", "csv", "ndjson", "parquet"]
+FormatParam = Annotated[Format, Query(description="json (default), csv (tidy) or ndjson")]
+ExportFormatParam = Annotated[
+    ExportFormat, Query(description="json (default), csv (tidy), ndjson or parquet")
+]
 
-def _iso(value: Any) -> Any:
+TABULAR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}, "application/x-ndjson": {}, "application/vnd.apache.parquet": {}}}
+}
+
+
+def iso(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     return value
@@ -26,9 +39,35 @@ def csv_response(frame: pd.DataFrame, filename: str, headers: dict[str, str] | N
 
 
 def ndjson_response(rows: Iterable[Mapping[Any, Any]], headers: dict[str, str] | None = None) -> Response:
-    body = b"".join(orjson.dumps({k: _iso(v) for k, v in row.items()}) + b"\n" for row in rows)
+    body = b"".join(orjson.dumps({k: iso(v) for k, v in row.items()}) + b"\n" for row in rows)
     return Response(body, media_type="application/x-ndjson", headers=headers)
 
 
-def records_frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([{k: _iso(row.get(k)) for k in columns} for row in rows], columns=columns)
+def parquet_response(frame: pd.DataFrame, filename: str, headers: dict[str, str] | None = None) -> Response:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, engine="pyarrow")
+    return Response(
+        buffer.getvalue(),
+        media_type="application/vnd.apache.parquet",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})},
+    )
+
+
+def tabular_response(
+    format: str,
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    name: str,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """CSV, NDJSON or Parquet of `rows`; datetimes become ISO-8601 UTC text in CSV/NDJSON, timestamps in Parquet."""
+    if format == "ndjson":
+        return ndjson_response(rows, headers)
+    if format == "parquet":
+        frame = pd.DataFrame(rows, columns=columns)
+        for column in columns:
+            if rows and isinstance(rows[0].get(column), datetime):
+                frame[column] = pd.to_datetime(frame[column], utc=True)
+        return parquet_response(frame, f"{name}.parquet", headers)
+    frame = pd.DataFrame([{k: iso(row.get(k)) for k in columns} for row in rows], columns=columns)
+    return csv_response(frame, f"{name}.csv", headers)

@@ -7,8 +7,7 @@ from fastapi import APIRouter, Query, status
 from app import review
 from app.api.articles import _cursor_time
 from app.api.convert import observation_read
-from app.api.deps import FormatParam
-from app.api.formats import csv_response, ndjson_response, records_frame
+from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, tabular_response
 from app.db import SessionDep
 from app.errors import NotFound
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
@@ -18,20 +17,20 @@ from app.store.filters import ObservationFilter
 
 router = APIRouter(prefix="/stances", tags=["stances"])
 
-CSV_COLUMNS = list(ObservationRead.model_fields)
+COLUMNS = list(ObservationRead.model_fields)
 
 
 @router.get(
     "",
     response_model=Page[ObservationRead],
-    responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
+    responses=TABULAR_RESPONSES,
 )
 def list_observations(
     session: SessionDep,
     filters: Annotated[ObservationFilter, Query()],
     limit: Limit = 100,
     cursor: CursorParam = None,
-    format: FormatParam = "json",
+    format: ExportFormatParam = "json",
 ) -> Any:
     """Observations in (observed_at, id) order. CSV and NDJSON carry the next cursor in `X-Next-Cursor`."""
     after = None
@@ -46,10 +45,7 @@ def list_observations(
     if format == "json":
         return Page[ObservationRead](items=items, next_cursor=next_cursor)
     headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
-    dumped = [item.model_dump() for item in items]
-    if format == "csv":
-        return csv_response(records_frame(dumped, CSV_COLUMNS), "stances.csv", headers)
-    return ndjson_response(dumped, headers)
+    return tabular_response(format, [item.model_dump() for item in items], COLUMNS, "stances", headers)
 
 
 @router.post("", response_model=ObservationRead, status_code=status.HTTP_201_CREATED, responses={422: {}})

@@ -4,8 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import FormatParam
-from app.api.formats import csv_response, ndjson_response
+from app.api.formats import FormatParam, csv_response, ndjson_response
 from app.db import SessionDep
 from app.errors import UnknownReference
 from app.schemas import Interval, Slug, Timeline, TimelinePoint, TimelineSeries, UTCDateTimeIn

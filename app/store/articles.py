@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import Article, Source
@@ -63,3 +63,12 @@ def list_articles(
     if after is not None:
         stmt = stmt.where(after_key(Article.published_at, Article.id, after))
     return list(session.scalars(stmt))
+
+
+def list_article_ids(session: Session, *, after_id: int = 0, limit: int) -> list[int]:
+    stmt = select(Article.id).where(Article.id > after_id).order_by(Article.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def count_articles(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Article)) or 0)

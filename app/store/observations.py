@@ -67,6 +67,31 @@ def delete_automatic_observations(session: Session, *, article_id: int) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def delete_unreviewed_automatic(session: Session, *, article_id: int) -> int:
+    """Drop automatic observations nobody has reviewed; manual and reviewed ones stay."""
+    result = session.execute(
+        delete(Observation)
+        .where(
+            Observation.article_id == article_id,
+            Observation.method != "manual",
+            Observation.status == "auto",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def kept_keys(session: Session, *, article_id: int) -> set[tuple[int, int, str]]:
+    """(actor_id, topic_id, observed day) of an article's manual or reviewed observations."""
+    rows = session.execute(
+        select(Observation.actor_id, Observation.topic_id, Observation.observed_at).where(
+            Observation.article_id == article_id,
+            (Observation.method == "manual") | (Observation.status != "auto"),
+        )
+    )
+    return {(actor_id, topic_id, observed_at.date().isoformat()) for actor_id, topic_id, observed_at in rows}
+
+
 def actor_slugs_on_topic(session: Session, *, topic_id: int) -> list[str]:
     """Actors with observations on a topic, most observed first."""
     stmt = (

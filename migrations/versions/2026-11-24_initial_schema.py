@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -201,7 +200,6 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_observation_topic_actor_observed", ["topic_id", "actor_id", "observed_at"], unique=False
         )
-
 
 
 def downgrade() -> None:

@@ -4,6 +4,7 @@ import csv
 import io
 
 import orjson
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -132,3 +133,13 @@ def test_unknown_filter_value_is_a_422(client: TestClient) -> None:
     response = client.get("/v1/stances", params={"status": "lost"})
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "status"
+
+
+def test_stances_as_parquet(client: TestClient) -> None:
+    client.post("/v1/stances", json=MANUAL)
+    response = client.get("/v1/stances", params={"format": "parquet"})
+    assert response.headers["content-type"] == "application/vnd.apache.parquet"
+    frame = pd.read_parquet(io.BytesIO(response.content))
+    assert frame["actor"].tolist() == ["europe"]
+    assert str(frame["observed_at"].dt.tz) == "UTC"
+    assert frame["observed_at"].iloc[0] == pd.Timestamp("2025-03-26", tz="UTC")

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from app import ingest
+from app.cli import cli
+from app.models import Observation
+from app.registry import STARTER_REGISTRY
+from tests.factories import article_payload, make_article
+
+pytestmark = pytest.mark.usefixtures("starter_registry")
+
+TEXT = (
+    "PARIS, March 26 - European leaders are taking a step back from sending ground troops to Ukraine. "
+    "Russia has repeatedly said it would never accept foreign troops in Ukraine. "
+    "Britain has trained thousands of Ukrainian recruits and said it would keep training them."
+)
+
+
+def _observations(session: Session, article_id: int) -> list[Observation]:
+    stmt = select(Observation).where(Observation.article_id == article_id).order_by(Observation.id)
+    return list(session.scalars(stmt))
+
+
+def test_reextract_keeps_manual_and_reviewed_and_adds_no_twins(session: Session) -> None:
+    article = make_article(session, text=TEXT).article
+    automatic = _observations(session, article.id)
+    assert len(automatic) >= 3
+    verified, rejected, untouched = automatic[0], automatic[1], automatic[2:]
+    verified.status, rejected.status = "verified", "rejected"
+    session.add(
+        Observation(
+            actor_id=verified.actor_id,
+            topic_id=verified.topic_id,
+            article_id=article.id,
+            score=0.5,
+            label="support",
+            confidence=1.0,
+            observed_at=verified.observed_at,
+            method="manual",
+            status="verified",
+        )
+    )
+    session.flush()
+    untouched_ids = {o.id for o in untouched}
+
+    context = ingest.load_registry_context(session)
+    done = ingest.reextract_article(session, article.id, context=context, engine="rules")
+    session.expire_all()
+    after = _observations(session, article.id)
+
+    assert done.removed == len(untouched)
+    assert done.added == len(untouched)
+    assert {o.id for o in after}.isdisjoint(untouched_ids)
+    kept = [(o.status, o.method) for o in after if o.status != "auto"]
+    assert sorted(kept) == [("rejected", "rules"), ("verified", "manual"), ("verified", "rules")]
+    keys = [(o.actor_id, o.topic_id, o.observed_at.date()) for o in after if o.method != "manual"]
+    assert len(keys) == len(set(keys)), "no automatic twin next to a reviewed observation"
+    assert all(o.extractor_version for o in after if o.method != "manual")
+
+
+def test_reextract_command_walks_every_article(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    runner = CliRunner()
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(b"\n".join(orjson.dumps(article_payload(text=TEXT)) for _ in range(3)))
+    assert (
+        runner.invoke(cli, ["registry", "load", str(STARTER_REGISTRY), "--database-url", url]).exit_code == 0
+    )
+    assert runner.invoke(cli, ["ingest", str(feed), "--database-url", url]).exit_code == 0
+    result = runner.invoke(cli, ["reextract", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    assert "re-extracted 3 articles" in result.output
+    unknown = runner.invoke(cli, ["reextract", "--database-url", url, "--engine", "oracle"])
+    assert unknown.exit_code == 2
