@@ -12,8 +12,9 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.orm import Session, sessionmaker
 
-from app import ingest, migrate, registry
+from app import ingest, migrate, registry, shifts, webhooks
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.errors import StancelineError
@@ -87,9 +88,16 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
                 chunk = rows[start : start + batch_size]
                 with session_scope(factory) as session:
                     context = cache.get(session)
-                    results = ingest.ingest_batch(
+                    outcome = ingest.ingest_batch(
                         session, chunk, context=context, engine=settings.extraction_engine
                     )
+                    shifts.after_write(
+                        session,
+                        outcome.touched,
+                        enabled=settings.shift_detection,
+                        webhook_urls=settings.webhook_urls,
+                    )
+                results = outcome.results
                 for offset, result in enumerate(results):
                     tally[result.status] += 1
                     if result.error is not None:
@@ -99,9 +107,22 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
                         )
                     tally["observations"] += result.observations or 0
                 progress.advance(task, len(chunk))
+        _deliver_webhooks(settings, factory)
     finally:
         engine.dispose()
     return tally
+
+
+def _deliver_webhooks(settings: Settings, factory: sessionmaker[Session]) -> None:
+    """One delivery round for events this command queued; the API's dispatcher retries the rest."""
+    if settings.webhook_urls:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        webhooks.deliver_due(
+            factory,
+            secret=secret,
+            max_attempts=settings.webhook_max_attempts,
+            timeout=settings.webhook_timeout_seconds,
+        )
 
 
 def _read_articles(path: Path) -> list[dict[str, Any]]:
@@ -178,6 +199,12 @@ def reextract(
                     with session_scope(factory) as session:
                         done = ingest.reextract_article(
                             session, article_id, context=cache.get(session), engine=engine_name
+                        )
+                        shifts.after_write(
+                            session,
+                            done.touched,
+                            enabled=settings.shift_detection,
+                            webhook_urls=settings.webhook_urls,
                         )
                     removed, added = removed + done.removed, added + done.added
                     progress.advance(task)

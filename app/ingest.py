@@ -45,11 +45,15 @@ class RegistryContext:
     topic_ids: dict[str, int]
 
 
+Pair = tuple[int, int]  # (topic_id, actor_id): a series a write changed
+
+
 @dataclass(frozen=True)
 class IngestOutcome:
     status: str  # created | unchanged | revised
     article: Article
     observations: int
+    touched: frozenset[Pair] = frozenset()
 
 
 class RegistryCache:
@@ -176,8 +180,11 @@ def extract_and_store(
     context: RegistryContext,
     engine: str,
     skip: set[tuple[int, int, str]] | None = None,
-) -> int:
-    """Extract and insert; `skip` holds (actor_id, topic_id, day) keys a person already coded or reviewed."""
+) -> list[Pair]:
+    """Extract and insert; returns the (topic_id, actor_id) of each new observation.
+
+    `skip` holds (actor_id, topic_id, day) keys a person already coded or reviewed.
+    """
     extractor = build_extractor(context.snapshot, engine)
     found = extractor.extract(
         ArticleText(
@@ -193,7 +200,7 @@ def extract_and_store(
             r for r in rows if (r["actor_id"], r["topic_id"], r["observed_at"].date().isoformat()) not in skip
         ]
     observation_store.add_observations(session, rows=rows)
-    return len(rows)
+    return [(r["topic_id"], r["actor_id"]) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -201,6 +208,7 @@ class Reextraction:
     article_id: int
     removed: int
     added: int
+    touched: frozenset[Pair]
 
 
 def reextract_article(
@@ -214,10 +222,11 @@ def reextract_article(
     article = article_store.get_article(session, article_id=article_id)
     if article is None:
         raise NotFound("article", article_id)
+    before = observation_store.automatic_pairs(session, article_id=article_id, unreviewed_only=True)
     removed = observation_store.delete_unreviewed_automatic(session, article_id=article_id)
     kept = observation_store.kept_keys(session, article_id=article_id)
     added = extract_and_store(session, article, context=context, engine=engine, skip=kept)
-    return Reextraction(article_id, removed, added)
+    return Reextraction(article_id, removed, len(added), frozenset(before) | frozenset(added))
 
 
 def ingest_article(
@@ -230,6 +239,7 @@ def ingest_article(
         return IngestOutcome("unchanged", existing, count)
 
     source = article_store.get_or_add_source(session, name=data.source) if data.source else None
+    previous: set[Pair] = set()
     if existing is None:
         article = Article(
             url=data.url,
@@ -253,6 +263,7 @@ def ingest_article(
         article.external_id = article.external_id or data.external_id
         if source is not None:
             article.source = source
+        previous = observation_store.automatic_pairs(session, article_id=article.id, unreviewed_only=False)
         replaced = observation_store.delete_automatic_observations(session, article_id=article.id)
         logger.info("ingest.revised article_id=%s replaced_observations=%d", article.id, replaced)
         status = "revised"
@@ -267,15 +278,15 @@ def ingest_article(
             content_hash=digest,
         )
     )
-    stored = extract_and_store(session, article, context=context, engine=engine)
+    added = extract_and_store(session, article, context=context, engine=engine)
     session.flush()
     total = (
-        stored
+        len(added)
         if status == "created"
         else observation_store.count_article_observations(session, article_id=article.id)
     )
-    logger.info("ingest.stored article_id=%s status=%s observations=%d", article.id, status, stored)
-    return IngestOutcome(status, article, total)
+    logger.info("ingest.stored article_id=%s status=%s observations=%d", article.id, status, len(added))
+    return IngestOutcome(status, article, total, frozenset(added) | frozenset(previous))
 
 
 def _validation_error(error: ValidationError, index: int) -> ErrorDetail:
@@ -286,11 +297,18 @@ def _validation_error(error: ValidationError, index: int) -> ErrorDetail:
     )
 
 
+@dataclass(frozen=True)
+class BatchOutcome:
+    results: list[IngestResult]
+    touched: frozenset[Pair]
+
+
 def ingest_batch(
     session: Session, items: Sequence[Any], *, context: RegistryContext, engine: str
-) -> list[IngestResult]:
+) -> BatchOutcome:
     """Each item in its own SAVEPOINT: a bad item reports an error and the others still land."""
     results: list[IngestResult] = []
+    touched: set[Pair] = set()
     for index, item in enumerate(items):
         try:
             data = ArticleCreate.model_validate(item)
@@ -302,23 +320,17 @@ def ingest_batch(
                 outcome = ingest_article(session, data, context=context, engine=engine)
         except StancelineError as error:
             field = f"articles[{index}].{error.field}" if error.field else f"articles[{index}]"
-            results.append(
-                IngestResult(
-                    status="error", error=ErrorDetail(code=error.code, message=error.message, field=field)
-                )
-            )
+            detail = ErrorDetail(code=error.code, message=error.message, field=field)
+            results.append(IngestResult(status="error", error=detail))
             continue
         except IntegrityError:
             logger.warning("ingest.batch_conflict index=%d", index)
-            results.append(
-                IngestResult(
-                    status="error",
-                    error=ErrorDetail(
-                        code="conflict", message="conflicts with a stored article", field=f"articles[{index}]"
-                    ),
-                )
+            detail = ErrorDetail(
+                code="conflict", message="conflicts with a stored article", field=f"articles[{index}]"
             )
+            results.append(IngestResult(status="error", error=detail))
             continue
+        touched |= outcome.touched
         results.append(
             IngestResult(
                 status=outcome.status,
@@ -327,4 +339,4 @@ def ingest_batch(
                 observations=outcome.observations,
             )
         )
-    return results
+    return BatchOutcome(results, frozenset(touched))

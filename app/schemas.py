@@ -400,9 +400,12 @@ class ArticleDetail(ArticleRead):
 
 class TimelinePoint(BaseModel):
     bucket: datetime = Field(description="Bucket start, ISO-8601 UTC")
-    score: float = Field(description="Confidence-weighted mean score in the bucket")
+    score: float | None = Field(description="Confidence-weighted mean score; null for an empty bucket")
+    low: float | None = Field(description="Lower end of the 90% interval")
+    high: float | None = Field(description="Upper end of the 90% interval")
     count: int
     weight: float = Field(description="Sum of confidences in the bucket")
+    smoothed: float | None = Field(None, description="EWM level, when smooth=ewm")
 
 
 class TimelineSeries(BaseModel):
@@ -414,7 +417,103 @@ class TimelineSeries(BaseModel):
 class Timeline(BaseModel):
     topic: str
     interval: Interval
+    rollup: bool = False
+    smooth: Literal["ewm"] | None = None
     series: list[TimelineSeries]
+
+
+class ComparisonPair(BaseModel):
+    a: str
+    b: str
+    mean_distance: float | None
+    max_distance: float | None
+    buckets: int = Field(description="Buckets where both actors have a level")
+
+
+class AlignedBucket(BaseModel):
+    bucket: datetime
+    levels: dict[str, float | None]
+
+
+class DistancePoint(BaseModel):
+    bucket: datetime
+    a: str
+    b: str
+    distance: float | None
+
+
+class Comparison(BaseModel):
+    topic: str
+    interval: Interval
+    actors: list[str]
+    mean_distance: float | None
+    pairs: list[ComparisonPair]
+    aligned: list[AlignedBucket]
+    distances: list[DistancePoint]
+
+
+class NetworkNode(BaseModel):
+    actor: str
+    mean_score: float
+    count: int
+    weight: float
+    side: Literal["support", "oppose", "neutral"]
+
+
+class NetworkEdge(BaseModel):
+    source: str
+    target: str
+    weight: float = Field(description="1 - |mean difference| / 2")
+    side: Literal["support", "oppose", "neutral"]
+    source_count: int
+    target_count: int
+
+
+class NetworkRead(BaseModel):
+    topic: str
+    threshold: float
+    nodes: list[NetworkNode]
+    edges: list[NetworkEdge]
+
+
+class ShiftEvidence(BaseModel):
+    observation_id: int
+    observed_at: datetime
+    score: float
+    shift_cue: bool = Field(description="The sentence itself reports a change of position")
+    evidence: str | None
+    speaker: str | None
+    article_id: int | None
+    article_url: str | None
+    article_title: str | None
+
+
+class ShiftRead(BaseModel):
+    id: int
+    topic: str
+    actor: str
+    actor_name: str
+    at: datetime = Field(description="Estimated date of the change")
+    window_start: datetime = Field(description="Last observation before the change")
+    window_end: datetime = Field(description="First observation after the change")
+    before: float = Field(description="Level before (weighted mean score)")
+    after: float = Field(description="Level after")
+    delta: float
+    direction: Literal["toward_support", "toward_oppose"]
+    confidence: float
+    status: Literal["active", "withdrawn"]
+    first_detected_at: datetime
+    updated_at: datetime
+    evidence_before: list[ShiftEvidence]
+    evidence_after: list[ShiftEvidence]
+    cues: list[ShiftEvidence] = Field(description="Observations whose sentence reports the change")
+    time: datetime = Field(description="Grafana annotation time (= at)")
+    title: str = Field(description="Grafana annotation title")
+    text: str = Field(description="Grafana annotation text: the most telling evidence sentence")
+
+
+class ShiftList(BaseModel):
+    items: list[ShiftRead]
 
 
 class Health(BaseModel):

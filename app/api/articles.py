@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from app import ingest
+from app import ingest, shifts
 from app.api.convert import article_detail, article_read
 from app.api.deps import RegistryCacheDep, SettingsDep
 from app.db import SessionDep
@@ -45,6 +45,9 @@ def create_article(
     """Ingest one article. The same url with the same text is `unchanged`; new text makes a new revision."""
     context = registry.get(session)
     outcome = ingest.ingest_article(session, data, context=context, engine=settings.extraction_engine)
+    shifts.after_write(
+        session, outcome.touched, enabled=settings.shift_detection, webhook_urls=settings.webhook_urls
+    )
     if outcome.status != "created":
         response.status_code = status.HTTP_200_OK
     return IngestResult(
@@ -63,8 +66,11 @@ def create_articles_batch(
     if len(data.articles) > settings.batch_max_articles:
         raise InvalidInput(f"at most {settings.batch_max_articles} articles per batch", field="articles")
     context = registry.get(session)
-    results = ingest.ingest_batch(session, data.articles, context=context, engine=settings.extraction_engine)
-    return BatchResult(results=results)
+    outcome = ingest.ingest_batch(session, data.articles, context=context, engine=settings.extraction_engine)
+    shifts.after_write(
+        session, outcome.touched, enabled=settings.shift_detection, webhook_urls=settings.webhook_urls
+    )
+    return BatchResult(results=outcome.results)
 
 
 @router.get("", response_model=Page[ArticleRead])

@@ -4,9 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from app import review
+from app import review, shifts
 from app.api.articles import _cursor_time
 from app.api.convert import observation_read
+from app.api.deps import SettingsDep
 from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, tabular_response
 from app.db import SessionDep
 from app.errors import NotFound
@@ -49,9 +50,13 @@ def list_observations(
 
 
 @router.post("", response_model=ObservationRead, status_code=status.HTTP_201_CREATED, responses={422: {}})
-def create_observation(data: ObservationCreate, session: SessionDep) -> ObservationRead:
+def create_observation(
+    data: ObservationCreate, session: SessionDep, settings: SettingsDep
+) -> ObservationRead:
     """Code a stance by hand (method `manual`, status `verified`); it survives article revisions."""
-    return observation_read(review.add_manual_observation(session, data))
+    observation = review.add_manual_observation(session, data)
+    _refresh(session, settings, observation.topic_id, observation.actor_id)
+    return observation_read(observation)
 
 
 @router.get("/{observation_id}", response_model=ObservationRead, responses={404: {}})
@@ -63,6 +68,16 @@ def get_observation(observation_id: int, session: SessionDep) -> ObservationRead
 
 
 @router.patch("/{observation_id}", response_model=ObservationRead, responses={404: {}, 422: {}})
-def review_observation(observation_id: int, data: ObservationUpdate, session: SessionDep) -> ObservationRead:
+def review_observation(
+    observation_id: int, data: ObservationUpdate, session: SessionDep, settings: SettingsDep
+) -> ObservationRead:
     """Verify, correct (score/label) or reject. Rejected observations drop out of timelines."""
-    return observation_read(review.review_observation(session, observation_id, data))
+    observation = review.review_observation(session, observation_id, data)
+    _refresh(session, settings, observation.topic_id, observation.actor_id)
+    return observation_read(observation)
+
+
+def _refresh(session: SessionDep, settings: SettingsDep, topic_id: int, actor_id: int) -> None:
+    shifts.after_write(
+        session, {(topic_id, actor_id)}, enabled=settings.shift_detection, webhook_urls=settings.webhook_urls
+    )

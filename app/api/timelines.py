@@ -1,78 +1,270 @@
+"""Series endpoints: timelines (with roll-up, bands, smoothing), per-topic timelines, compare, network."""
+
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from app.api.formats import FormatParam, csv_response, ndjson_response
+from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, FormatParam, tabular_response
 from app.db import SessionDep
-from app.errors import UnknownReference
-from app.schemas import Interval, Slug, Timeline, TimelinePoint, TimelineSeries, UTCDateTimeIn
+from app.errors import InvalidInput, UnknownReference
+from app.models import Topic
+from app.schemas import (
+    Comparison,
+    ComparisonPair,
+    Interval,
+    NetworkEdge,
+    NetworkNode,
+    NetworkRead,
+    Slug,
+    Timeline,
+    TimelinePoint,
+    TimelineSeries,
+    UTCDateTimeIn,
+)
 from app.store import actors as actor_store
 from app.store import observations as observation_store
 from app.store import timelines as timeline_store
 from app.store import topics as topic_store
-from app.timelines.series import tidy_frame, to_series
+from app.timelines import buckets, compare, levels, network, rollup
 
-router = APIRouter(prefix="/timelines", tags=["timelines"])
+router = APIRouter(tags=["timelines"])
+
+ActorsParam = Annotated[
+    list[Slug], Query(description="Actor slug; repeat for several; none = every actor on the topic")
+]
+FromParam = Annotated[UTCDateTimeIn | None, Query(alias="from", description="observed_at >= this")]
+ToParam = Annotated[UTCDateTimeIn | None, Query(alias="to", description="observed_at < this")]
+RollupParam = Annotated[
+    bool, Query(description="A bloc or state includes its members' observations, by membership dates")
+]
+SmoothParam = Annotated[Literal["ewm"] | None, Query(description="ewm: exponentially weighted smoothing")]
+HalflifeParam = Annotated[float, Query(gt=0, le=520, description="EWM half-life in buckets")]
+TIDY_COLUMNS = ["topic", "actor", "bucket", "score", "low", "high", "count", "weight", "smoothed"]
 
 
-@router.get(
-    "",
-    response_model=Timeline,
-    responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}, 422: {}},
-)
-def get_timeline(
-    session: SessionDep,
-    topic: Annotated[Slug, Query(description="Topic slug")],
-    actor: Annotated[
-        list[Slug], Query(description="Actor slug; repeat for several; none = all on the topic")
-    ] = [],  # noqa: B006
-    interval: Interval = "week",
-    observed_from: Annotated[UTCDateTimeIn | None, Query(alias="from")] = None,
-    observed_to: Annotated[UTCDateTimeIn | None, Query(alias="to")] = None,
-    format: FormatParam = "json",
-) -> Any:
-    """Per actor, buckets of the confidence-weighted mean score, the count and the bucket start (UTC).
+def _topic(session: Session, slug: str) -> Topic:
+    topic = topic_store.get_topic(session, slug=slug)
+    if topic is None:
+        raise UnknownReference("topic", slug, field="topic")
+    return topic
 
-    Rejected observations are left out. Buckets: `day`, ISO `week` (Monday) or `month`.
-    """
-    topic_row = topic_store.get_topic(session, slug=topic)
-    if topic_row is None:
-        raise UnknownReference("topic", topic, field="topic")
-    slugs = list(dict.fromkeys(actor)) or observation_store.actor_slugs_on_topic(
-        session, topic_id=topic_row.id
-    )
-    ids = actor_store.ids_by_slug(session, slugs=slugs)
-    for slug in slugs:
-        if slug not in ids:
+
+def _actor_ids(session: Session, topic: Topic, slugs: list[str]) -> dict[str, int]:
+    """The requested actors (all on the topic, most observed first, when none), in order."""
+    wanted = list(dict.fromkeys(slugs)) or observation_store.actor_slugs_on_topic(session, topic_id=topic.id)
+    found = actor_store.ids_by_slug(session, slugs=wanted)
+    for slug in wanted:
+        if slug not in found:
             raise UnknownReference("actor", slug, field="actor")
-    buckets = timeline_store.bucket_observations(
+    return {slug: found[slug] for slug in wanted}
+
+
+def series_levels(
+    session: Session,
+    *,
+    topic: Topic,
+    actor_ids: dict[str, int],
+    interval: Interval,
+    observed_from: datetime | None,
+    observed_to: datetime | None,
+    with_rollup: bool,
+    halflife: float | None,
+) -> pd.DataFrame:
+    """Levels per actor and bucket: bucketed in SQL, or from attributed rows when rolling up."""
+    if with_rollup:
+        members = timeline_store.member_ids(session, actor_ids=list(actor_ids.values()))
+        rows = timeline_store.observation_rows(
+            session,
+            topic_id=topic.id,
+            actor_ids=members,
+            observed_from=observed_from,
+            observed_to=observed_to,
+        )
+        attributed = rollup.attribute(rows, timeline_store.memberships(session), list(actor_ids))
+        sums = buckets.bucket_sums(attributed, interval)
+    else:
+        sums = timeline_store.bucket_sums(
+            session,
+            topic_id=topic.id,
+            actor_ids=list(actor_ids.values()),
+            interval=interval,
+            observed_from=observed_from,
+            observed_to=observed_to,
+        )
+    end = observed_to - pd.Timedelta(microseconds=1) if observed_to is not None else None
+    return levels.levels(
+        sums,
+        interval,
+        start=observed_from,
+        end=end,
+        smooth_halflife=halflife,
+        series=list(actor_ids),
+    )
+
+
+def _rounded(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 6) if isinstance(v, float) else v for k, v in row.items()}
+
+
+def _timeline(
+    session: Session,
+    topic_slug: str,
+    actor: list[str],
+    interval: Interval,
+    observed_from: datetime | None,
+    observed_to: datetime | None,
+    with_rollup: bool,
+    smooth: str | None,
+    halflife: float,
+    format: str,
+) -> Any:
+    topic = _topic(session, topic_slug)
+    ids = _actor_ids(session, topic, actor)
+    frame = series_levels(
         session,
-        topic_id=topic_row.id,
-        actor_ids=list(ids.values()),
+        topic=topic,
+        actor_ids=ids,
         interval=interval,
         observed_from=observed_from,
         observed_to=observed_to,
+        with_rollup=with_rollup,
+        halflife=halflife if smooth == "ewm" else None,
     )
-    names = actor_store.names_by_slug(session, slugs=slugs)
-    series = to_series(buckets, [(slug, names[slug]) for slug in slugs])
-    if format == "csv":
-        return csv_response(tidy_frame(series, topic), f"timeline-{topic}.csv")
-    if format == "ndjson":
-        return ndjson_response(tidy_frame(series, topic).to_dict("records"))
+    rows = [_rounded(r) for r in levels.records(frame)]
+    if format != "json":
+        tidy = [{"topic": topic_slug, "actor": r["series"], **r} for r in rows]
+        columns = TIDY_COLUMNS if smooth == "ewm" else TIDY_COLUMNS[:-1]
+        return tabular_response(format, tidy, columns, f"timeline-{topic_slug}")
+    names = actor_store.names_by_slug(session, slugs=list(ids))
+    by_actor: dict[str, list[TimelinePoint]] = {slug: [] for slug in ids}
+    for r in rows:
+        by_actor[r["series"]].append(TimelinePoint.model_validate(r))
     return Timeline(
+        topic=topic_slug,
+        interval=interval,
+        rollup=with_rollup,
+        smooth=smooth,
+        series=[TimelineSeries(actor=slug, name=names[slug], points=by_actor[slug]) for slug in ids],
+    )
+
+
+@router.get("/timelines", response_model=Timeline, responses={**TABULAR_RESPONSES, 422: {}})
+def get_timeline(
+    session: SessionDep,
+    topic: Annotated[Slug, Query(description="Topic slug")],
+    actor: ActorsParam = [],  # noqa: B006
+    interval: Interval = "week",
+    observed_from: FromParam = None,
+    observed_to: ToParam = None,
+    rollup: RollupParam = False,
+    smooth: SmoothParam = None,
+    halflife: HalflifeParam = 2.0,
+    format: ExportFormatParam = "json",
+) -> Any:
+    """Per actor and bucket: confidence-weighted mean score, 90% band, count and weight.
+
+    Every bucket between the first and last of the window is present; an empty one has count 0
+    and a null score. Rejected observations are left out. Buckets: `day`, ISO `week` (Monday) or
+    `month`, starting at the given UTC instant.
+    """
+    return _timeline(
+        session, topic, actor, interval, observed_from, observed_to, rollup, smooth, halflife, format
+    )
+
+
+@router.get("/topics/{slug}/timeline", response_model=Timeline, responses={**TABULAR_RESPONSES, 404: {}})
+def get_topic_timeline(
+    slug: str,
+    session: SessionDep,
+    interval: Interval = "week",
+    observed_from: FromParam = None,
+    observed_to: ToParam = None,
+    rollup: RollupParam = False,
+    smooth: SmoothParam = None,
+    halflife: HalflifeParam = 2.0,
+    format: ExportFormatParam = "json",
+) -> Any:
+    """Every actor observed on the topic, most observed first."""
+    return _timeline(
+        session, slug, [], interval, observed_from, observed_to, rollup, smooth, halflife, format
+    )
+
+
+@router.get("/compare", response_model=Comparison, responses={**TABULAR_RESPONSES, 422: {}})
+def compare_actors(
+    session: SessionDep,
+    topic: Annotated[Slug, Query(description="Topic slug")],
+    actor: Annotated[list[Slug], Query(description="Two or more actor slugs", min_length=2)],
+    interval: Interval = "month",
+    observed_from: FromParam = None,
+    observed_to: ToParam = None,
+    rollup: RollupParam = False,
+    format: FormatParam = "json",
+) -> Any:
+    """Aligned series of several actors on shared buckets and their distance (|difference|) over time."""
+    topic_row = _topic(session, topic)
+    ids = _actor_ids(session, topic_row, actor)
+    if len(ids) < 2:
+        raise InvalidInput("compare needs two different actors", field="actor")
+    frame = series_levels(
+        session,
+        topic=topic_row,
+        actor_ids=ids,
+        interval=interval,
+        observed_from=observed_from,
+        observed_to=observed_to,
+        with_rollup=rollup,
+        halflife=None,
+    )
+    result = compare.compare(frame, list(ids))
+    distances = levels.records(result.distances)
+    if format != "json":
+        rows = [{"topic": topic, **row} for row in distances]
+        return tabular_response(format, rows, ["topic", "bucket", "a", "b", "distance"], f"compare-{topic}")
+    aligned = levels.records(result.aligned)
+    return Comparison(
         topic=topic,
         interval=interval,
-        series=[
-            TimelineSeries(
-                actor=s.actor,
-                name=s.name,
-                points=[
-                    TimelinePoint(bucket=p.bucket, score=p.score, count=p.count, weight=p.weight)
-                    for p in s.points
-                ],
-            )
-            for s in series
-        ],
+        actors=result.actors,
+        mean_distance=result.mean_distance,
+        pairs=[ComparisonPair.model_validate(p, from_attributes=True) for p in result.pairs],
+        aligned=[{"bucket": row.pop("bucket"), "levels": row} for row in aligned],
+        distances=distances,
+    )
+
+
+@router.get(
+    "/network",
+    response_model=NetworkRead,
+    responses={200: {"content": {"application/graphml+xml": {}}}, 422: {}},
+)
+def get_network(
+    session: SessionDep,
+    topic: Annotated[Slug, Query(description="Topic slug")],
+    observed_from: FromParam = None,
+    observed_to: ToParam = None,
+    threshold: Annotated[
+        float, Query(ge=0, lt=1, description="|mean| above which an actor takes a side")
+    ] = 0.15,
+    format: Annotated[Literal["json", "graphml"], Query()] = "json",
+) -> Any:
+    """Actor-actor agreement (congruence): actors on the same side of the topic in the window."""
+    topic_row = _topic(session, topic)
+    rows = timeline_store.observation_rows(
+        session, topic_id=topic_row.id, actor_ids=None, observed_from=observed_from, observed_to=observed_to
+    )
+    result = network.congruence(rows, threshold=threshold)
+    if format == "graphml":
+        return Response(network.to_graphml(result), media_type="application/graphml+xml")
+    return NetworkRead(
+        topic=topic,
+        threshold=threshold,
+        nodes=[NetworkNode.model_validate(n, from_attributes=True) for n in result.nodes],
+        edges=[NetworkEdge.model_validate(e, from_attributes=True) for e in result.edges],
     )

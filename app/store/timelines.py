@@ -136,7 +136,11 @@ def observation_rows(
 
 
 def memberships(session: Session) -> pd.DataFrame:
-    """Every membership edge: actor, parent (slugs), valid_from, valid_to (UTC, NaT when open)."""
+    """Every membership edge: actor, parent (slugs), valid_from, valid_to (UTC, NaT when open).
+
+    The registry's `to` date is inclusive (the UK was in the EU on 2020-01-31); the frame's
+    `valid_to` is the exclusive instant after it (midnight starting the next day).
+    """
     parent = aliased(Actor)
     stmt = (
         select(
@@ -151,6 +155,7 @@ def memberships(session: Session) -> pd.DataFrame:
     frame = _read(session, stmt, MEMBERSHIP_COLUMNS)
     for column in ("valid_from", "valid_to"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame["valid_to"] = frame["valid_to"] + pd.Timedelta(days=1)
     return frame
 
 

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from app import shifts
+from app.api.formats import TABULAR_RESPONSES, FormatParam, tabular_response
+from app.db import SessionDep
+from app.errors import UnknownReference
+from app.schemas import ShiftList, ShiftRead, Slug, UTCDateTimeIn
+from app.store import actors as actor_store
+from app.store import shifts as shift_store
+from app.store import topics as topic_store
+
+router = APIRouter(prefix="/shifts", tags=["timelines"])
+
+FLAT_COLUMNS = [
+    "id", "time", "title", "text", "topic", "actor", "at", "window_start", "window_end", "before", "after",
+    "delta", "direction", "confidence", "status", "first_detected_at", "updated_at",
+]  # fmt: skip
+
+
+@router.get("", response_model=ShiftList, responses={**TABULAR_RESPONSES, 422: {}})
+def list_shifts(
+    session: SessionDep,
+    topic: Annotated[Slug | None, Query(description="Topic slug")] = None,
+    actor: Annotated[list[Slug], Query(description="Actor slug; repeat for several")] = [],  # noqa: B006
+    at_from: Annotated[UTCDateTimeIn | None, Query(alias="from", description="Shift date >= this")] = None,
+    at_to: Annotated[UTCDateTimeIn | None, Query(alias="to", description="Shift date < this")] = None,
+    min_delta: Annotated[float, Query(ge=0, le=2, description="Smallest |after - before|")] = 0.0,
+    since: Annotated[
+        UTCDateTimeIn | None, Query(description="Only shifts detected or moved at or after this time")
+    ] = None,
+    include_withdrawn: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    format: FormatParam = "json",
+) -> Any:
+    """Detected changes in actors' (roll-up) levels, strongest first, with the observations on both sides.
+
+    Every item also carries `time`, `title` and `text`, so the list serves as Grafana annotations.
+    """
+    topic_id = None
+    if topic is not None:
+        topic_row = topic_store.get_topic(session, slug=topic)
+        if topic_row is None:
+            raise UnknownReference("topic", topic, field="topic")
+        topic_id = topic_row.id
+    actor_ids = None
+    if actor:
+        found = actor_store.ids_by_slug(session, slugs=actor)
+        missing = [slug for slug in actor if slug not in found]
+        if missing:
+            raise UnknownReference("actor", missing[0], field="actor")
+        actor_ids = list(found.values())
+    rows = shift_store.list_shifts(
+        session,
+        topic_id=topic_id,
+        actor_ids=actor_ids,
+        at_from=at_from,
+        at_to=at_to,
+        min_delta=min_delta,
+        updated_since=since,
+        include_withdrawn=include_withdrawn,
+        limit=limit,
+    )
+    items = [ShiftRead.model_validate(annotated(shifts.shift_document(session, row))) for row in rows]
+    if format == "json":
+        return ShiftList(items=items)
+    flat = [{k: v for k, v in item.model_dump().items() if k in FLAT_COLUMNS} for item in items]
+    return tabular_response(format, flat, FLAT_COLUMNS, "shifts")
+
+
+def annotated(document: dict[str, Any]) -> dict[str, Any]:
+    """Add the Grafana annotation fields: time, title, text."""
+    arrow = "toward support" if document["direction"] == "toward_support" else "toward oppose"
+    cue = next((e for e in document["cues"] + document["evidence_after"] if e.get("evidence")), None)
+    return {
+        **document,
+        "time": document["at"],
+        "title": f"{document['actor_name']}: {arrow} ({document['before']:+.2f} -> {document['after']:+.2f})",
+        "text": (cue or {}).get("evidence") or "",
+    }

@@ -1,0 +1,220 @@
+"""Keep the `shift` table in step with the data: detect, reconcile with what is stored, announce.
+
+Shifts are computed on each actor's roll-up series (a bloc includes its members as of each
+observation's date). After a write touches (topic, actor) pairs, `refresh_shifts` recomputes the
+series of those actors and of every actor they roll up into, then reconciles: a detection that
+matches a stored active shift (same direction, dates within `MATCH_DAYS`) updates it in place
+(a moved shift keeps its first-detected time), a new one is inserted, a stored one that is no
+longer detected is withdrawn. Each change is written to the webhook outbox in the same
+transaction. Flush, never commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from app.models import Actor, Shift, Topic
+from app.store import shifts as shift_store
+from app.store import timelines as timeline_store
+from app.store import webhooks as webhook_store
+from app.timelines import rollup
+from app.timelines import shifts as shift_detection
+
+logger = logging.getLogger(__name__)
+
+MATCH_DAYS = 21
+MOVE_DAYS = 1
+
+
+class DetectedShift(Protocol):
+    series: str
+    at: datetime
+    window_start: datetime
+    window_end: datetime
+    before: float
+    after: float
+    delta: float
+    direction: str
+    confidence: float
+    evidence_before: list[int]
+    evidence_after: list[int]
+    cue_ids: list[int]
+
+
+@dataclass(frozen=True)
+class ShiftChange:
+    event: str  # shift.detected | shift.moved | shift.withdrawn
+    shift: Shift
+
+
+def detect_for(session: Session, *, topic: Topic, actors: Sequence[Actor]) -> dict[str, list[Any]]:
+    """Detected shifts of each actor's roll-up series on `topic`, by actor slug."""
+    if not actors:
+        return {}
+    members = timeline_store.member_ids(session, actor_ids=[a.id for a in actors])
+    rows = timeline_store.observation_rows(session, topic_id=topic.id, actor_ids=members)
+    attributed = rollup.attribute(rows, timeline_store.memberships(session), [a.slug for a in actors])
+    found: dict[str, list[Any]] = {a.slug: [] for a in actors}
+    for shift in shift_detection.detect_all(attributed):
+        found.setdefault(shift.series, []).append(shift)
+    return found
+
+
+def _apply(shift: Shift, detected: DetectedShift) -> None:
+    shift.direction, shift.at = detected.direction, detected.at
+    shift.window_start, shift.window_end = detected.window_start, detected.window_end
+    shift.before, shift.after = float(detected.before), float(detected.after)
+    shift.delta, shift.confidence = float(detected.delta), float(detected.confidence)
+    shift.evidence_before = [int(i) for i in detected.evidence_before]
+    shift.evidence_after = [int(i) for i in detected.evidence_after]
+    shift.cue_ids = [int(i) for i in detected.cue_ids]
+
+
+def _changed(shift: Shift, detected: DetectedShift) -> bool:
+    return (
+        abs(shift.at - detected.at) >= timedelta(days=MOVE_DAYS)
+        or abs(shift.before - detected.before) > 1e-6
+        or abs(shift.after - detected.after) > 1e-6
+        or sorted(shift.evidence_after) != sorted(int(i) for i in detected.evidence_after)
+    )
+
+
+def reconcile(
+    session: Session, *, topic: Topic, actor: Actor, detected: Sequence[DetectedShift]
+) -> list[ShiftChange]:
+    stored = shift_store.list_active_shifts(session, topic_id=topic.id, actor_id=actor.id)
+    unmatched = list(stored)
+    changes: list[ShiftChange] = []
+    for item in detected:
+        match = min(
+            (
+                s
+                for s in unmatched
+                if s.direction == item.direction and abs(s.at - item.at) <= timedelta(days=MATCH_DAYS)
+            ),
+            key=lambda s: abs(s.at - item.at),
+            default=None,
+        )
+        if match is None:
+            shift = Shift(topic_id=topic.id, actor_id=actor.id, status="active")
+            _apply(shift, item)
+            session.add(shift)
+            changes.append(ShiftChange("shift.detected", shift))
+            continue
+        unmatched.remove(match)
+        if _changed(match, item):
+            moved = abs(match.at - item.at) >= timedelta(days=MOVE_DAYS)
+            _apply(match, item)
+            if moved:
+                changes.append(ShiftChange("shift.moved", match))
+    for gone in unmatched:
+        gone.status = "withdrawn"
+        changes.append(ShiftChange("shift.withdrawn", gone))
+    session.flush()
+    return changes
+
+
+def refresh_shifts(
+    session: Session, *, touched: Iterable[tuple[int, int]], webhook_urls: Sequence[str]
+) -> list[ShiftChange]:
+    """Recompute and reconcile the shifts of every (topic_id, actor_id) pair a write touched,
+    including the actors those actors roll up into."""
+    by_topic: dict[int, set[int]] = {}
+    for topic_id, actor_id in touched:
+        by_topic.setdefault(topic_id, set()).add(actor_id)
+    changes: list[ShiftChange] = []
+    for topic_id, actor_ids in by_topic.items():
+        targets = actor_ids | timeline_store.ancestor_ids(session, actor_ids=actor_ids)
+        topic = session.get(Topic, topic_id)
+        actors = [a for a in (session.get(Actor, i) for i in sorted(targets)) if a is not None]
+        if topic is None:
+            continue
+        found = detect_for(session, topic=topic, actors=actors)
+        for actor in actors:
+            changes += reconcile(session, topic=topic, actor=actor, detected=found.get(actor.slug, []))
+    if webhook_urls:
+        for change in changes:
+            webhook_store.add_deliveries(
+                session, urls=list(webhook_urls), event=change.event, payload=event_payload(session, change)
+            )
+    if changes:
+        logger.info("shifts.refreshed changes=%d", len(changes))
+    return changes
+
+
+def shift_document(session: Session, shift: Shift) -> dict[str, Any]:
+    """A shift with the observations on both sides, as the API and webhooks present it."""
+    cited = shift_store.evidence_rows(
+        session, observation_ids=[*shift.evidence_before, *shift.evidence_after, *shift.cue_ids]
+    )
+
+    def side(ids: list[int]) -> list[dict[str, Any]]:
+        return [_evidence(cited[i]) for i in ids if i in cited]
+
+    actor = session.get(Actor, shift.actor_id)
+    topic = session.get(Topic, shift.topic_id)
+    return {
+        "id": shift.id,
+        "topic": topic.slug if topic else None,
+        "actor": actor.slug if actor else None,
+        "actor_name": actor.name if actor else None,
+        "at": shift.at,
+        "window_start": shift.window_start,
+        "window_end": shift.window_end,
+        "before": round(shift.before, 6),
+        "after": round(shift.after, 6),
+        "delta": round(shift.delta, 6),
+        "direction": shift.direction,
+        "confidence": round(shift.confidence, 6),
+        "status": shift.status,
+        "first_detected_at": shift.first_detected_at,
+        "updated_at": shift.updated_at,
+        "evidence_before": side(shift.evidence_before),
+        "evidence_after": side(shift.evidence_after),
+        "cues": side(shift.cue_ids),
+    }
+
+
+def _evidence(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "observation_id": row["id"],
+        "observed_at": row["observed_at"],
+        "score": row["score"],
+        "shift_cue": bool(row["shift"]),
+        "evidence": row["evidence"],
+        "speaker": row["speaker"],
+        "article_id": row["article_id"],
+        "article_url": row["url"],
+        "article_title": row["title"],
+    }
+
+
+def event_payload(session: Session, change: ShiftChange) -> dict[str, Any]:
+    document = shift_document(session, change.shift)
+    return {"event": change.event, "shift": _jsonable(document)}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def after_write(
+    session: Session, touched: Iterable[tuple[int, int]], *, enabled: bool, webhook_urls: Sequence[str]
+) -> list[ShiftChange]:
+    """What every write path calls once its observations are flushed."""
+    pairs = set(touched)
+    if not enabled or not pairs:
+        return []
+    return refresh_shifts(session, touched=pairs, webhook_urls=webhook_urls)

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from app.models import Article, Observation, Shift
+
+
+def list_active_shifts(session: Session, *, topic_id: int, actor_id: int) -> list[Shift]:
+    stmt = select(Shift).where(
+        Shift.topic_id == topic_id, Shift.actor_id == actor_id, Shift.status == "active"
+    )
+    return list(session.scalars(stmt.order_by(Shift.at)))
+
+
+def list_shifts(
+    session: Session,
+    *,
+    topic_id: int | None,
+    actor_ids: list[int] | None,
+    at_from: datetime | None,
+    at_to: datetime | None,
+    min_delta: float,
+    updated_since: datetime | None,
+    include_withdrawn: bool,
+    limit: int,
+) -> list[Shift]:
+    """Shifts, strongest first (|delta| x confidence)."""
+    stmt = select(Shift).options(joinedload(Shift.actor), joinedload(Shift.topic))
+    if topic_id is not None:
+        stmt = stmt.where(Shift.topic_id == topic_id)
+    if actor_ids is not None:
+        stmt = stmt.where(Shift.actor_id.in_(actor_ids))
+    if at_from is not None:
+        stmt = stmt.where(Shift.at >= at_from)
+    if at_to is not None:
+        stmt = stmt.where(Shift.at < at_to)
+    if updated_since is not None:
+        stmt = stmt.where(Shift.updated_at >= updated_since)
+    if not include_withdrawn:
+        stmt = stmt.where(Shift.status == "active")
+    strength = func.abs(Shift.delta) * Shift.confidence
+    stmt = stmt.where(func.abs(Shift.delta) >= min_delta).order_by(strength.desc(), Shift.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def evidence_rows(session: Session, *, observation_ids: Iterable[int]) -> dict[int, dict[str, object]]:
+    """Evidence of the observations a shift cites: id -> observed_at, score, evidence, article url/title."""
+    wanted = set(observation_ids)
+    if not wanted:
+        return {}
+    stmt = (
+        select(
+            Observation.id,
+            Observation.observed_at,
+            Observation.score,
+            Observation.shift,
+            Observation.evidence,
+            Observation.speaker,
+            Observation.article_id,
+            Article.url,
+            Article.title,
+        )
+        .outerjoin(Article, Article.id == Observation.article_id)
+        .where(Observation.id.in_(wanted))
+    )
+    return {row.id: dict(row._mapping) for row in session.execute(stmt)}

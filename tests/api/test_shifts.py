@@ -1,0 +1,109 @@
+"""Shifts are detected as data arrives, recorded once, and listed with their evidence."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+pytestmark = pytest.mark.usefixtures("starter_registry")
+TOPIC = "ground-troops-ukraine"
+START = date(2025, 1, 6)
+
+
+def _code(client: TestClient, actor: str, day: date, score: float, **extra: Any) -> int:
+    body = {
+        "actor": actor,
+        "topic": TOPIC,
+        "score": score,
+        "observed_at": day.isoformat(),
+        "evidence": f"{actor} said something on {day}",
+        **extra,
+    }
+    response = client.post("/v1/stances", json=body)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def _step(client: TestClient, actor: str, before: float, after: float, n: int = 10) -> list[int]:
+    ids = [_code(client, actor, START + timedelta(days=4 * i), before) for i in range(n)]
+    return ids + [_code(client, actor, START + timedelta(days=4 * (n + i)), after) for i in range(n)]
+
+
+def _shifts(client: TestClient, **params: Any) -> list[dict[str, Any]]:
+    response = client.get("/v1/shifts", params={"topic": TOPIC, **params})
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+def test_a_step_is_recorded_once_with_evidence_on_both_sides(client: TestClient) -> None:
+    ids = _step(client, "italy", 1.0, -1.0)
+    [shift] = _shifts(client, actor="italy")
+    assert shift["direction"] == "toward_oppose"
+    assert shift["before"] > 0.5
+    assert shift["after"] < -0.5
+    switch = START + timedelta(days=40)
+    assert abs(date.fromisoformat(shift["at"][:10]) - switch) <= timedelta(days=8)
+    assert shift["window_start"] <= shift["at"] <= shift["window_end"]
+    before_ids = {e["observation_id"] for e in shift["evidence_before"]}
+    after_ids = {e["observation_id"] for e in shift["evidence_after"]}
+    assert before_ids
+    assert before_ids <= set(ids[:10])
+    assert after_ids
+    assert after_ids <= set(ids[10:])
+    assert shift["evidence_after"][0]["evidence"].startswith("italy said")
+    assert 0 < shift["confidence"] <= 1
+    # Grafana annotation fields
+    assert shift["time"] == shift["at"]
+    assert shift["title"].startswith("Italy: toward oppose")
+    assert shift["text"]
+
+    # more of the same after the step changes nothing about the record
+    first_detected = shift["first_detected_at"]
+    _code(client, "italy", START + timedelta(days=90), -1.0)
+    [again] = _shifts(client, actor="italy")
+    assert (again["id"], again["first_detected_at"]) == (shift["id"], first_detected)
+
+
+def test_a_stable_actor_has_no_shift(client: TestClient) -> None:
+    for i in range(20):
+        _code(client, "russia", START + timedelta(days=3 * i), -1.0 if i % 3 else -0.5)
+    assert _shifts(client, actor="russia") == []
+
+
+def test_since_lists_only_new_or_moved_shifts(client: TestClient) -> None:
+    _step(client, "poland", -1.0, 1.0)
+    [shift] = _shifts(client, actor="poland")
+    assert shift["direction"] == "toward_support"
+    later = shift["updated_at"]
+    assert [s["id"] for s in _shifts(client, actor="poland", since=later)] == [shift["id"]]
+    assert {s["actor"] for s in _shifts(client, since=later)} >= {"poland", "europe"}, "blocs it rolls into"
+    assert _shifts(client, since="2099-01-01T00:00:00Z") == []
+
+
+def test_bloc_shift_through_roll_up_and_min_delta(client: TestClient) -> None:
+    _step(client, "germany", 0.5, -0.5)
+    europe = _shifts(client, actor="europe")
+    assert [s["direction"] for s in europe] == ["toward_oppose"], "germany's step shows in europe's roll-up"
+    assert _shifts(client, actor="europe", min_delta=1.5) == []
+
+
+def test_rejecting_the_evidence_withdraws_the_shift(client: TestClient) -> None:
+    ids = _step(client, "spain", 1.0, -1.0, n=8)
+    assert len(_shifts(client, actor="spain")) == 1
+    for observation_id in ids[8:]:
+        assert client.patch(f"/v1/stances/{observation_id}", json={"status": "rejected"}).status_code == 200
+    assert _shifts(client, actor="spain") == []
+    [withdrawn] = _shifts(client, actor="spain", include_withdrawn=True)
+    assert withdrawn["status"] == "withdrawn"
+
+
+def test_shift_list_errors_and_csv(client: TestClient) -> None:
+    assert client.get("/v1/shifts", params={"topic": "nothing"}).json()["error"]["field"] == "topic"
+    assert client.get("/v1/shifts", params={"actor": "nobody"}).json()["error"]["field"] == "actor"
+    _step(client, "italy", 1.0, -1.0)
+    text = client.get("/v1/shifts", params={"topic": TOPIC, "format": "csv"}).text
+    header = text.splitlines()[0].split(",")
+    assert header[:4] == ["id", "time", "title", "text"]
