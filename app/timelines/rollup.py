@@ -1,0 +1,83 @@
+"""Roll-up: which target series each observation counts for, using memberships valid at observed_at.
+
+A row counts for its own actor (when that actor is a target) and for every target ancestor
+reachable through membership links that are all valid at the row's observed_at (Macron -> France
+-> Europe counts only while both links hold). Validity is half-open: valid_from <= observed_at <
+valid_to, NaT = open; the registry's `to` date is the first day no longer valid (Scholz "to
+2025-05-06", Merz "from 2025-05-06"), so a UK observation of 2020-01-31 does not count for the EU.
+
+Vectorised: the membership graph is closed into (actor, ancestor, from, to) paths once (intervals
+intersected along the path, cycles cut at `MAX_DEPTH`), then the rows are merged with the paths
+of their actor and filtered by validity. A row appears once per target even when several valid
+paths lead there.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from app.timelines.frames import MEMBERSHIP_COLUMNS, UTC_NS, require, utc
+
+MAX_DEPTH = 8
+_FAR_PAST = pd.Timestamp("1700-01-01", tz="UTC").as_unit("ns")
+_FAR_FUTURE = pd.Timestamp("2200-01-01", tz="UTC").as_unit("ns")
+
+
+def ancestor_paths(memberships: pd.DataFrame, targets: list[str] | None = None) -> pd.DataFrame:
+    """Transitive membership: columns actor, ancestor, valid_from, valid_to (never NaT: open ends
+    become far past / far future). One row per distinct (actor, ancestor, interval); only
+    ancestors in `targets` are kept when given."""
+    require(memberships, MEMBERSHIP_COLUMNS, "memberships")
+    edges = pd.DataFrame(
+        {
+            "actor": memberships["actor"].astype(str),
+            "ancestor": memberships["parent"].astype(str),
+            "valid_from": utc(memberships["valid_from"]).fillna(_FAR_PAST),
+            "valid_to": utc(memberships["valid_to"]).fillna(_FAR_FUTURE),
+        }
+    )
+    edges = edges[(edges["valid_from"] < edges["valid_to"]) & (edges["actor"] != edges["ancestor"])]
+    edges = edges.drop_duplicates()
+    paths = [edges]
+    frontier = edges
+    for _ in range(MAX_DEPTH - 1):
+        if frontier.empty:
+            break
+        step = frontier.merge(
+            edges.rename(columns={"actor": "ancestor", "ancestor": "next"}),
+            on="ancestor",
+            suffixes=("", "_edge"),
+        )
+        step = pd.DataFrame(
+            {
+                "actor": step["actor"],
+                "ancestor": step["next"],
+                "valid_from": step[["valid_from", "valid_from_edge"]].max(axis=1),
+                "valid_to": step[["valid_to", "valid_to_edge"]].min(axis=1),
+            }
+        )
+        step = step[(step["valid_from"] < step["valid_to"]) & (step["actor"] != step["ancestor"])]
+        frontier = step.drop_duplicates()
+        paths.append(frontier)
+    closed = pd.concat(paths, ignore_index=True).drop_duplicates(ignore_index=True)
+    if targets is not None:
+        closed = closed[closed["ancestor"].isin(targets)].reset_index(drop=True)
+    closed["valid_from"] = closed["valid_from"].astype(UTC_NS)
+    closed["valid_to"] = closed["valid_to"].astype(UTC_NS)
+    return closed
+
+
+def attribute(rows: pd.DataFrame, memberships: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
+    """`rows` (observation rows) with a `series` column: one row per (observation, target it counts
+    for). Ordered by series, observed_at, id; the index is reset."""
+    require(rows, ["id", "actor", "observed_at"], "observation rows")
+    wanted = list(dict.fromkeys(targets))
+    frame = rows.copy()
+    frame["observed_at"] = utc(frame["observed_at"])
+    own = frame[frame["actor"].isin(wanted)].assign(series=lambda f: f["actor"])
+    paths = ancestor_paths(memberships, wanted)
+    via = frame.merge(paths, on="actor", how="inner")
+    via = via[(via["valid_from"] <= via["observed_at"]) & (via["observed_at"] < via["valid_to"])]
+    via = via.drop(columns=["valid_from", "valid_to"]).rename(columns={"ancestor": "series"})
+    out = pd.concat([own, via], ignore_index=True).drop_duplicates(subset=["series", "id"])
+    return out.sort_values(["series", "observed_at", "id"], kind="stable").reset_index(drop=True)
