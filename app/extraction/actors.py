@@ -76,6 +76,8 @@ class ActorGazetteer:
             variants = {actor.name, *actor.aliases}
             # "the EU" also opens a sentence as "The EU".
             variants |= {a[0].upper() + a[1:] for a in variants if _case_sensitive(a) and a[0].islower()}
+            # "the White House" also appears without its article as a modifier ("White House officials").
+            variants |= {a[4:] for a in variants if a.lower().startswith("the ") and a[4:5].isupper()}
             for alias in variants:
                 key = alias if _case_sensitive(alias) else alias.lower()
                 if actor.slug not in owners[key]:

@@ -24,7 +24,7 @@ REPORTING = frozenset(
         "repeated", "announced", "stated", "wrote", "noted", "claimed", "declared", "spoke", "called",
         "described", "explained", "suggested", "signalled", "signaled", "indicated", "confirmed",
         "urged", "asked", "replied", "responded", "cautioned", "believed", "believes", "saying",
-        "made clear", "accused",
+        "made clear", "accused", "conceded", "admitted", "recognised", "recognized", "reiterated",
     }
 )  # fmt: skip
 AUXILIARIES = frozenset(
@@ -57,6 +57,7 @@ _SKIPS = [
     re.compile(r"^'s\s+\w+"),
     re.compile(r"^\s*,\s*(?:meanwhile|however|too|also|in turn|for (?:its|his|her|their) part)\s*,", re.I),
     re.compile(rf"^\s+(?:{ADVERBS})\b"),
+    re.compile(r"^\s+[a-z]+ly\b(?=\s+[a-z])"),  # "categorically rejected", "swiftly dismissed"
     re.compile(rf"^\s+(?:late\s+)?on\s+(?:\w+day|{_MONTHS}\s+\d+)\b"),
     re.compile(r"^\s+(?:this|last)\s+(?:week|month)\b"),
 ]
@@ -75,6 +76,33 @@ _SOURCE = re.compile(
     r"(?:^|,\s+|\.\s+)((?:[A-Z][\w.'-]*\s+){1,5}|(?:an?|the|one|another|senior|unnamed|[a-z]+)\s+"
     r"(?:[\w-]+\s+){0,4}(?:officials?|diplomats?|sources?|spokes\w+|aides?))\s*(?:said|told|says)\b"
 )
+# "White House deputy press secretary Anna Kelly said", "Kremlin aide Yuri Ushakov said": someone
+# outside the registry speaking for an institution; the institution is the claimant.
+_ROLE_AFTER = re.compile(
+    r"^\s+(?:[a-z-]+\s+){0,3}(?:spokes(?:man|woman|person)|press secretary|official|aide|adviser|advisor|"
+    r"diplomat|envoy|ambassador|source|minister)s?(?:\s+[A-Z][\w.'-]+){0,3}\s+"
+    r"(said|says|told|added|warned|stated|confirmed|announced)\b"
+)
+# Words that open a clause in which an actor is not making a claim ("If the US stopped ...").
+CONDITIONALS = frozenset({"if", "unless", "whether"})
+# Temporal subordinators: "before Trump reversed course" is a clause of its own.
+SUBORDINATORS = frozenset({"after", "before", "when", "while", "since", "once", "until"})
+# Words before "that" which make it a complementizer ("said that", "the notion that"), not a relative pronoun.
+_THAT_VERBS = frozenset(
+    {"clear", "sure", "certain", "confident", "believe", "hope", "think", "agree", "insist", "say", "warn",
+     "fear", "argue", "know", "convinced", "adding", "saying", "noting", "arguing", "insisting", "stressing",
+     "warning", "signalling", "signaling", "suggesting", "explaining", "so", "now", "also", "notion", "idea",
+     "fact", "claim", "view", "belief", "concern", "suggestion", "assurance", "news",
+     "report", "reports", "sign", "signal", "possibility", "prospect", "condition", "demand", "insistence",
+     "hopes", "fears", "assurances", "message", "argument", "position", "impression", "expectation"}
+)  # fmt: skip
+# The decision or division a member reports for its group ("the coalition was not unanimous").
+_GROUP_DECISION = re.compile(
+    r"\b(?:pledged|committed|agreed|decided|resolved|voted|failed to agree|not unanimous|unanimous|divided|"
+    r"split)\b",
+    re.IGNORECASE,
+)
+_CONTENT_END = re.compile(r",?\s+(?:and|but)\s+that\b|,\s+but\b|\s+but\s+|;")
 _TRAILING_SOURCE = re.compile(
     r",\s+((?:an?\s+|the\s+|one\s+|US\s+|senior\s+)?(?:[\w-]+\s+){0,4}(?:officials?|diplomats?|sources?"
     r"|spokes\w+|aides?)(?:\s+[\w-]+){0,4})\s+(?:said|told|say)\b"
@@ -102,6 +130,11 @@ class Holder:
     span: tuple[int, int] = (0, 0)
     trailing: bool = False
     coordinated_with: tuple[str, ...] = field(default_factory=tuple)
+    via_official: bool = False  # an unnamed or non-registry official speaking for the institution
+    relayed: bool = False  # a group whose decision a member reports ("Macron said the coalition ...")
+    relative: bool = False  # the subject of a relative clause ("the pause that Trump had ordered")
+    # Parts of the span that report what a third party thinks ("Trump said Europeans were willing").
+    excluded: tuple[tuple[int, int], ...] = ()
 
 
 def _agent_verb(tail: str, *, strict: bool) -> tuple[int, bool] | None:
@@ -145,8 +178,19 @@ def _agent_verb(tail: str, *, strict: bool) -> tuple[int, bool] | None:
 
 
 def _previous_word(text: str, start: int) -> str:
-    match = re.search(r"([A-Za-z']+)\W*$", text[:start])
+    match = re.search(r"([A-Za-z'-]+)\W*$", text[:start])
     return match.group(1).lower() if match else ""
+
+
+def _that_is_relative(text: str, start: int) -> bool:
+    """True for "<noun> that <holder>" (a relative clause), false for "said that <holder>"."""
+    match = re.search(r"([A-Za-z'-]+)\s+that\s+$", text[:start])
+    if match is None:
+        return False
+    word = match.group(1).lower()
+    if word in REPORTING or word in _THAT_VERBS or word in AUXILIARIES:
+        return False
+    return not (word.endswith(("ed", "ing")) or (word.endswith("s") and word[:-1] in VERB_STEMS))
 
 
 def _source_before(text: str, start: int) -> str | None:
@@ -169,15 +213,37 @@ def find_holders(
         if mention.possessive and not mention.speaks_for:
             continue
         previous = _previous_word(text, mention.start)
+        if previous in CONDITIONALS:
+            continue
         if previous in PREPOSITIONS and not (
             mention.kind in ("group", "bloc") and _GROUP_PART_OF.search(text[: mention.start])
         ):
             continue
         tail = text[mention.end :]
-        found = _agent_verb(tail, strict=mention.metonym)
+        role = _ROLE_AFTER.match(tail)
+        if role is not None and mention.kind != "person":
+            words = tail[: role.start(1)].strip()
+            raw.append(
+                Holder(
+                    mention.slug,
+                    mention.start,
+                    mention.end,
+                    mention.end + role.end(),
+                    True,
+                    True,
+                    f"{mention.text} {words}",
+                    via_official=True,
+                )
+            )
+            continue
+        skip = 0
+        if tail.startswith(",") and re.search(r",\s*$", text[: mention.start]):
+            skip = 1  # the closing comma of an appositive: "his envoy, Steve Witkoff, has ..."
+        found = _agent_verb(tail[skip:], strict=mention.metonym)
         if found is None:
             continue
         verb_end, reporting = found
+        verb_end += skip
         speaker: str | None = None
         if mention.speaks_for:
             noun = re.match(r"'s\s+(\w+)", tail)
@@ -186,8 +252,18 @@ def find_holders(
         elif reporting:
             actor = gazetteer.actor(mention.slug)
             speaker = actor.name if actor else mention.text
+        relative = _that_is_relative(text, mention.start)
         raw.append(
-            Holder(mention.slug, mention.start, mention.end, mention.end + verb_end, reporting, True, speaker)
+            Holder(
+                mention.slug,
+                mention.start,
+                mention.end,
+                mention.end + verb_end,
+                reporting,
+                True,
+                speaker,
+                relative=relative,
+            )
         )
     for match in [*_PRONOUN.finditer(text), *_NOMINAL.finditer(text)]:
         start, end = match.span()
@@ -210,10 +286,32 @@ def find_holders(
         raw.append(Holder(slug, start, end, end + verb_end, reporting, False, speaker))
     raw.sort(key=lambda h: h.start)
 
-    # Actors inside what an earlier claimant reports are content, not claimants.
+    # Actors inside what an earlier claimant reports are content, not claimants, unless the report
+    # relays their own words (an aide relaying the president) or a member reports its group's decision.
     holders: list[Holder] = []
+    contents: dict[int, list[int]] = {}
     for candidate in raw:
-        if any(_embedded(text, earlier, candidate) for earlier in holders):
+        host = next((h for h in holders if _embedded(text, h, candidate)), None)
+        if host is not None:
+            kind = _kind(gazetteer, candidate.slug)
+            if host.via_official and kind == "person" and candidate.reporting:
+                holders[holders.index(host)] = replace(candidate, speaker=host.speaker)
+            elif (
+                kind in ("group", "bloc")
+                and host.reporting
+                and candidate.slug in gazetteer.ancestors(host.slug, on)
+                and _GROUP_DECISION.search(text, candidate.end)
+            ):
+                speaker_actor = gazetteer.actor(host.slug)
+                holders.append(
+                    replace(
+                        candidate,
+                        speaker=speaker_actor.name if speaker_actor else host.speaker,
+                        relayed=True,
+                    )
+                )
+            elif not _related(gazetteer, host.slug, candidate.slug, on):
+                contents.setdefault(id(host), []).append(candidate.start)
             continue
         source = _source_before(text, candidate.start) if not holders else None
         if source and candidate.direct:
@@ -224,6 +322,18 @@ def find_holders(
                 candidate = replace(candidate, speaker=trailing.group(1).strip())
         holders.append(candidate)
 
+    holders = [
+        replace(h, excluded=_content_ranges(text, contents[id(h)])) if id(h) in contents else h
+        for h in holders
+    ]
+    # An official speaking for an institution whose own member makes the claim adds nothing.
+    holders = [
+        h
+        for h in holders
+        if not (
+            h.via_official and any(h.slug in gazetteer.ancestors(o.slug, on) for o in holders if o is not h)
+        )
+    ]
     # Keep one claimant per actor, and drop states whose own person speaks in the sentence.
     unique: dict[str, Holder] = {}
     for holder in holders:
@@ -244,6 +354,25 @@ def find_holders(
     return _with_spans(text, kept, mentions)
 
 
+def _related(gazetteer: ActorGazetteer, first: str, second: str, on: date) -> bool:
+    """Same actor, or one belongs to the other (Macron and Europe; Trump and the United States)."""
+    return (
+        first == second
+        or second in gazetteer.ancestors(first, on)
+        or first in gazetteer.ancestors(second, on)
+    )
+
+
+def _content_ranges(text: str, starts: list[int]) -> tuple[tuple[int, int], ...]:
+    """From each third party's name to the end of what is said about it."""
+    ranges: list[tuple[int, int]] = []
+    for index, start in enumerate(starts):
+        limit = starts[index + 1] if index + 1 < len(starts) else len(text)
+        end = _CONTENT_END.search(text, start, limit)
+        ranges.append((start, end.start() if end else limit))
+    return tuple(ranges)
+
+
 def _kind(gazetteer: ActorGazetteer, slug: str) -> str | None:
     actor = gazetteer.actor(slug)
     return actor.kind if actor is not None else None
@@ -253,9 +382,22 @@ def _embedded(text: str, earlier: Holder, holder: Holder) -> bool:
     """True when `holder` sits inside what `earlier` says ("Starmer said Britain would ...")."""
     if earlier.slug == holder.slug or earlier.verb_end > holder.start:
         return False
+    if holder.relative:
+        return False
     if earlier.reporting and ";" not in text[earlier.verb_end : holder.start]:
         return True
     return bool(re.search(r"\bthat\s+$", text[: holder.start]))
+
+
+_RELATIVE_HEAD = re.compile(
+    r"\b(?:the|a|an|its|his|her|their|this|that|any)\s+(?:[\w'-]+\s+){0,6}that\s+$", re.I
+)
+_PARENTHETICAL = re.compile(r"(?:^|,)\s*(?:which|who|whose)\b[^,]*$", re.IGNORECASE)
+
+
+def _clause_end(text: str, position: int) -> int:
+    match = re.search(r",|;", text[position:])
+    return position + match.start() if match else len(text)
 
 
 def _with_spans(text: str, holders: list[Holder], mentions: list[Mention]) -> list[Holder]:
@@ -273,19 +415,21 @@ def _with_spans(text: str, holders: list[Holder], mentions: list[Mention]) -> li
         )
         if trailing:
             start = 0
-        spans.append(
-            Holder(
-                holder.slug,
-                holder.start,
-                holder.end,
-                holder.verb_end,
-                holder.reporting,
-                holder.direct,
-                holder.speaker,
-                (start, end),
-                trailing,
-            )
-        )
+        previous = _previous_word(text, holder.start)
+        if holder.relative:
+            # "the pause on security assistance that Trump had ordered on March 3,": the antecedent
+            # noun phrase and the relative clause.
+            head = _RELATIVE_HEAD.search(text[: holder.start])
+            start = head.start() if head else holder.start
+            end = min(end, _clause_end(text, holder.verb_end))
+        elif previous in SUBORDINATORS or (
+            index == 0 and holder.start > 0 and _PARENTHETICAL.search(text[: holder.start])
+        ):
+            # "before Trump reversed course on July 7", ", which came a day after Macron hosted ...,":
+            # a subordinate clause of its own.
+            start = holder.start
+            end = min(end, _clause_end(text, holder.verb_end))
+        spans.append(replace(holder, span=(start, end), trailing=trailing))
     # "X and Y had both suggested": a subject coordinated with a claimant shares its clause.
     coordinated: list[Holder] = []
     holder_starts = {h.start for h in spans}
@@ -296,17 +440,7 @@ def _with_spans(text: str, holders: list[Holder], mentions: list[Mention]) -> li
             gap = text[mention.end : holder.start]
             if holder.start > mention.end and re.fullmatch(r",?\s+and\s+", gap):
                 coordinated.append(
-                    Holder(
-                        mention.slug,
-                        mention.start,
-                        mention.end,
-                        holder.verb_end,
-                        holder.reporting,
-                        True,
-                        None,
-                        (holder.span[0], holder.span[1]),
-                        holder.trailing,
-                    )
+                    replace(holder, slug=mention.slug, start=mention.start, end=mention.end, speaker=None)
                 )
     out = spans + [c for c in coordinated if c.slug not in {h.slug for h in spans}]
     return out

@@ -59,16 +59,27 @@ _LEXICON: list[tuple[re.Pattern[str], CueKind, float]] = [
             1.0,
         ),
         (
-            r"(?:would|will|to|going to|could|must|might|may|should|can|won't|wouldn't|can't|cannot) (?:\w+ )?(?:send|deploy|provide|contribute|station|supply|give|back|defend|secure)",
+            r"(?:would|will|could|must|might|may|should|can|won't|wouldn't|can't|cannot|"
+            r"(?:plans|planned|planning|(?:not|n't|to|will|would) plan|decided|agreed|vowed|promised|intends?|intended|wants?|wanted|going|"
+            r"aims?|aimed|set|moved|offered|pledged|committed) to) (?:\w+ )?"
+            r"(?:send|deploy|provide|contribute|station|supply|give|back|defend|secure|take part|join)",
             CueKind.SUPPORT,
             1.0,
         ),
         (r"boots on the ground|planes in the air|put (?:\w+ )?troops on the ground", CueKind.SUPPORT, 1.0),
         (r"back(?:s|ed|ing)?|support(?:s|ed|ing)?|endors\w+|favou?r\w*|in favou?r of", CueKind.SUPPORT, 1.0),
         (
-            r"prais\w+|spoke warmly|warm words|pressed ahead|press(?:es|ing)? ahead",
+            r"pressed ahead|press(?:es|ing)? ahead|(?:focus(?:es|ed|ing)?|concentrat\w+) on \w+ing\b",
             CueKind.SUPPORT,
             1.0,
+        ),
+        # praise without a commitment, an open door, exploring options: tentative support
+        (r"prais\w+|spoke warmly|speaks? warmly|warm words", CueKind.SUPPORT, 0.5),
+        (r"(?:left|leave|leaves|leaving|keep|keeps|kept) the door open", CueKind.SUPPORT, 0.5),
+        (
+            r"draw(?:s|ing)? up (?:proposals|options|plans)|drew up (?:proposals|options|plans)",
+            CueKind.SUPPORT,
+            0.5,
         ),
         (
             r"resum\w+|lift(?:ed|ing)? the pause|reversed course|has trained|have trained|trained",
@@ -76,7 +87,7 @@ _LEXICON: list[tuple[re.Pattern[str], CueKind, float]] = [
             1.0,
         ),
         (
-            r"help(?:ed|ing)? (?:to )?(?:rebuild|train|arm|protect)|asked for|hoping to secure|needed|needs",
+            r"help(?:ed|ing)? (?:to )?(?:rebuild|train|arm|protect)|asked (?:[\w'-]+ ){0,3}for|hoping to secure|needed(?! to be)|needs(?! to be)",
             CueKind.SUPPORT,
             1.0,
         ),
@@ -114,6 +125,15 @@ _LEXICON: list[tuple[re.Pattern[str], CueKind, float]] = [
             -1.0,
         ),
         (r"no (?:\w+ ){0,2}(?:troops|soldiers|forces|boots)", CueKind.OPPOSE, -1.0),
+        # arguments from harmful consequences
+        (
+            r"(?:cause|causes|do|does|inflict)\s+(?:\w+\s+)?damage|damag\w+ (?:to )?(?:relations|ties)|"
+            r"harm\w* (?:relations|ties)|prolong(?:s|ed|ing)? the (?:war|conflict|fighting)|"
+            r"fuel(?:s|led|ling)? the (?:war|conflict|fighting)|provocat\w+|destabili[sz]\w+",
+            CueKind.OPPOSE,
+            -1.0,
+        ),
+        (r"(?:closed|close|closes|closing|shut|shuts) the door", CueKind.OPPOSE, -1.0),
         # opposition, hesitant
         (
             r"premature|inappropriate|sceptic\w*|skeptic\w*|least effective|most complex|overburden",
@@ -163,6 +183,24 @@ _GOVERNING = _c(
 _CLAUSE_BREAK = re.compile(r"[;]|,\s*(?:but|while|although|whereas|though)\b|\bbut\b", re.IGNORECASE)
 # "lack of US support", "absence of American backing": someone else's support, not a stance
 _NOT_A_STANCE_BEFORE = re.compile(r"\b(?:lack|absence)\s+of\s+(?:[\w.-]+\s+){0,3}$", re.IGNORECASE)
+# "Support for X has waned", "the backing of all allies": the noun is what a predicate talks about
+_NOMINAL_SUPPORT = re.compile(r"(?:support|backing)\s+(?:for|of|from)\b", re.IGNORECASE)
+_DETERMINER_BEFORE = re.compile(
+    r"(?:^|\b(?:the|its|their|his|her|any|some|public|broad|growing|apparent|popular|political))\s*$",
+    re.IGNORECASE,
+)
+# "to support Kyiv," "help Ukraine.": backing a party in general, not a position on a policy
+_PARTY_OBJECT = re.compile(r"\s+(?:[A-Z][\w-]+)(?=\s*[,.;]|\s+(?:in|against|with|and)\b)(?!')")
+_GENERIC_BACKING = re.compile(r"(?:support|help|back|aid|assist)\w*$", re.IGNORECASE)
+# A refusal limited to fighting ("not ... send combat troops", "not to the front line") narrows a
+# proposal; it is not opposition to it.
+_RESTRICTION = re.compile(
+    r"\b(?:combat|front(?:\s|-)?lines?|the front|line of contact|to fight|in the fighting|wage war|war on)\b",
+    re.IGNORECASE,
+)
+_RESTRICTION_REACH = 70
+# A reservation that tempers support anywhere in a claimant's clauses.
+HEDGE = _c(r"(?:many|some|several|serious) questions remain\w*|questions remain\w*|concerns remain\w*")
 _MODAL = _c(
     r"could consider|consider\w*|open to|might|may|tentative\w*|many questions|questions remain\w*|probably|hedg\w+"
 )
@@ -197,10 +235,27 @@ def find_cues(text: str) -> list[Cue]:
         elif kind is CueKind.OPPOSE:
             # Oppose cues that carry their own negator ("not foreseen") are not flipped again.
             negated = not inside and bool(_NEGATOR.search(window))
-        if kind is CueKind.SUPPORT and _NOT_A_STANCE_BEFORE.search(text[max(0, start - 60) : start]):
+        if kind is CueKind.SUPPORT and _not_a_stance(text, start, end, negated):
             continue
         cues.append(Cue(start, end, kind, value, negated))
     return _drop_governed(text, cues)
+
+
+def _not_a_stance(text: str, start: int, end: int, negated: bool) -> bool:
+    """Support words that do not state the claimant's position on the topic."""
+    before = text[max(0, start - 60) : start]
+    if _NOT_A_STANCE_BEFORE.search(before):
+        return True
+    if _NOMINAL_SUPPORT.match(text, start) and _DETERMINER_BEFORE.search(before):
+        return True
+    word = text[start:end]
+    if _GENERIC_BACKING.search(word) and _PARTY_OBJECT.match(text, end):
+        return True
+    if negated:
+        clause = re.split(r"[,;]|\bbut\b", text[end : end + _RESTRICTION_REACH])[0]
+        if _RESTRICTION.search(clause):
+            return True
+    return False
 
 
 def _drop_governed(text: str, cues: list[Cue]) -> list[Cue]:
@@ -217,11 +272,16 @@ def _drop_governed(text: str, cues: list[Cue]) -> list[Cue]:
     ]
 
 
-def read_stance(text: str) -> StanceParts:
-    """Signed stance values expressed in one clause."""
+def read_stance(text: str, *, about_reduction: bool = False) -> StanceParts:
+    """Signed stance values expressed in one clause.
+
+    `about_reduction`: the clause refers back to a halt or pause ("welcomed the decision" after
+    "has halted deliveries"), so evaluations of it flip sign as if the halt were named here.
+    """
     cues = find_cues(text)
     suppressed = any(c.kind is CueKind.SUPPRESS for c in cues)
-    reduction = [c for c in cues if c.kind is CueKind.REDUCTION]
+    named_reduction = any(c.kind is CueKind.REDUCTION for c in cues)
+    reduction = named_reduction or about_reduction
     evaluative = [c for c in cues if c.kind is CueKind.EVALUATIVE]
     modal = bool(_MODAL.search(text))
     timing = bool(_TIMING.search(text))
@@ -240,7 +300,7 @@ def read_stance(text: str) -> StanceParts:
         elif cue.kind is CueKind.EVALUATIVE:
             # Welcoming (+) or warning (-) about a halt or delay flips the sign.
             values.append(-cue.value if reduction else cue.value)
-    if reduction and not evaluative:
+    if named_reduction and not evaluative:
         values.append(-0.5)
     return StanceParts(
         values=tuple(values),

@@ -21,14 +21,24 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 _MONTH_NAME = r"(?:Jan(?:uary)?|Feb(?:ruary)?|March|Mar|April|Apr|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 _EXPLICIT = re.compile(rf"\b(?:on|since|from|until|by)\s+({_MONTH_NAME})\.?\s+(\d{{1,2}})\b")
 _WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)(?!'s)\b")
+# "after Thursday's summit": a past event named by its weekday.
+_AFTER_WEEKDAY = re.compile(
+    r"\b(?:after|since|at|during|following)\s+(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)'s\b"
+)
 _DAY_EARLIER = re.compile(r"\b(a|one|two|three) days? (earlier|before|after|later)\b", re.IGNORECASE)
 _LAST_MONTH = re.compile(r"\blast month\b", re.IGNORECASE)
 _THIS_MONTH = re.compile(
     r"\b(earlier this month|this month|(at )?the (start|beginning) of the month)\b", re.I
 )
+# "in February", "back in March": month precision (not "in February 2022": a year names history).
+_IN_MONTH = re.compile(
+    r"\b(?:in|during|since|from|early|late|mid-)\s*(January|February|March|April|May|June|July|August|"
+    r"September|October|November|December)\b(?!\s+\d)"
+)
 _LAST_WEEK = re.compile(r"\blast week\b", re.IGNORECASE)
 _FUTURE = re.compile(
-    r"\b(will|is due|are due|due to|expected to|is to|are to|next|plans? to|scheduled)\b[^.;]{0,40}$",
+    r"\b(will|is due|are due|due to|expected to|is to|are to|next|plans? to|scheduled|ahead of|"
+    r"would (?:meet|travel|visit|hold|host|arrive|return|begin|start|convene))\b[^.;]{0,40}$",
     re.IGNORECASE,
 )
 _EARLIER_TIME = re.compile(r"\b(initially|had (both )?(suggested|proposed|offered|said))\b", re.IGNORECASE)
@@ -38,10 +48,11 @@ _NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3}
 
 
 class Precision(IntEnum):
-    DEFAULT = 0
-    MONTH = 1
-    RELATIVE = 2
-    DAY = 3
+    DEFAULT = 0  # the publication date
+    CONTEXT = 1  # the day of the event the article reports (an undated "said" in a report of it)
+    MONTH = 2
+    RELATIVE = 3
+    DAY = 4
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,9 @@ def find_dates(text: str, published: date, anchor: date | None = None) -> list[D
             continue
         day = _latest_weekday(match.group(1), published)
         phrases.append(DatePhrase(match.start(), match.end(), day, Precision.DAY))
+    for match in _AFTER_WEEKDAY.finditer(text, offset):
+        day = _latest_weekday(match.group(1), published)
+        phrases.append(DatePhrase(match.start(1), match.end(), day, Precision.DAY))
     for match in _DAY_EARLIER.finditer(text, offset):
         days = _NUMBERS[match.group(1).lower()]
         sign = -1 if match.group(2).lower() in ("earlier", "before") else 1
@@ -96,6 +110,10 @@ def find_dates(text: str, published: date, anchor: date | None = None) -> list[D
         phrases.append(DatePhrase(match.start(), match.end(), day, Precision.MONTH))
     for match in _THIS_MONTH.finditer(text, offset):
         phrases.append(DatePhrase(match.start(), match.end(), published.replace(day=1), Precision.MONTH))
+    for match in _IN_MONTH.finditer(text, offset):
+        month = _month_number(match.group(1))
+        year = published.year if month <= published.month else published.year - 1
+        phrases.append(DatePhrase(match.start(), match.end(), date(year, month, 1), Precision.MONTH))
     for match in _LAST_WEEK.finditer(text, offset):
         day = published - timedelta(days=7)
         phrases.append(DatePhrase(match.start(), match.end(), day, Precision.RELATIVE))

@@ -54,15 +54,15 @@ def bucket_sums(
     session: Session,
     *,
     topic_id: int,
-    actor_ids: list[int],
+    actor_ids: list[int] | None,
     interval: str,
     observed_from: datetime | None,
     observed_to: datetime | None,
 ) -> pd.DataFrame:
     """One row per (actor, bucket) with the sums a weighted mean and its standard error need.
 
-    Rejected observations are excluded. Columns: series (actor slug), bucket (UTC), count, weight,
-    weighted_sum, weight_sq, weighted_sq_sum.
+    Every actor on the topic when `actor_ids` is None. Rejected observations are excluded.
+    Columns: series (actor slug), bucket (UTC), count, weight, weighted_sum, weight_sq, weighted_sq_sum.
     """
     dialect = session.get_bind().dialect.name
     bucket = bucket_start(dialect, interval, Observation.observed_at).label("bucket")
@@ -80,13 +80,14 @@ def bucket_sums(
         .join(Actor, Actor.id == Observation.actor_id)
         .where(
             Observation.topic_id == topic_id,
-            Observation.actor_id.in_(actor_ids),
             Observation.status != "rejected",
             *window(observed_from, observed_to),
         )
         .group_by(Actor.slug, bucket)
         .order_by(Actor.slug, bucket)
     )
+    if actor_ids is not None:
+        stmt = stmt.where(Observation.actor_id.in_(actor_ids))
     frame = _read(session, stmt, SUM_COLUMNS)
     frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
     for column in SUM_COLUMNS[3:]:
