@@ -12,13 +12,14 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import ingest, migrate, registry, shifts, webhooks
+from app import background, ingest, migrate, registry, shifts
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.errors import StancelineError
-from app.extraction import ENGINES
+from app.extraction import ENGINES, evaluation
 from app.extraction.corpus import extract_corpus, read_jsonl, write_jsonl
 from app.extraction.types import RegistrySnapshot
 from app.main import create_app
@@ -94,7 +95,7 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
                     shifts.after_write(
                         session,
                         outcome.touched,
-                        enabled=settings.shift_detection,
+                        mode=settings.shift_detection,
                         webhook_urls=settings.webhook_urls,
                     )
                 results = outcome.results
@@ -107,22 +108,15 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
                         )
                     tally["observations"] += result.observations or 0
                 progress.advance(task, len(chunk))
-        _deliver_webhooks(settings, factory)
+        _finish_background_work(settings, factory)
     finally:
         engine.dispose()
     return tally
 
 
-def _deliver_webhooks(settings: Settings, factory: sessionmaker[Session]) -> None:
-    """One delivery round for events this command queued; the API's dispatcher retries the rest."""
-    if settings.webhook_urls:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        webhooks.deliver_due(
-            factory,
-            secret=secret,
-            max_attempts=settings.webhook_max_attempts,
-            timeout=settings.webhook_timeout_seconds,
-        )
+def _finish_background_work(settings: Settings, factory: sessionmaker[Session]) -> None:
+    """Refresh every series this command queued, once, and post the webhooks that produced."""
+    background.run_once(settings, factory)
 
 
 def _read_articles(path: Path) -> list[dict[str, Any]]:
@@ -203,16 +197,65 @@ def reextract(
                         shifts.after_write(
                             session,
                             done.touched,
-                            enabled=settings.shift_detection,
+                            mode=settings.shift_detection,
                             webhook_urls=settings.webhook_urls,
                         )
                     removed, added = removed + done.removed, added + done.added
                     progress.advance(task)
                 last_id = ids[-1]
+        _finish_background_work(settings, factory)
     finally:
         db_engine.dispose()
     console.print(
         f"re-extracted {total} articles with {engine_name}: {removed} observations replaced by {added}"
+    )
+
+
+@cli.command("eval")
+def evaluate(
+    corpus: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="Articles with gold tuples (JSONL)")
+    ],
+    registry_file: Annotated[
+        Path, typer.Option("--registry", exists=True, dir_okay=False, help="Registry JSON")
+    ],
+    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}")] = "rules",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object")] = False,
+) -> None:
+    """Extract a gold-coded corpus and score it (the shared scorer's definitions, plus per topic and label)."""
+    import orjson
+
+    try:
+        registry_data = orjson.loads(registry_file.read_bytes())
+        articles = list(read_jsonl(corpus))
+        predictions = list(extract_corpus(articles, RegistrySnapshot.from_dict(registry_data), engine=engine))
+        figures = evaluation.score_predictions(articles, predictions, registry_data)
+    except (OSError, ValueError, KeyError) as error:
+        raise _fail(str(error)) from error
+    if as_json:
+        typer.echo(orjson.dumps(figures).decode())
+        return
+    table = Table(title=f"{engine} engine on {corpus.name}: {len(predictions)} observations")
+    for column in ("figure", "precision", "recall", "F1", "found", "predicted", "expected"):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    rows = [(name, figures[name]) for name in ("pair", "strict", "rollup") if figures.get(name)]
+    rows += [(f"strict, topic {k}", v) for k, v in figures["by_topic"].items()]
+    rows += [(f"strict, label {k}", v) for k, v in figures["by_label"].items()]
+    for name, f in rows:
+        table.add_row(
+            name,
+            f"{f['precision']:.3f}",
+            f"{f['recall']:.3f}",
+            f"{f['f1']:.3f}",
+            str(f["found"]),
+            str(f["predicted"]),
+            str(f["expected"]),
+        )
+    wide = Console(width=120)
+    wide.print(table)
+    wide.print(
+        f"label_accuracy={figures['label_accuracy']} score_mae={figures['score_mae']} "
+        f"date_within_7d={figures['date_within_7d']} unknown_articles={figures['predictions_for_unknown_articles']}"
     )
 
 

@@ -29,9 +29,14 @@ class Settings(BaseSettings):
         default=None, description="Run migrations at start; default: on for SQLite, off for PostgreSQL"
     )
 
-    shift_detection: bool = Field(
-        default=True, description="Detect and record shifts when ingest or review changes a series"
+    shift_detection: Literal["deferred", "sync", "off"] = Field(
+        default="deferred",
+        description=(
+            "When writes change a series: queue it for the background worker (deferred), recompute "
+            "its shifts inside the request (sync), or do neither (off)"
+        ),
     )
+    worker_poll_seconds: float = Field(default=0.5, gt=0, description="Background worker poll interval")
     webhook_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated URLs that receive shift events"
     )
@@ -40,7 +45,6 @@ class Settings(BaseSettings):
     )
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
-    webhook_poll_seconds: float = Field(default=1.0, gt=0)
 
     @field_validator("webhook_urls", mode="before")
     @classmethod

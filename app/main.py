@@ -8,16 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
-from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__, migrate
-from app.api import actors, articles, health, registry, shifts, stances, timelines, topics
+from app.api import actors, agreement, articles, health, registry, shifts, stances, timelines, topics
+from app.background import BackgroundWorker
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.ingest import RegistryCache
 from app.logs import configure_logging
-from app.webhooks import WebhookDispatcher
 
 DESCRIPTION = """
 Stanceline records which **actor** takes which **stance** on which **topic**, when, with the
@@ -25,20 +24,6 @@ sentence that shows it, and serves **timelines** of those stances.
 
 Every error has the body `{"error": {"code", "message", "field"}}`.
 """
-
-
-def _webhook_dispatcher(settings: Settings, factory: sessionmaker[Session]) -> WebhookDispatcher | None:
-    if not settings.webhook_urls:
-        return None
-    dispatcher = WebhookDispatcher(
-        factory,
-        secret=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
-        max_attempts=settings.webhook_max_attempts,
-        timeout=settings.webhook_timeout_seconds,
-        poll=settings.webhook_poll_seconds,
-    )
-    dispatcher.start()
-    return dispatcher
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,12 +37,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        dispatcher = _webhook_dispatcher(settings, app.state.sessionmaker)
+        worker = (
+            BackgroundWorker(settings, app.state.sessionmaker) if BackgroundWorker.needed(settings) else None
+        )
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
-            if dispatcher is not None:
-                dispatcher.stop()
+            if worker is not None:
+                worker.stop()
             engine.dispose()
 
     # /docs and /redoc served from assets in the fastapi-offline package: no CDN, works with no network
@@ -73,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stances.router,
         timelines.router,
         shifts.router,
+        agreement.router,
     ):
         app.include_router(router, prefix="/v1")
     app.include_router(health.router)

@@ -295,3 +295,17 @@ class WebhookDelivery(Base):
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ShiftRefresh(Base):
+    """Queue of (topic, actor) series whose shifts must be recomputed; one row per series.
+
+    Writes add rows in their own transaction; a background worker claims and refreshes them, so
+    a burst of ingests costs one refresh per series.
+    """
+
+    __tablename__ = "shift_refresh"
+
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -516,6 +516,18 @@ class ShiftList(BaseModel):
     items: list[ShiftRead]
 
 
+class AgreementFigures(BaseModel):
+    n: int = Field(description="Manual observations paired with automatic coding")
+    observed: float | None = Field(description="Share of pairs with the same label")
+    kappa: float | None = Field(description="Cohen's kappa")
+    alpha: float | None = Field(description="Krippendorff's alpha, nominal")
+
+
+class Agreement(BaseModel):
+    overall: AgreementFigures
+    by_topic: dict[str, AgreementFigures]
+
+
 class Health(BaseModel):
     status: str
     database: str | None = None

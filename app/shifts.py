@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from app.models import Actor, Shift, Topic
+from app.store import shift_queue
 from app.store import shifts as shift_store
 from app.store import timelines as timeline_store
 from app.store import webhooks as webhook_store
@@ -211,10 +212,25 @@ def _jsonable(value: Any) -> Any:
 
 
 def after_write(
-    session: Session, touched: Iterable[tuple[int, int]], *, enabled: bool, webhook_urls: Sequence[str]
+    session: Session, touched: Iterable[tuple[int, int]], *, mode: str, webhook_urls: Sequence[str]
 ) -> list[ShiftChange]:
-    """What every write path calls once its observations are flushed."""
+    """What every write path calls once its observations are flushed.
+
+    `deferred` queues the series for `process_queue` (the API's background worker, or the CLI at
+    the end of a run); `sync` recomputes now; `off` does nothing.
+    """
     pairs = set(touched)
-    if not enabled or not pairs:
+    if mode == "off" or not pairs:
+        return []
+    if mode == "deferred":
+        shift_queue.enqueue(session, pairs=pairs)
         return []
     return refresh_shifts(session, touched=pairs, webhook_urls=webhook_urls)
+
+
+def process_queue(session: Session, *, webhook_urls: Sequence[str], limit: int = 500) -> int:
+    """Refresh the shifts of queued series (one refresh per series however often it was queued)."""
+    pairs = shift_queue.claim(session, limit=limit)
+    if pairs:
+        refresh_shifts(session, touched=pairs, webhook_urls=webhook_urls)
+    return len(pairs)

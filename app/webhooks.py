@@ -1,8 +1,8 @@
 """Shift events to webhook URLs: signed, retried with backoff, delivered after the data committed.
 
 Events are written to the `webhook_delivery` outbox in the same transaction as the shift they
-announce, so a rolled-back ingest announces nothing and a crash loses no event. A dispatcher
-(a thread in each API process, or `deliver_due` from the CLI) posts due rows.
+announce, so a rolled-back ingest announces nothing and a crash loses no event. The background
+worker of each API process (`app.background`), or the CLI at the end of a run, posts due rows.
 
 Each POST carries `X-Stanceline-Event`, `X-Stanceline-Delivery` (the outbox id, for receivers
 to deduplicate), `X-Stanceline-Timestamp` and, when a secret is set,
@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import threading
 from datetime import timedelta
 
 import httpx
@@ -79,38 +78,3 @@ def deliver_due(
                     "webhook.retry delivery=%s attempt=%d error=%s", delivery.id, delivery.attempts, error
                 )
     return accepted
-
-
-class WebhookDispatcher:
-    """A daemon thread that delivers due events every `poll_seconds` until stopped."""
-
-    def __init__(
-        self,
-        factory: sessionmaker[Session],
-        *,
-        secret: str | None,
-        max_attempts: int,
-        timeout: float,
-        poll: float,
-    ) -> None:
-        self._factory, self._secret = factory, secret
-        self._max_attempts, self._timeout, self._poll = max_attempts, timeout, poll
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stanceline-webhooks", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self._timeout + self._poll + 1)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                deliver_due(
-                    self._factory, secret=self._secret, max_attempts=self._max_attempts, timeout=self._timeout
-                )
-            except Exception:  # the dispatcher must outlive a bad poll (database restart, etc.)
-                logger.exception("webhook.dispatch_error")
-            self._stop.wait(self._poll)

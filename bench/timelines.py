@@ -84,7 +84,7 @@ def timed(run: Callable[[], object], repeats: int) -> tuple[float, float]:
 
 
 def scenarios(url: str, repeats: int) -> list[dict[str, Any]]:
-    settings = Settings(database_url=url, log_level="WARNING", shift_detection=False)
+    settings = Settings(database_url=url, log_level="WARNING", shift_detection="off")
     engine = make_engine(settings)
     factory = make_sessionmaker(engine)
     with session_scope(factory, write=False) as session:

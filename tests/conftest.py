@@ -79,7 +79,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, migrate_on_start=False)
+    # the test client's requests share one rolled-back transaction a background worker cannot see
+    return Settings(database_url=database_url, migrate_on_start=False, shift_detection="sync")
 
 
 @pytest.fixture(scope="session")

@@ -134,3 +134,50 @@ def test_db_upgrade_and_downgrade(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'm.db'}"
     assert runner.invoke(cli, ["db", "upgrade", "--database-url", url]).exit_code == 0
     assert runner.invoke(cli, ["db", "downgrade", "base", "--database-url", url]).exit_code == 0
+
+
+def test_eval_prints_the_shared_figures_and_breakdowns(tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli, ["eval", "--corpus", str(DEMO_CORPUS), "--registry", str(STARTER_REGISTRY), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert set(figures["by_label"]) == {"support", "oppose", "neutral", "mixed"}
+    assert "ground-troops-ukraine" in figures["by_topic"]
+    assert 0 < figures["strict"]["f1"] <= 1
+    table = runner.invoke(cli, ["eval", "--corpus", str(DEMO_CORPUS), "--registry", str(STARTER_REGISTRY)])
+    assert "strict, label mixed" in table.output
+    assert "date_within_7d=" in table.output
+
+
+@pytest.mark.skipif(not SCORER.exists(), reason=f"the shared scorer is not at {SCORER}")
+def test_eval_agrees_with_the_shared_scorer(tmp_path: Path) -> None:
+    out = tmp_path / "pred.jsonl"
+    runner.invoke(
+        cli, ["extract", "--corpus", str(DEMO_CORPUS), "--registry", str(STARTER_REGISTRY), "--out", str(out)]
+    )
+    shared = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                str(SCORER),
+                "--gold",
+                str(DEMO_CORPUS),
+                "--pred",
+                str(out),
+                "--registry",
+                str(STARTER_REGISTRY),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    ours = json.loads(
+        runner.invoke(
+            cli, ["eval", "--corpus", str(DEMO_CORPUS), "--registry", str(STARTER_REGISTRY), "--json"]
+        ).output
+    )
+    for name in ("pair", "strict", "rollup", "label_accuracy", "score_mae", "date_within_7d"):
+        assert ours[name] == shared[name], name

@@ -46,7 +46,7 @@ def create_article(
     context = registry.get(session)
     outcome = ingest.ingest_article(session, data, context=context, engine=settings.extraction_engine)
     shifts.after_write(
-        session, outcome.touched, enabled=settings.shift_detection, webhook_urls=settings.webhook_urls
+        session, outcome.touched, mode=settings.shift_detection, webhook_urls=settings.webhook_urls
     )
     if outcome.status != "created":
         response.status_code = status.HTTP_200_OK
@@ -68,7 +68,7 @@ def create_articles_batch(
     context = registry.get(session)
     outcome = ingest.ingest_batch(session, data.articles, context=context, engine=settings.extraction_engine)
     shifts.after_write(
-        session, outcome.touched, enabled=settings.shift_detection, webhook_urls=settings.webhook_urls
+        session, outcome.touched, mode=settings.shift_detection, webhook_urls=settings.webhook_urls
     )
     return BatchResult(results=outcome.results)
 

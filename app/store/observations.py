@@ -5,9 +5,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
-from app.models import Actor, Observation
+from app.models import Actor, Observation, Topic
 from app.store.filters import ObservationFilter
 from app.store.keyset import after_key
 
@@ -112,3 +112,41 @@ def actor_slugs_on_topic(session: Session, *, topic_id: int) -> list[str]:
         .order_by(func.count().desc(), Actor.slug)
     )
     return list(session.scalars(stmt))
+
+
+def coding_pairs(session: Session, *, topic_id: int | None) -> list[tuple[str, str, str]]:
+    """(topic slug, automatic label, manual label) for every manual observation of an article.
+
+    The automatic side is the extractor's observation of the same article, actor and topic on the
+    nearest day ("none" when the extractor coded nothing there, "rejected" when a reviewer rejected it).
+    """
+    manual = aliased(Observation)
+    auto = aliased(Observation)
+    stmt = (
+        select(
+            Topic.slug, manual.id, manual.label, manual.observed_at, auto.label, auto.status, auto.observed_at
+        )
+        .select_from(manual)
+        .join(Topic, Topic.id == manual.topic_id)
+        .outerjoin(
+            auto,
+            (auto.article_id == manual.article_id)
+            & (auto.actor_id == manual.actor_id)
+            & (auto.topic_id == manual.topic_id)
+            & (auto.method != "manual"),
+        )
+        .where(manual.method == "manual", manual.article_id.is_not(None))
+        .order_by(manual.id)
+    )
+    if topic_id is not None:
+        stmt = stmt.where(manual.topic_id == topic_id)
+    best: dict[int, tuple[str, str, str, float]] = {}
+    for slug, manual_id, manual_label, manual_at, auto_label, auto_status, auto_at in session.execute(stmt):
+        if auto_label is None:
+            candidate = (slug, "none", manual_label, float("inf"))
+        else:
+            automatic = "rejected" if auto_status == "rejected" else auto_label
+            candidate = (slug, automatic, manual_label, abs((auto_at - manual_at).total_seconds()))
+        if manual_id not in best or candidate[3] < best[manual_id][3]:
+            best[manual_id] = candidate
+    return [(slug, automatic, manual_label) for slug, automatic, manual_label, _ in best.values()]

@@ -26,6 +26,7 @@ from app.db import make_sessionmaker, session_scope
 from app.main import create_app
 from app.models import WebhookDelivery, utcnow
 from app.registry import STARTER_REGISTRY
+from app.store import shift_queue
 from app.store import webhooks as webhook_store
 from tests.conftest import ENGINES, create_database
 
@@ -142,7 +143,7 @@ def test_a_detected_shift_reaches_the_receiver_signed(fresh_url: str) -> None:
         database_url=fresh_url,
         webhook_urls=[receiver.url],
         webhook_secret=SecretStr(SECRET),
-        webhook_poll_seconds=0.05,
+        worker_poll_seconds=0.05,
     )
     try:
         with TestClient(create_app(settings)) as client:
@@ -156,11 +157,6 @@ def test_a_detected_shift_reaches_the_receiver_signed(fresh_url: str) -> None:
                     "observed_at": (start + timedelta(days=4 * i)).isoformat(),
                 }
                 assert client.post("/v1/stances", json=body).status_code == 201
-            with session_scope(client.app.state.sessionmaker) as session:  # type: ignore[attr-defined]
-                webhook_store_rows = webhook_store.list_deliveries(session)
-                # the first attempt's backoff is 2 s; bring it forward instead of sleeping
-                session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow()))
-            assert webhook_store_rows, "the shift was queued in the outbox"
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and _attempts(receiver, "italy", "shift.detected")[-1:] != [
                 200
@@ -205,3 +201,34 @@ def _attempts(receiver: Receiver, actor: str, event: str) -> list[int]:
         for r in matching
         if {k.lower(): v for k, v in r["headers"].items()}["x-stanceline-delivery"] == delivery
     ]
+
+
+def test_deferred_mode_records_shifts_in_the_background(fresh_url: str) -> None:
+    settings = Settings(database_url=fresh_url, worker_poll_seconds=0.05)
+    assert settings.shift_detection == "deferred"
+    with TestClient(create_app(settings)) as client:
+        client.post("/v1/registry", json=orjson.loads(STARTER_REGISTRY.read_bytes()))
+        start = date(2025, 1, 6)
+        for i in range(20):
+            body = {
+                "actor": "poland",
+                "topic": "ground-troops-ukraine",
+                "score": -1.0 if i < 10 else 1.0,
+                "observed_at": (start + timedelta(days=4 * i)).isoformat(),
+            }
+            assert client.post("/v1/stances", json=body).status_code == 201
+        deadline = time.monotonic() + 10
+        found: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not found:
+            time.sleep(0.05)
+            found = client.get("/v1/shifts", params={"actor": "poland"}).json()["items"]
+        assert [s["direction"] for s in found] == ["toward_support"]
+        factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
+        while time.monotonic() < deadline and _queued(factory):
+            time.sleep(0.05)
+        assert _queued(factory) == 0, "the worker drains the queue"
+
+
+def _queued(factory: sessionmaker[Session]) -> int:
+    with session_scope(factory, write=False) as session:
+        return shift_queue.count_queued(session)
