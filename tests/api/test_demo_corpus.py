@@ -44,3 +44,16 @@ def test_distractor_articles_yield_no_observations(client: TestClient) -> None:
     assert distractors
     results = client.post("/v1/articles/batch", json={"articles": distractors}).json()["results"]
     assert [r["observations"] for r in results] == [0] * len(distractors)
+
+
+def test_russia_holds_steady_no_shift(client: TestClient) -> None:
+    client.post("/v1/articles/batch", json={"articles": _corpus()})
+    russia = client.get("/v1/shifts", params={"topic": "ground-troops-ukraine", "actor": "russia"}).json()
+    assert russia["items"] == []
+    levels = client.get(
+        "/v1/timelines",
+        params={"topic": "ground-troops-ukraine", "actor": "russia", "rollup": "true", "interval": "month"},
+    ).json()["series"][0]["points"]
+    observed = [p for p in levels if p["count"]]
+    assert observed
+    assert all(p["score"] <= -0.9 for p in observed)

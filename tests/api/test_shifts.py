@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import csv
+import io
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -107,3 +109,22 @@ def test_shift_list_errors_and_csv(client: TestClient) -> None:
     text = client.get("/v1/shifts", params={"topic": TOPIC, "format": "csv"}).text
     header = text.splitlines()[0].split(",")
     assert header[:4] == ["id", "time", "title", "text"]
+
+
+def test_grafana_recipe_payloads(client: TestClient) -> None:
+    """The exact URLs the README's Grafana (Infinity) recipe uses, and the shapes it relies on."""
+    _step(client, "europe", 1.0, -1.0)
+    series = client.get(
+        "/v1/timelines?topic=ground-troops-ukraine&actor=europe&rollup=true&interval=week&format=csv"
+    )
+    rows = list(csv.DictReader(io.StringIO(series.text)))
+    assert {"bucket", "score", "low", "high", "actor"} <= set(rows[0])
+    assert all(datetime.fromisoformat(r["bucket"].replace("Z", "+00:00")).tzinfo for r in rows)
+    assert {r["actor"] for r in rows} == {"europe"}
+    annotations = client.get("/v1/shifts?topic=ground-troops-ukraine&actor=europe").json()["items"]
+    assert annotations
+    for item in annotations:
+        assert datetime.fromisoformat(item["time"].replace("Z", "+00:00")).tzinfo is not None
+        assert isinstance(item["title"], str)
+        assert item["title"]
+        assert isinstance(item["text"], str)
