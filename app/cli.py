@@ -19,7 +19,7 @@ from app import background, ingest, migrate, registry, shifts
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.errors import StancelineError
-from app.extraction import ENGINES, evaluation
+from app.extraction import KNOWN_ENGINES, evaluation, resolve_engine
 from app.extraction.corpus import extract_corpus, read_jsonl, write_jsonl
 from app.extraction.types import RegistrySnapshot
 from app.main import create_app
@@ -42,7 +42,23 @@ DatabaseOption = Annotated[
 
 def _settings(database_url: str | None) -> Settings:
     settings = get_settings()
-    return settings.model_copy(update={"database_url": database_url}) if database_url else settings
+    try:
+        update: dict[str, str] = {"extraction_engine": resolve_engine(settings.extraction_engine)}
+    except ValueError as error:
+        raise _fail(str(error)) from error
+    if database_url:
+        update["database_url"] = database_url
+    return settings.model_copy(update=update)
+
+
+def _engine(name: str) -> str:
+    try:
+        resolved = resolve_engine(name)
+    except ValueError as error:
+        raise _fail(str(error)) from error
+    if resolved != name:
+        console.print(f"[yellow]engine {name!r} is not installed here; using {resolved!r}[/yellow]")
+    return resolved
 
 
 def _fail(message: str) -> typer.Exit:
@@ -146,14 +162,14 @@ def extract(
         Path, typer.Option("--registry", exists=True, dir_okay=False, help="Registry JSON")
     ],
     out: Annotated[Path, typer.Option(help="Where to write predictions (JSONL)")],
-    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}")] = "rules",
+    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(KNOWN_ENGINES)}")] = "rules",
 ) -> None:
     """Extract observations from a corpus without a server or a database."""
     import orjson
 
     try:
         snapshot = RegistrySnapshot.from_dict(orjson.loads(registry_file.read_bytes()))
-        count = write_jsonl(extract_corpus(read_jsonl(corpus), snapshot, engine=engine), out)
+        count = write_jsonl(extract_corpus(read_jsonl(corpus), snapshot, engine=_engine(engine)), out)
     except (OSError, ValueError, KeyError) as error:
         raise _fail(str(error)) from error
     console.print(f"wrote {count} observations to {out}")
@@ -169,9 +185,7 @@ def reextract(
     Unreviewed automatic observations are replaced; manual and reviewed ones stay.
     """
     settings = _settings(database_url)
-    engine_name = engine or settings.extraction_engine
-    if engine_name not in ENGINES:
-        raise _fail(f"unknown engine {engine_name!r}; available: {', '.join(ENGINES)}")
+    engine_name = _engine(engine) if engine else settings.extraction_engine
     migrate.upgrade(settings.database_url)
     db_engine = make_engine(settings)
     factory = make_sessionmaker(db_engine)
@@ -219,7 +233,7 @@ def evaluate(
     registry_file: Annotated[
         Path, typer.Option("--registry", exists=True, dir_okay=False, help="Registry JSON")
     ],
-    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}")] = "rules",
+    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(KNOWN_ENGINES)}")] = "rules",
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object")] = False,
 ) -> None:
     """Extract a gold-coded corpus and score it (the shared scorer's definitions, plus per topic and label)."""
@@ -228,7 +242,8 @@ def evaluate(
     try:
         registry_data = orjson.loads(registry_file.read_bytes())
         articles = list(read_jsonl(corpus))
-        predictions = list(extract_corpus(articles, RegistrySnapshot.from_dict(registry_data), engine=engine))
+        snapshot = RegistrySnapshot.from_dict(registry_data)
+        predictions = list(extract_corpus(articles, snapshot, engine=_engine(engine)))
         figures = evaluation.score_predictions(articles, predictions, registry_data)
     except (OSError, ValueError, KeyError) as error:
         raise _fail(str(error)) from error

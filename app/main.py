@@ -15,6 +15,7 @@ from app.background import BackgroundWorker
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.extraction import resolve_engine
 from app.ingest import RegistryCache
 from app.logs import configure_logging
 
@@ -28,6 +29,8 @@ Every error has the body `{"error": {"code", "message", "field"}}`.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # an engine whose optional packages are missing falls back to the rules engine, loudly
+    settings = settings.model_copy(update={"extraction_engine": resolve_engine(settings.extraction_engine)})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

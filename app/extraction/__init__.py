@@ -10,6 +10,7 @@ compiled engine, cached per registry snapshot. Engines:
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 
 from app.extraction import minilm
@@ -18,6 +19,26 @@ from app.extraction.types import Extractor, RegistrySnapshot
 
 ENGINES: tuple[str, ...] = ("rules", "embeddings") if minilm.available() else ("rules",)
 KNOWN_ENGINES: tuple[str, ...] = ("rules", "embeddings")
+FALLBACK_ENGINE = "rules"
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_engine(name: str) -> str:
+    """The engine to use for `name`: itself when installed, the rules engine when it is a known
+    engine whose optional packages are missing. Unknown names raise ValueError."""
+    if name in ENGINES:
+        return name
+    if name in KNOWN_ENGINES:
+        logger.warning(
+            "extraction.fallback engine=%s missing=%s using=%s (%s)",
+            name,
+            ",".join(minilm.missing()),
+            FALLBACK_ENGINE,
+            minilm.INSTALL_HINT,
+        )
+        return FALLBACK_ENGINE
+    raise ValueError(f"unknown extraction engine {name!r}; expected one of {', '.join(KNOWN_ENGINES)}")
 
 
 @lru_cache(maxsize=16)
@@ -42,4 +63,4 @@ def build_extractor(registry: RegistrySnapshot, engine: str = "rules") -> Extrac
     return _build(registry, engine)
 
 
-__all__ = ["ENGINES", "KNOWN_ENGINES", "build_extractor"]
+__all__ = ["ENGINES", "FALLBACK_ENGINE", "KNOWN_ENGINES", "build_extractor", "resolve_engine"]
