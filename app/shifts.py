@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,26 +26,12 @@ from app.store import timelines as timeline_store
 from app.store import webhooks as webhook_store
 from app.timelines import rollup
 from app.timelines import shifts as shift_detection
+from app.timelines.shifts import Shift as DetectedShift
 
 logger = logging.getLogger(__name__)
 
 MATCH_DAYS = 21
 MOVE_DAYS = 1
-
-
-class DetectedShift(Protocol):
-    series: str
-    at: datetime
-    window_start: datetime
-    window_end: datetime
-    before: float
-    after: float
-    delta: float
-    direction: str
-    confidence: float
-    evidence_before: list[int]
-    evidence_after: list[int]
-    cue_ids: list[int]
 
 
 @dataclass(frozen=True)
@@ -54,14 +40,14 @@ class ShiftChange:
     shift: Shift
 
 
-def detect_for(session: Session, *, topic: Topic, actors: Sequence[Actor]) -> dict[str, list[Any]]:
+def detect_for(session: Session, *, topic: Topic, actors: Sequence[Actor]) -> dict[str, list[DetectedShift]]:
     """Detected shifts of each actor's roll-up series on `topic`, by actor slug."""
     if not actors:
         return {}
     members = timeline_store.member_ids(session, actor_ids=[a.id for a in actors])
     rows = timeline_store.observation_rows(session, topic_id=topic.id, actor_ids=members)
     attributed = rollup.attribute(rows, timeline_store.memberships(session), [a.slug for a in actors])
-    found: dict[str, list[Any]] = {a.slug: [] for a in actors}
+    found: dict[str, list[DetectedShift]] = {a.slug: [] for a in actors}
     for shift in shift_detection.detect_all(attributed):
         found.setdefault(shift.series, []).append(shift)
     return found

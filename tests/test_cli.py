@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -53,12 +54,8 @@ def test_extract_writes_one_observation_per_line(tmp_path: Path) -> None:
         assert len(row["observed_at"]) == 10
 
 
-@pytest.mark.skipif(not SCORER.exists(), reason=f"the shared scorer is not at {SCORER}")
-def test_extract_output_is_read_by_the_shared_scorer(tmp_path: Path) -> None:
-    out = tmp_path / "pred.jsonl"
-    runner.invoke(
-        cli, ["extract", "--corpus", str(DEMO_CORPUS), "--registry", str(STARTER_REGISTRY), "--out", str(out)]
-    )
+def _shared_scores(predictions: Path) -> dict[str, Any]:
+    """The shared scorer's figures for `predictions` on the demo corpus."""
     scored = subprocess.run(
         [
             sys.executable,
@@ -66,7 +63,7 @@ def test_extract_output_is_read_by_the_shared_scorer(tmp_path: Path) -> None:
             "--gold",
             str(DEMO_CORPUS),
             "--pred",
-            str(out),
+            str(predictions),
             "--registry",
             str(STARTER_REGISTRY),
             "--json",
@@ -75,7 +72,17 @@ def test_extract_output_is_read_by_the_shared_scorer(tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    figures = json.loads(scored.stdout)
+    figures: dict[str, Any] = json.loads(scored.stdout)
+    return figures
+
+
+@pytest.mark.skipif(not SCORER.exists(), reason=f"the shared scorer is not at {SCORER}")
+def test_extract_output_is_read_by_the_shared_scorer(tmp_path: Path) -> None:
+    out = tmp_path / "pred.jsonl"
+    runner.invoke(
+        cli, ["extract", "--corpus", str(DEMO_CORPUS), "--registry", str(STARTER_REGISTRY), "--out", str(out)]
+    )
+    figures = _shared_scores(out)
     assert figures["predictions_for_unknown_articles"] == 0
     assert figures["pair"]["found"] > 0
 
@@ -156,24 +163,7 @@ def test_eval_agrees_with_the_shared_scorer(tmp_path: Path) -> None:
     runner.invoke(
         cli, ["extract", "--corpus", str(DEMO_CORPUS), "--registry", str(STARTER_REGISTRY), "--out", str(out)]
     )
-    shared = json.loads(
-        subprocess.run(
-            [
-                sys.executable,
-                str(SCORER),
-                "--gold",
-                str(DEMO_CORPUS),
-                "--pred",
-                str(out),
-                "--registry",
-                str(STARTER_REGISTRY),
-                "--json",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    shared = _shared_scores(out)
     ours = json.loads(
         runner.invoke(
             cli, ["eval", "--corpus", str(DEMO_CORPUS), "--registry", str(STARTER_REGISTRY), "--json"]

@@ -5,12 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.api.lookups import require_topic
 from app.db import SessionDep
-from app.errors import UnknownReference
 from app.extraction.evaluation import agreement
 from app.schemas import Agreement, AgreementFigures, Slug
 from app.store import observations as observation_store
-from app.store import topics as topic_store
 
 router = APIRouter(prefix="/agreement", tags=["stances"])
 
@@ -26,12 +25,7 @@ def get_agreement(
     article, actor and topic (label `none` when the extractor coded nothing, `rejected` when a
     reviewer rejected it). Cohen's kappa and Krippendorff's alpha (nominal) over the labels.
     """
-    topic_id = None
-    if topic is not None:
-        row = topic_store.get_topic(session, slug=topic)
-        if row is None:
-            raise UnknownReference("topic", topic, field="topic")
-        topic_id = row.id
+    topic_id = require_topic(session, topic).id if topic is not None else None
     pairs = observation_store.coding_pairs(session, topic_id=topic_id)
     by_topic: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for slug, automatic, manual in pairs:

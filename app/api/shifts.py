@@ -6,12 +6,10 @@ from fastapi import APIRouter, Query
 
 from app import shifts
 from app.api.formats import TABULAR_RESPONSES, FormatParam, tabular_response
+from app.api.lookups import require_actor_ids, require_topic
 from app.db import SessionDep
-from app.errors import UnknownReference
 from app.schemas import ShiftList, ShiftRead, Slug, UTCDateTimeIn
-from app.store import actors as actor_store
 from app.store import shifts as shift_store
-from app.store import topics as topic_store
 
 router = APIRouter(prefix="/shifts", tags=["timelines"])
 
@@ -40,19 +38,8 @@ def list_shifts(
 
     Every item also carries `time`, `title` and `text`, so the list serves as Grafana annotations.
     """
-    topic_id = None
-    if topic is not None:
-        topic_row = topic_store.get_topic(session, slug=topic)
-        if topic_row is None:
-            raise UnknownReference("topic", topic, field="topic")
-        topic_id = topic_row.id
-    actor_ids = None
-    if actor:
-        found = actor_store.ids_by_slug(session, slugs=actor)
-        missing = [slug for slug in actor if slug not in found]
-        if missing:
-            raise UnknownReference("actor", missing[0], field="actor")
-        actor_ids = list(found.values())
+    topic_id = require_topic(session, topic).id if topic is not None else None
+    actor_ids = list(require_actor_ids(session, actor).values()) if actor else None
     rows = shift_store.list_shifts(
         session,
         topic_id=topic_id,

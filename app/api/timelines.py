@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, FormatParam, tabular_response
+from app.api.lookups import require_actor_ids, require_topic
 from app.db import SessionDep
-from app.errors import InvalidInput, UnknownReference
+from app.errors import InvalidInput
 from app.models import Topic
 from app.schemas import (
     Comparison,
@@ -30,7 +31,6 @@ from app.schemas import (
 from app.store import actors as actor_store
 from app.store import observations as observation_store
 from app.store import timelines as timeline_store
-from app.store import topics as topic_store
 from app.timelines import buckets, compare, levels, network, rollup
 
 router = APIRouter(tags=["timelines"])
@@ -48,21 +48,10 @@ HalflifeParam = Annotated[float, Query(gt=0, le=520, description="EWM half-life 
 TIDY_COLUMNS = ["topic", "actor", "bucket", "score", "low", "high", "count", "weight", "smoothed"]
 
 
-def _topic(session: Session, slug: str) -> Topic:
-    topic = topic_store.get_topic(session, slug=slug)
-    if topic is None:
-        raise UnknownReference("topic", slug, field="topic")
-    return topic
-
-
 def _actor_ids(session: Session, topic: Topic, slugs: list[str]) -> dict[str, int]:
     """The requested actors (all on the topic, most observed first, when none), in order."""
-    wanted = list(dict.fromkeys(slugs)) or observation_store.actor_slugs_on_topic(session, topic_id=topic.id)
-    found = actor_store.ids_by_slug(session, slugs=wanted)
-    for slug in wanted:
-        if slug not in found:
-            raise UnknownReference("actor", slug, field="actor")
-    return {slug: found[slug] for slug in wanted}
+    wanted = slugs or observation_store.actor_slugs_on_topic(session, topic_id=topic.id)
+    return require_actor_ids(session, wanted)
 
 
 def series_levels(
@@ -143,7 +132,7 @@ def _timeline(
     halflife: float,
     format: str,
 ) -> Any:
-    topic = _topic(session, topic_slug)
+    topic = require_topic(session, topic_slug)
     # without actors and roll-up, the bucket query itself finds and ranks every actor on the topic
     ids = _actor_ids(session, topic, actor) if actor or with_rollup else {}
     frame = series_levels(
@@ -229,7 +218,7 @@ def compare_actors(
     format: FormatParam = "json",
 ) -> Any:
     """Aligned series of several actors on shared buckets and their distance (|difference|) over time."""
-    topic_row = _topic(session, topic)
+    topic_row = require_topic(session, topic)
     ids = _actor_ids(session, topic_row, actor)
     if len(ids) < 2:
         raise InvalidInput("compare needs two different actors", field="actor")
@@ -276,7 +265,7 @@ def get_network(
     format: Annotated[Literal["json", "graphml"], Query()] = "json",
 ) -> Any:
     """Actor-actor agreement (congruence): actors on the same side of the topic in the window."""
-    topic_row = _topic(session, topic)
+    topic_row = require_topic(session, topic)
     rows = timeline_store.observation_rows(
         session, topic_id=topic_row.id, actor_ids=None, observed_from=observed_from, observed_to=observed_to
     )

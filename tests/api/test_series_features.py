@@ -119,3 +119,12 @@ def test_network_json_and_graphml(client: TestClient) -> None:
     assert len(root.findall(".//g:edge", ns)) == 2
     window = client.get("/v1/network", params={"topic": TOPIC, "from": "2025-04-01"}).json()
     assert window["nodes"] == []
+
+
+def test_topic_timeline_with_rollup_ranks_and_rolls_up_every_actor(client: TestClient) -> None:
+    _code(client, "emmanuel-macron", "2025-03-03", 1.0)
+    _code(client, "russia", "2025-03-03", -1.0)
+    _code(client, "russia", "2025-03-10", -1.0)
+    body = client.get(f"/v1/topics/{TOPIC}/timeline", params={"interval": "month", "rollup": "true"}).json()
+    assert [s["actor"] for s in body["series"]] == ["russia", "emmanuel-macron"]
+    assert body["rollup"] is True
