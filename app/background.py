@@ -24,7 +24,7 @@ def run_once(settings: Settings, factory: sessionmaker[Session]) -> None:
     if settings.shift_detection != "off":
         while True:
             with session_scope(factory) as session:
-                if not shifts.process_queue(session, webhook_urls=settings.webhook_urls):
+                if not shifts.process_queue(session, settings=settings):
                     break
     if settings.webhook_urls:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None

@@ -111,8 +111,7 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
                     shifts.after_write(
                         session,
                         outcome.touched,
-                        mode=settings.shift_detection,
-                        webhook_urls=settings.webhook_urls,
+                        settings=settings,
                     )
                 results = outcome.results
                 for offset, result in enumerate(results):
@@ -211,8 +210,7 @@ def reextract(
                         shifts.after_write(
                             session,
                             done.touched,
-                            mode=settings.shift_detection,
-                            webhook_urls=settings.webhook_urls,
+                            settings=settings,
                         )
                     removed, added = removed + done.removed, added + done.added
                     progress.advance(task)

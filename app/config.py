@@ -36,6 +36,15 @@ class Settings(BaseSettings):
             "its shifts inside the request (sync), or do neither (off)"
         ),
     )
+    rollup_member_weight: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description=(
+            "In a roll-up, the share of its confidence a member's observation counts with "
+            "(the actor's own observations count fully)"
+        ),
+    )
     worker_poll_seconds: float = Field(default=0.5, gt=0, description="Background worker poll interval")
     webhook_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated URLs that receive shift events"

@@ -366,6 +366,15 @@ class ObservationUpdate(InputModel):
     note: Annotated[str, StringConstraints(max_length=10_000)] | None = None
 
 
+class SupportingEvidence(BaseModel):
+    """Another sentence of the article that reports the same claim."""
+
+    evidence: str
+    start: int
+    end: int
+    speaker: str | None = None
+
+
 class ObservationRead(BaseModel):
     id: int
     actor: str
@@ -386,6 +395,9 @@ class ObservationRead(BaseModel):
     extractor_version: str | None
     status: str
     note: str | None
+    supporting: list[SupportingEvidence] = Field(
+        default_factory=list, description="Other sentences of the article that report the same claim"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -486,6 +498,7 @@ class ShiftEvidence(BaseModel):
     article_id: int | None
     article_url: str | None
     article_title: str | None
+    supporting: list[SupportingEvidence] = Field(default_factory=list)
 
 
 class ShiftRead(BaseModel):

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.config import Settings
 from app.models import Actor, Shift, Topic
 from app.store import shift_queue
 from app.store import shifts as shift_store
@@ -40,13 +41,17 @@ class ShiftChange:
     shift: Shift
 
 
-def detect_for(session: Session, *, topic: Topic, actors: Sequence[Actor]) -> dict[str, list[DetectedShift]]:
+def detect_for(
+    session: Session, *, topic: Topic, actors: Sequence[Actor], member_weight: float
+) -> dict[str, list[DetectedShift]]:
     """Detected shifts of each actor's roll-up series on `topic`, by actor slug."""
     if not actors:
         return {}
     members = timeline_store.member_ids(session, actor_ids=[a.id for a in actors])
     rows = timeline_store.observation_rows(session, topic_id=topic.id, actor_ids=members)
-    attributed = rollup.attribute(rows, timeline_store.memberships(session), [a.slug for a in actors])
+    attributed = rollup.attribute(
+        rows, timeline_store.memberships(session), [a.slug for a in actors], member_weight=member_weight
+    )
     found: dict[str, list[DetectedShift]] = {a.slug: [] for a in actors}
     for shift in shift_detection.detect_all(attributed):
         found.setdefault(shift.series, []).append(shift)
@@ -108,7 +113,7 @@ def reconcile(
 
 
 def refresh_shifts(
-    session: Session, *, touched: Iterable[tuple[int, int]], webhook_urls: Sequence[str]
+    session: Session, *, touched: Iterable[tuple[int, int]], settings: Settings
 ) -> list[ShiftChange]:
     """Recompute and reconcile the shifts of every (topic_id, actor_id) pair a write touched,
     including the actors those actors roll up into."""
@@ -122,13 +127,16 @@ def refresh_shifts(
         actors = [a for a in (session.get(Actor, i) for i in sorted(targets)) if a is not None]
         if topic is None:
             continue
-        found = detect_for(session, topic=topic, actors=actors)
+        found = detect_for(session, topic=topic, actors=actors, member_weight=settings.rollup_member_weight)
         for actor in actors:
             changes += reconcile(session, topic=topic, actor=actor, detected=found.get(actor.slug, []))
-    if webhook_urls:
+    if settings.webhook_urls:
         for change in changes:
             webhook_store.add_deliveries(
-                session, urls=list(webhook_urls), event=change.event, payload=event_payload(session, change)
+                session,
+                urls=settings.webhook_urls,
+                event=change.event,
+                payload=event_payload(session, change),
             )
     if changes:
         logger.info("shifts.refreshed changes=%d", len(changes))
@@ -179,6 +187,7 @@ def _evidence(row: dict[str, Any]) -> dict[str, Any]:
         "article_id": row["article_id"],
         "article_url": row["url"],
         "article_title": row["title"],
+        "supporting": (row["extras"] or {}).get("supporting") or [],
     }
 
 
@@ -198,25 +207,25 @@ def _jsonable(value: Any) -> Any:
 
 
 def after_write(
-    session: Session, touched: Iterable[tuple[int, int]], *, mode: str, webhook_urls: Sequence[str]
+    session: Session, touched: Iterable[tuple[int, int]], *, settings: Settings
 ) -> list[ShiftChange]:
     """What every write path calls once its observations are flushed.
 
-    `deferred` queues the series for `process_queue` (the API's background worker, or the CLI at
-    the end of a run); `sync` recomputes now; `off` does nothing.
+    `shift_detection=deferred` queues the series for `process_queue` (the API's background worker,
+    or the CLI at the end of a run); `sync` recomputes now; `off` does nothing.
     """
     pairs = set(touched)
-    if mode == "off" or not pairs:
+    if settings.shift_detection == "off" or not pairs:
         return []
-    if mode == "deferred":
+    if settings.shift_detection == "deferred":
         shift_queue.enqueue(session, pairs=pairs)
         return []
-    return refresh_shifts(session, touched=pairs, webhook_urls=webhook_urls)
+    return refresh_shifts(session, touched=pairs, settings=settings)
 
 
-def process_queue(session: Session, *, webhook_urls: Sequence[str], limit: int = 500) -> int:
+def process_queue(session: Session, *, settings: Settings, limit: int = 500) -> int:
     """Refresh the shifts of queued series (one refresh per series however often it was queued)."""
     pairs = shift_queue.claim(session, limit=limit)
     if pairs:
-        refresh_shifts(session, touched=pairs, webhook_urls=webhook_urls)
+        refresh_shifts(session, touched=pairs, settings=settings)
     return len(pairs)

@@ -46,7 +46,9 @@ def create_article(
     context = registry.get(session)
     outcome = ingest.ingest_article(session, data, context=context, engine=settings.extraction_engine)
     shifts.after_write(
-        session, outcome.touched, mode=settings.shift_detection, webhook_urls=settings.webhook_urls
+        session,
+        outcome.touched,
+        settings=settings,
     )
     if outcome.status != "created":
         response.status_code = status.HTTP_200_OK
@@ -68,7 +70,9 @@ def create_articles_batch(
     context = registry.get(session)
     outcome = ingest.ingest_batch(session, data.articles, context=context, engine=settings.extraction_engine)
     shifts.after_write(
-        session, outcome.touched, mode=settings.shift_detection, webhook_urls=settings.webhook_urls
+        session,
+        outcome.touched,
+        settings=settings,
     )
     return BatchResult(results=outcome.results)
 

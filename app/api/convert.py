@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.models import Actor, Article, Observation, Topic
-from app.schemas import ActorRead, ArticleDetail, ArticleRead, MembershipRead, ObservationRead, TopicRead
+from app.schemas import (
+    ActorRead,
+    ArticleDetail,
+    ArticleRead,
+    MembershipRead,
+    ObservationRead,
+    SupportingEvidence,
+    TopicRead,
+)
 
 
 def actor_read(actor: Actor) -> ActorRead:
@@ -75,6 +85,11 @@ def observation_read(observation: Observation) -> ObservationRead:
         extractor_version=observation.extractor_version,
         status=observation.status,
         note=observation.note,
+        supporting=supporting_evidence(observation.extras),
         created_at=observation.created_at,
         updated_at=observation.updated_at,
     )
+
+
+def supporting_evidence(extras: dict[str, Any] | None) -> list[SupportingEvidence]:
+    return [SupportingEvidence.model_validate(item) for item in (extras or {}).get("supporting") or []]

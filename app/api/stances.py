@@ -79,5 +79,7 @@ def review_observation(
 
 def _refresh(session: SessionDep, settings: SettingsDep, topic_id: int, actor_id: int) -> None:
     shifts.after_write(
-        session, {(topic_id, actor_id)}, mode=settings.shift_detection, webhook_urls=settings.webhook_urls
+        session,
+        {(topic_id, actor_id)},
+        settings=settings,
     )

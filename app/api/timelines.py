@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from app.api.deps import SettingsDep
 from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, FormatParam, tabular_response
 from app.api.lookups import require_actor_ids, require_topic
 from app.db import SessionDep
@@ -64,6 +65,7 @@ def series_levels(
     observed_to: datetime | None,
     with_rollup: bool,
     halflife: float | None,
+    member_weight: float,
 ) -> pd.DataFrame:
     """Levels per actor and bucket: bucketed in SQL, or from attributed rows when rolling up.
 
@@ -94,7 +96,9 @@ def series_levels(
             observed_from=observed_from,
             observed_to=observed_to,
         )
-        attributed = rollup.attribute(rows, timeline_store.memberships(session), list(actor_ids))
+        attributed = rollup.attribute(
+            rows, timeline_store.memberships(session), list(actor_ids), member_weight=member_weight
+        )
         sums = buckets.bucket_sums(attributed, interval)
     else:
         sums = timeline_store.bucket_sums(
@@ -131,6 +135,7 @@ def _timeline(
     smooth: str | None,
     halflife: float,
     format: str,
+    member_weight: float,
 ) -> Any:
     topic = require_topic(session, topic_slug)
     # without actors and roll-up, the bucket query itself finds and ranks every actor on the topic
@@ -144,6 +149,7 @@ def _timeline(
         observed_to=observed_to,
         with_rollup=with_rollup,
         halflife=halflife if smooth == "ewm" else None,
+        member_weight=member_weight,
     )
     rows = [_rounded(r) for r in levels.records(frame)]
     if format != "json":
@@ -167,6 +173,7 @@ def _timeline(
 @router.get("/timelines", response_model=Timeline, responses={**TABULAR_RESPONSES, 422: {}})
 def get_timeline(
     session: SessionDep,
+    settings: SettingsDep,
     topic: Annotated[Slug, Query(description="Topic slug")],
     actor: ActorsParam = [],  # noqa: B006
     interval: Interval = "week",
@@ -184,7 +191,17 @@ def get_timeline(
     `month`, starting at the given UTC instant.
     """
     return _timeline(
-        session, topic, actor, interval, observed_from, observed_to, rollup, smooth, halflife, format
+        session,
+        topic,
+        actor,
+        interval,
+        observed_from,
+        observed_to,
+        rollup,
+        smooth,
+        halflife,
+        format,
+        settings.rollup_member_weight,
     )
 
 
@@ -192,6 +209,7 @@ def get_timeline(
 def get_topic_timeline(
     slug: str,
     session: SessionDep,
+    settings: SettingsDep,
     interval: Interval = "week",
     observed_from: FromParam = None,
     observed_to: ToParam = None,
@@ -202,13 +220,24 @@ def get_topic_timeline(
 ) -> Any:
     """Every actor observed on the topic, most observed first."""
     return _timeline(
-        session, slug, [], interval, observed_from, observed_to, rollup, smooth, halflife, format
+        session,
+        slug,
+        [],
+        interval,
+        observed_from,
+        observed_to,
+        rollup,
+        smooth,
+        halflife,
+        format,
+        settings.rollup_member_weight,
     )
 
 
 @router.get("/compare", response_model=Comparison, responses={**TABULAR_RESPONSES, 422: {}})
 def compare_actors(
     session: SessionDep,
+    settings: SettingsDep,
     topic: Annotated[Slug, Query(description="Topic slug")],
     actor: Annotated[list[Slug], Query(description="Two or more actor slugs", min_length=2)],
     interval: Interval = "month",
@@ -231,6 +260,7 @@ def compare_actors(
         observed_to=observed_to,
         with_rollup=rollup,
         halflife=None,
+        member_weight=settings.rollup_member_weight,
     )
     result = compare.compare(frame, list(ids))
     distances = levels.records(result.distances)

@@ -82,6 +82,8 @@ class Candidate:
     speaker: str | None
     shift: bool
     direct: bool
+    # other sentences of the article that report the same claim (same actor, topic, day and sign)
+    supporting: tuple[tuple[Sentence, str | None], ...] = ()
 
 
 def label_for(score: float, mixed: bool) -> Label:
@@ -441,7 +443,14 @@ class RulesExtractor:
             evidence_end=sentence.end,
             speaker=candidate.speaker,
             shift=candidate.shift,
-            extras={"date_precision": candidate.precision.name.lower(), "sentence": sentence.index},
+            extras={
+                "date_precision": candidate.precision.name.lower(),
+                "sentence": sentence.index,
+                "supporting": [
+                    {"evidence": other.text, "start": other.start, "end": other.end, "speaker": speaker}
+                    for other, speaker in candidate.supporting
+                ],
+            },
         )
 
 
@@ -501,6 +510,19 @@ def _best(candidates: list[Candidate]) -> Candidate:
     return best
 
 
+def _with_support(best: Candidate, reports: list[Candidate]) -> Candidate:
+    """`best` with the other sentences that make the same claim, in text order, once each."""
+    same_sign = [
+        c
+        for c in reports
+        if c.sentence.index != best.sentence.index and (c.score > 0) == (best.score > 0) and c.score != 0
+    ]
+    seen: dict[int, tuple[Sentence, str | None]] = {}
+    for c in sorted(same_sign, key=lambda c: c.sentence.index):
+        seen.setdefault(c.sentence.index, (c.sentence, c.speaker))
+    return replace(best, supporting=tuple(seen.values())) if seen else best
+
+
 def _merge(candidates: list[Candidate]) -> list[Candidate]:
     """One candidate per (actor, topic, day); undated mentions fold into a dated one of the same pair."""
     by_pair: dict[tuple[str, str], list[Candidate]] = {}
@@ -515,6 +537,6 @@ def _merge(candidates: list[Candidate]) -> list[Candidate]:
         by_day: dict[date, list[Candidate]] = {}
         for candidate in group:
             by_day.setdefault(candidate.day, []).append(candidate)
-        out.extend(_best(same_day) for same_day in by_day.values())
+        out.extend(_with_support(_best(same_day), same_day) for same_day in by_day.values())
     out.sort(key=lambda c: (c.sentence.index, c.actor, c.topic))
     return out

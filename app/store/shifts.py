@@ -61,6 +61,7 @@ def evidence_rows(session: Session, *, observation_ids: Iterable[int]) -> dict[i
             Observation.evidence,
             Observation.speaker,
             Observation.article_id,
+            Observation.extras,
             Article.url,
             Article.title,
         )

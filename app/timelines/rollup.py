@@ -67,9 +67,15 @@ def ancestor_paths(memberships: pd.DataFrame, targets: list[str] | None = None) 
     return closed
 
 
-def attribute(rows: pd.DataFrame, memberships: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
+def attribute(
+    rows: pd.DataFrame, memberships: pd.DataFrame, targets: list[str], member_weight: float = 1.0
+) -> pd.DataFrame:
     """`rows` (observation rows) with a `series` column: one row per (observation, target it counts
-    for). Ordered by series, observed_at, id; the index is reset."""
+    for). Ordered by series, observed_at, id; the index is reset.
+
+    `member_weight` scales the confidence of rows that count for a target through membership:
+    a bloc's own statements express its position directly, one member's statement only in part.
+    """
     require(rows, ["id", "actor", "observed_at"], "observation rows")
     wanted = list(dict.fromkeys(targets))
     frame = rows.copy()
@@ -79,5 +85,7 @@ def attribute(rows: pd.DataFrame, memberships: pd.DataFrame, targets: list[str])
     via = frame.merge(paths, on="actor", how="inner")
     via = via[(via["valid_from"] <= via["observed_at"]) & (via["observed_at"] < via["valid_to"])]
     via = via.drop(columns=["valid_from", "valid_to"]).rename(columns={"ancestor": "series"})
+    if member_weight != 1.0 and "confidence" in via.columns:
+        via = via.assign(confidence=via["confidence"] * member_weight)
     out = pd.concat([own, via], ignore_index=True).drop_duplicates(subset=["series", "id"])
     return out.sort_values(["series", "observed_at", "id"], kind="stable").reset_index(drop=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -57,3 +58,35 @@ def test_russia_holds_steady_no_shift(client: TestClient) -> None:
     observed = [p for p in levels if p["count"]]
     assert observed
     assert all(p["score"] <= -0.9 for p in observed)
+
+
+def test_europe_rolled_up_steps_back_in_late_march(client: TestClient) -> None:
+    client.post("/v1/articles/batch", json={"articles": _corpus()})
+    shifts = client.get("/v1/shifts", params={"topic": "ground-troops-ukraine", "actor": "europe"}).json()[
+        "items"
+    ]
+    toward_oppose = [s for s in shifts if s["direction"] == "toward_oppose"]
+    assert toward_oppose, "europe's late-March step back is a shift"
+    shift = toward_oppose[0]
+    assert abs(date.fromisoformat(shift["at"][:10]) - date(2025, 3, 26)) <= timedelta(days=10)
+    sentences = [e["evidence"] for e in shift["evidence_after"] + shift["cues"]]
+    assert any("shifting away from plans to send troops" in text for text in sentences)
+
+
+def test_observations_keep_the_other_sentences_of_the_same_claim(client: TestClient) -> None:
+    text = (
+        "Russia said on Monday it would never accept foreign troops in Ukraine. "
+        "Moscow rejected any deployment of NATO soldiers to Ukraine, the foreign ministry said."
+    )
+    payload = {
+        "url": "https://example.org/two-sentences",
+        "published_at": "2025-03-26T08:00:00Z",
+        "text": text,
+    }
+    article_id = client.post("/v1/articles", json=payload).json()["article_id"]
+    [russia] = [
+        o for o in client.get(f"/v1/articles/{article_id}").json()["observations"] if o["actor"] == "russia"
+    ]
+    [other] = russia["supporting"]
+    assert text[other["start"] : other["end"]] == other["evidence"]
+    assert other["evidence"] != russia["evidence"]

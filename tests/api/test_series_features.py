@@ -31,7 +31,8 @@ def test_rollup_follows_membership_dates(client: TestClient) -> None:
     plain = _points(client, actor="france", interval="month")
     assert [(p["bucket"][:7], p["count"]) for p in plain] == [("2025-03", 1)]
     rolled = _points(client, actor="france", interval="month", rollup="true")
-    assert [(p["bucket"][:7], p["count"], p["score"]) for p in rolled] == [("2025-03", 2, 0.75)]
+    # Macron's +1 counts at half weight (STANCELINE_ROLLUP_MEMBER_WEIGHT), France's own +0.5 fully
+    assert [(p["bucket"][:7], p["count"], p["score"]) for p in rolled] == [("2025-03", 2, 0.666667)]
     europe = _points(client, actor="europe", interval="month", rollup="true")
     assert [(p["bucket"][:7], p["count"]) for p in europe] == [("2025-03", 2)], (
         "transitive: Macron -> France -> Europe"
