@@ -3,9 +3,9 @@
 Shifts are computed on each actor's roll-up series (a bloc includes its members as of each
 observation's date). After a write touches (topic, actor) pairs, `refresh_shifts` recomputes the
 series of those actors and of every actor they roll up into, then reconciles: a detection that
-matches a stored active shift (same direction, dates within `MATCH_DAYS`) updates it in place
-(a moved shift keeps its first-detected time), a new one is inserted, a stored one that is no
-longer detected is withdrawn. Each change is written to the webhook outbox in the same
+matches a stored shift (same direction, dates within `MATCH_DAYS`) updates it in place (a
+moved shift keeps its first-detected time; a withdrawn one the data supports again is revived),
+a new one is inserted, an active one that is no longer detected is withdrawn. Each change is written to the webhook outbox in the same
 transaction. Flush, never commit.
 """
 
@@ -80,8 +80,8 @@ def _changed(shift: Shift, detected: DetectedShift) -> bool:
 def reconcile(
     session: Session, *, topic: Topic, actor: Actor, detected: Sequence[DetectedShift]
 ) -> list[ShiftChange]:
-    stored = shift_store.list_active_shifts(session, topic_id=topic.id, actor_id=actor.id)
-    unmatched = list(stored)
+    # withdrawn shifts are candidates too: a shift the data supports again is the same shift
+    unmatched = shift_store.list_series_shifts(session, topic_id=topic.id, actor_id=actor.id)
     changes: list[ShiftChange] = []
     for item in detected:
         match = min(
@@ -100,14 +100,19 @@ def reconcile(
             changes.append(ShiftChange("shift.detected", shift))
             continue
         unmatched.remove(match)
-        if _changed(match, item):
+        if match.status == "withdrawn":
+            match.status = "active"
+            _apply(match, item)
+            changes.append(ShiftChange("shift.detected", match))
+        elif _changed(match, item):
             moved = abs(match.at - item.at) >= timedelta(days=MOVE_DAYS)
             _apply(match, item)
             if moved:
                 changes.append(ShiftChange("shift.moved", match))
     for gone in unmatched:
-        gone.status = "withdrawn"
-        changes.append(ShiftChange("shift.withdrawn", gone))
+        if gone.status == "active":
+            gone.status = "withdrawn"
+            changes.append(ShiftChange("shift.withdrawn", gone))
     session.flush()
     return changes
 

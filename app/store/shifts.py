@@ -9,10 +9,9 @@ from sqlalchemy.orm import Session, joinedload
 from app.models import Article, Observation, Shift
 
 
-def list_active_shifts(session: Session, *, topic_id: int, actor_id: int) -> list[Shift]:
-    stmt = select(Shift).where(
-        Shift.topic_id == topic_id, Shift.actor_id == actor_id, Shift.status == "active"
-    )
+def list_series_shifts(session: Session, *, topic_id: int, actor_id: int) -> list[Shift]:
+    """Every recorded shift of one series, active and withdrawn."""
+    stmt = select(Shift).where(Shift.topic_id == topic_id, Shift.actor_id == actor_id)
     return list(session.scalars(stmt.order_by(Shift.at)))
 
 

@@ -100,6 +100,11 @@ def test_rejecting_the_evidence_withdraws_the_shift(client: TestClient) -> None:
     assert _shifts(client, actor="spain") == []
     [withdrawn] = _shifts(client, actor="spain", include_withdrawn=True)
     assert withdrawn["status"] == "withdrawn"
+    for observation_id in ids[8:]:
+        client.patch(f"/v1/stances/{observation_id}", json={"status": "verified"})
+    [revived] = _shifts(client, actor="spain", include_withdrawn=True)
+    assert (revived["id"], revived["status"]) == (withdrawn["id"], "active")
+    assert revived["first_detected_at"] == withdrawn["first_detected_at"]
 
 
 def test_shift_list_errors_and_csv(client: TestClient) -> None:
