@@ -108,7 +108,9 @@ def scenarios(url: str, repeats: int) -> list[dict[str, Any]]:
 
     def rollup_shifts() -> object:
         with session_scope(factory, write=False) as session:
-            return shifts.detect_for(session, topic=topic, actors=[bloc])
+            return shifts.detect_for(
+                session, topic=topic, actors=[bloc], member_weight=settings.rollup_member_weight
+            )
 
     out = []
     with TestClient(create_app(settings)) as client:

@@ -21,6 +21,6 @@ fi
 
 .venv/bin/ruff check app tests migrations bench
 .venv/bin/ruff format --check app tests migrations bench
-.venv/bin/mypy app
+.venv/bin/mypy app bench
 .venv/bin/lint-imports
 .venv/bin/pytest "$@"
