@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound, UnknownReference
+from app.extraction import label_for
 from app.models import Observation
 from app.schemas import ObservationCreate, ObservationUpdate
 from app.store import actors as actor_store
@@ -12,15 +13,10 @@ from app.store import articles as article_store
 from app.store import observations as observation_store
 from app.store import topics as topic_store
 
-NEUTRAL_BAND = 0.15
-
 
 def label_for_score(score: float) -> str:
-    if score > NEUTRAL_BAND:
-        return "support"
-    if score < -NEUTRAL_BAND:
-        return "oppose"
-    return "neutral"
+    """The label a score implies, by the same thresholds the extractor uses."""
+    return label_for(score, mixed=False)
 
 
 def _check_label(label: str, score: float, field: str) -> None:

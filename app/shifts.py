@@ -148,12 +148,17 @@ def refresh_shifts(
     return changes
 
 
-def shift_document(session: Session, shift: Shift) -> dict[str, Any]:
-    """A shift with the observations on both sides, as the API and webhooks present it."""
+def shift_documents(session: Session, shifts: Sequence[Shift]) -> list[dict[str, Any]]:
+    """Shifts with the observations on both sides, as the API and webhooks present them
+    (one query for the evidence of all of them)."""
     cited = shift_store.evidence_rows(
-        session, observation_ids=[*shift.evidence_before, *shift.evidence_after, *shift.cue_ids]
+        session,
+        observation_ids=[i for s in shifts for i in (*s.evidence_before, *s.evidence_after, *s.cue_ids)],
     )
+    return [_document(session, shift, cited) for shift in shifts]
 
+
+def _document(session: Session, shift: Shift, cited: dict[int, dict[str, Any]]) -> dict[str, Any]:
     def side(ids: list[int]) -> list[dict[str, Any]]:
         return [_evidence(cited[i]) for i in ids if i in cited]
 
@@ -197,7 +202,7 @@ def _evidence(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def event_payload(session: Session, change: ShiftChange) -> dict[str, Any]:
-    document = shift_document(session, change.shift)
+    [document] = shift_documents(session, [change.shift])
     return {"event": change.event, "shift": _jsonable(document)}
 
 

@@ -51,7 +51,7 @@ def list_shifts(
         include_withdrawn=include_withdrawn,
         limit=limit,
     )
-    items = [ShiftRead.model_validate(annotated(shifts.shift_document(session, row))) for row in rows]
+    items = [ShiftRead.model_validate(annotated(doc)) for doc in shifts.shift_documents(session, rows)]
     if format == "json":
         return ShiftList(items=items)
     flat = [{k: v for k, v in item.model_dump().items() if k in FLAT_COLUMNS} for item in items]

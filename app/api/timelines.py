@@ -8,10 +8,11 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from app.api.deps import SettingsDep
-from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, FormatParam, tabular_response
+from app.api.formats import TABULAR_RESPONSES, ExportFormat, FormatParam, tabular_response
 from app.api.lookups import require_actor_ids, require_topic
 from app.db import SessionDep
 from app.errors import InvalidInput
@@ -44,9 +45,24 @@ ToParam = Annotated[UTCDateTimeIn | None, Query(alias="to", description="observe
 RollupParam = Annotated[
     bool, Query(description="A bloc or state includes its members' observations, by membership dates")
 ]
-SmoothParam = Annotated[Literal["ewm"] | None, Query(description="ewm: exponentially weighted smoothing")]
-HalflifeParam = Annotated[float, Query(gt=0, le=520, description="EWM half-life in buckets")]
 TIDY_COLUMNS = ["topic", "actor", "bucket", "score", "low", "high", "count", "weight", "smoothed"]
+
+
+class TimelineOptions(BaseModel):
+    """How to build a timeline; shared by /timelines and /topics/{slug}/timeline."""
+
+    # topic and actor arrive in the same query string on /timelines
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    interval: Interval = "week"
+    observed_from: UTCDateTimeIn | None = Field(None, alias="from", description="observed_at >= this")
+    observed_to: UTCDateTimeIn | None = Field(None, alias="to", description="observed_at < this")
+    rollup: bool = Field(
+        False, description="A bloc or state includes its members' observations, by membership dates"
+    )
+    smooth: Literal["ewm"] | None = Field(None, description="ewm: exponentially weighted smoothing")
+    halflife: float = Field(2.0, gt=0, le=520, description="EWM half-life in buckets")
+    format: ExportFormat = "json"
 
 
 def _actor_ids(session: Session, topic: Topic, slugs: list[str]) -> dict[str, int]:
@@ -125,37 +141,28 @@ def _rounded(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _timeline(
-    session: Session,
-    topic_slug: str,
-    actor: list[str],
-    interval: Interval,
-    observed_from: datetime | None,
-    observed_to: datetime | None,
-    with_rollup: bool,
-    smooth: str | None,
-    halflife: float,
-    format: str,
-    member_weight: float,
+    session: Session, topic_slug: str, actor: list[str], options: TimelineOptions, member_weight: float
 ) -> Any:
     topic = require_topic(session, topic_slug)
     # without actors and roll-up, the bucket query itself finds and ranks every actor on the topic
-    ids = _actor_ids(session, topic, actor) if actor or with_rollup else {}
+    ids = _actor_ids(session, topic, actor) if actor or options.rollup else {}
+    smoothing = options.smooth == "ewm"
     frame = series_levels(
         session,
         topic=topic,
         actor_ids=ids,
-        interval=interval,
-        observed_from=observed_from,
-        observed_to=observed_to,
-        with_rollup=with_rollup,
-        halflife=halflife if smooth == "ewm" else None,
+        interval=options.interval,
+        observed_from=options.observed_from,
+        observed_to=options.observed_to,
+        with_rollup=options.rollup,
+        halflife=options.halflife if smoothing else None,
         member_weight=member_weight,
     )
     rows = [_rounded(r) for r in levels.records(frame)]
-    if format != "json":
+    if options.format != "json":
         tidy = [{"topic": topic_slug, "actor": r["series"], **r} for r in rows]
-        columns = TIDY_COLUMNS if smooth == "ewm" else TIDY_COLUMNS[:-1]
-        return tabular_response(format, tidy, columns, f"timeline-{topic_slug}")
+        columns = TIDY_COLUMNS if smoothing else TIDY_COLUMNS[:-1]
+        return tabular_response(options.format, tidy, columns, f"timeline-{topic_slug}")
     order = list(ids) or list(dict.fromkeys(r["series"] for r in rows))
     names = actor_store.names_by_slug(session, slugs=order)
     by_actor: dict[str, list[TimelinePoint]] = {slug: [] for slug in order}
@@ -163,9 +170,9 @@ def _timeline(
         by_actor[r["series"]].append(TimelinePoint.model_validate(r))
     return Timeline(
         topic=topic_slug,
-        interval=interval,
-        rollup=with_rollup,
-        smooth=smooth,
+        interval=options.interval,
+        rollup=options.rollup,
+        smooth=options.smooth,
         series=[TimelineSeries(actor=slug, name=names[slug], points=by_actor[slug]) for slug in order],
     )
 
@@ -175,14 +182,8 @@ def get_timeline(
     session: SessionDep,
     settings: SettingsDep,
     topic: Annotated[Slug, Query(description="Topic slug")],
+    options: Annotated[TimelineOptions, Query()],
     actor: ActorsParam = [],  # noqa: B006
-    interval: Interval = "week",
-    observed_from: FromParam = None,
-    observed_to: ToParam = None,
-    rollup: RollupParam = False,
-    smooth: SmoothParam = None,
-    halflife: HalflifeParam = 2.0,
-    format: ExportFormatParam = "json",
 ) -> Any:
     """Per actor and bucket: confidence-weighted mean score, 90% band, count and weight.
 
@@ -190,48 +191,15 @@ def get_timeline(
     and a null score. Rejected observations are left out. Buckets: `day`, ISO `week` (Monday) or
     `month`, starting at the given UTC instant.
     """
-    return _timeline(
-        session,
-        topic,
-        actor,
-        interval,
-        observed_from,
-        observed_to,
-        rollup,
-        smooth,
-        halflife,
-        format,
-        settings.rollup_member_weight,
-    )
+    return _timeline(session, topic, actor, options, settings.rollup_member_weight)
 
 
 @router.get("/topics/{slug}/timeline", response_model=Timeline, responses={**TABULAR_RESPONSES, 404: {}})
 def get_topic_timeline(
-    slug: str,
-    session: SessionDep,
-    settings: SettingsDep,
-    interval: Interval = "week",
-    observed_from: FromParam = None,
-    observed_to: ToParam = None,
-    rollup: RollupParam = False,
-    smooth: SmoothParam = None,
-    halflife: HalflifeParam = 2.0,
-    format: ExportFormatParam = "json",
+    slug: str, session: SessionDep, settings: SettingsDep, options: Annotated[TimelineOptions, Query()]
 ) -> Any:
     """Every actor observed on the topic, most observed first."""
-    return _timeline(
-        session,
-        slug,
-        [],
-        interval,
-        observed_from,
-        observed_to,
-        rollup,
-        smooth,
-        halflife,
-        format,
-        settings.rollup_member_weight,
-    )
+    return _timeline(session, slug, [], options, settings.rollup_member_weight)
 
 
 @router.get("/compare", response_model=Comparison, responses={**TABULAR_RESPONSES, 422: {}})

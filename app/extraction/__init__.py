@@ -14,7 +14,7 @@ import logging
 from functools import lru_cache
 
 from app.extraction import minilm
-from app.extraction.rules import RulesExtractor
+from app.extraction.rules import RulesExtractor, label_for
 from app.extraction.types import Extractor, RegistrySnapshot
 
 ENGINES: tuple[str, ...] = ("rules", "embeddings") if minilm.available() else ("rules",)
@@ -63,4 +63,4 @@ def build_extractor(registry: RegistrySnapshot, engine: str = "rules") -> Extrac
     return _build(registry, engine)
 
 
-__all__ = ["ENGINES", "FALLBACK_ENGINE", "KNOWN_ENGINES", "build_extractor", "resolve_engine"]
+__all__ = ["ENGINES", "FALLBACK_ENGINE", "KNOWN_ENGINES", "build_extractor", "label_for", "resolve_engine"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -38,4 +38,4 @@ def claim(session: Session, *, limit: int = 500) -> list[tuple[int, int]]:
 
 
 def count_queued(session: Session) -> int:
-    return len(list(session.scalars(select(ShiftRefresh.topic_id))))
+    return int(session.scalar(select(func.count()).select_from(ShiftRefresh)) or 0)

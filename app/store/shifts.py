@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -46,7 +47,7 @@ def list_shifts(
     return list(session.scalars(stmt))
 
 
-def evidence_rows(session: Session, *, observation_ids: Iterable[int]) -> dict[int, dict[str, object]]:
+def evidence_rows(session: Session, *, observation_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Evidence of the observations a shift cites: id -> observed_at, score, evidence, article url/title."""
     wanted = set(observation_ids)
     if not wanted:

@@ -7,5 +7,4 @@ Modules (frame contracts in `app.timelines.frames`):
     shifts.detect_shifts / detect_all / scan_all -> Shift / SeriesScan dataclasses
     compare.compare(levels_frame, actors) -> Comparison (aligned series, pairwise distances)
     network.congruence(rows, threshold, start, end) -> Network; network.to_graphml(Network) -> str
-    series.to_series / tidy_frame: the older bucket -> Series helpers used by the API
 """

@@ -39,7 +39,6 @@ class Receiver:
     def __init__(self, statuses: list[int]) -> None:
         self.statuses = list(statuses)
         self.received: list[dict[str, Any]] = []
-        self.log = self.received
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -172,7 +171,7 @@ def test_a_detected_shift_reaches_the_receiver_signed(fresh_url: str) -> None:
         receiver.close()
     assert _attempts(receiver, "italy", "shift.detected") == [503, 200], "one event, retried once"
     delivered = next(
-        r for r in receiver.log if r["status"] == 200 and _event(r) == ("italy", "shift.detected")
+        r for r in receiver.received if r["status"] == 200 and _event(r) == ("italy", "shift.detected")
     )
     payload = orjson.loads(delivered["body"])
     assert payload["shift"]["direction"] == "toward_oppose"
@@ -192,7 +191,7 @@ def _event(record: dict[str, Any]) -> tuple[str, str]:
 
 def _attempts(receiver: Receiver, actor: str, event: str) -> list[int]:
     """Statuses answered to the first delivery of `event` for `actor`, in order."""
-    matching = [r for r in receiver.log if _event(r) == (actor, event)]
+    matching = [r for r in receiver.received if _event(r) == (actor, event)]
     if not matching:
         return []
     delivery = {k.lower(): v for k, v in matching[0]["headers"].items()}["x-stanceline-delivery"]
