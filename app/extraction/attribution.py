@@ -66,7 +66,12 @@ _APPOSITIVE = re.compile(
     r"hosting|meeting|addressing|appearing|co-chair\w*)\b[^,;]{0,170},"
 )
 _WORD = re.compile(r"^\s+([A-Za-z]+(?:'t)?)")
-_PRONOUN = re.compile(r"(?<![\w-])(he|she|He|She)(?![\w-])|^(It)(?=\s)")
+_PRONOUN = re.compile(r"(?<![\w-])(he|she|He|She|they|They)(?![\w-])|^(It)(?=\s)")
+# A collective named in the plural ("European leaders", "the Baltic states") is what a later
+# "they" refers to; a singular collective ("the coalition") or a state is not.
+_PLURAL_HEAD = re.compile(r"(?<!s)s$|\bpeople$", re.IGNORECASE)
+_COLLECTIVE_KINDS = frozenset({"bloc", "group", "organization"})
+PLURAL_REACH = 2  # sentences: "they" refers to a plural collective subject this recent
 _NOMINAL = re.compile(
     r"(?<![\w-])(?:the|The) (?:minister|president|chancellor|prime minister|premier|envoy|spokesman|"
     r"spokeswoman|secretary)(?![\w-])"
@@ -104,7 +109,7 @@ _GROUP_DECISION = re.compile(
 )
 _CONTENT_END = re.compile(r",?\s+(?:and|but)\s+that\b|,\s+but\b|\s+but\s+|;")
 _TRAILING_SOURCE = re.compile(
-    r",\s+((?:an?\s+|the\s+|one\s+|US\s+|senior\s+)?(?:[\w-]+\s+){0,4}(?:officials?|diplomats?|sources?"
+    r",[\"\u201d']?\s+((?:an?\s+|the\s+|one\s+|US\s+|senior\s+)?(?:[\w-]+\s+){0,4}(?:officials?|diplomats?|sources?"
     r"|spokes\w+|aides?)(?:\s+[\w-]+){0,4})\s+(?:said|told|say)\b"
 )
 
@@ -116,6 +121,8 @@ class Discourse:
     last_person: str | None = None
     last_subject_person: str | None = None
     last_subject_other: str | None = None
+    last_plural_subject: str | None = None
+    plural_age: int = 0  # sentences since `last_plural_subject` was the subject
 
 
 @dataclass(frozen=True)
@@ -272,6 +279,8 @@ def find_holders(
         word = match.group(0)
         if word == "It":
             slug = discourse.last_subject_other
+        elif word.lower() == "they":
+            slug = discourse.last_plural_subject if discourse.plural_age <= PLURAL_REACH else None
         else:
             earlier = [m for m in mentions if m.end <= start and m.kind == "person" and not m.possessive]
             slug = earlier[-1].slug if earlier else (discourse.last_subject_person or discourse.last_person)
@@ -456,6 +465,16 @@ def update_discourse(discourse: Discourse, mentions: list[Mention], holders: lis
         discourse.last_subject_person = subject_persons[0].slug
     others = [h for h in holders if h.direct and not _is_person(mentions, h)]
     discourse.last_subject_other = others[0].slug if others else None
+    plurals = [
+        m.slug
+        for h in others
+        for m in mentions
+        if m.start == h.start and m.kind in _COLLECTIVE_KINDS and _PLURAL_HEAD.search(m.text)
+    ]
+    if plurals:
+        discourse.last_plural_subject, discourse.plural_age = plurals[0], 1
+    else:
+        discourse.plural_age += 1
 
 
 def _is_person(mentions: list[Mention], holder: Holder) -> bool:

@@ -137,7 +137,8 @@ def observation_rows(
 
 
 def memberships(session: Session) -> pd.DataFrame:
-    """Every membership edge: actor, parent (slugs), valid_from, valid_to (UTC, NaT when open).
+    """Every membership edge: actor, parent (slugs), valid_from, valid_to (UTC, NaT when open),
+    parent_kind (the parent's actor kind: groups speak in part for blocs, see `rollup`).
 
     The registry's `to` date is inclusive (the UK was in the EU on 2020-01-31); the frame's
     `valid_to` is the exclusive instant after it (midnight starting the next day).
@@ -149,11 +150,12 @@ def memberships(session: Session) -> pd.DataFrame:
             parent.slug.label("parent"),
             ActorMembership.valid_from,
             ActorMembership.valid_to,
+            parent.kind.label("parent_kind"),
         )
         .join(Actor, Actor.id == ActorMembership.actor_id)
         .join(parent, parent.id == ActorMembership.parent_id)
     )
-    frame = _read(session, stmt, MEMBERSHIP_COLUMNS)
+    frame = _read(session, stmt, [*MEMBERSHIP_COLUMNS, "parent_kind"])
     for column in ("valid_from", "valid_to"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     frame["valid_to"] = frame["valid_to"] + pd.Timedelta(days=1)
@@ -161,7 +163,8 @@ def memberships(session: Session) -> pd.DataFrame:
 
 
 def member_ids(session: Session, *, actor_ids: list[int]) -> list[int]:
-    """The actors themselves and everyone who was ever, directly or transitively, their member."""
+    """The actors themselves, everyone who was ever, directly or transitively, their member, and
+    the groups any of those ever belonged to (a group speaks in part for its members' blocs)."""
     found = set(actor_ids)
     frontier = set(actor_ids)
     while frontier:
@@ -170,13 +173,21 @@ def member_ids(session: Session, *, actor_ids: list[int]) -> list[int]:
         )
         frontier = set(rows) - found
         found |= frontier
-    return sorted(found)
+    return sorted(found | _groups_of(session, found))
 
 
 def ancestor_ids(session: Session, *, actor_ids: set[int]) -> set[int]:
-    """Every actor that the given actors ever belonged to, transitively (roll-up targets)."""
+    """Every actor whose roll-up the given actors' observations can reach: what they ever belonged
+    to, transitively, and, for groups, what their members belonged to."""
     found: set[int] = set()
     frontier = set(actor_ids)
+    group_ids = {
+        i for i in actor_ids if (actor := session.get(Actor, i)) is not None and actor.kind == "group"
+    }
+    if group_ids:
+        frontier |= set(
+            session.scalars(select(ActorMembership.actor_id).where(ActorMembership.parent_id.in_(group_ids)))
+        )
     while frontier:
         rows = session.scalars(
             select(ActorMembership.parent_id).where(ActorMembership.actor_id.in_(frontier))
@@ -184,3 +195,12 @@ def ancestor_ids(session: Session, *, actor_ids: set[int]) -> set[int]:
         frontier = set(rows) - found - actor_ids
         found |= frontier
     return found
+
+
+def _groups_of(session: Session, actor_ids: set[int]) -> set[int]:
+    stmt = (
+        select(ActorMembership.parent_id)
+        .join(Actor, Actor.id == ActorMembership.parent_id)
+        .where(ActorMembership.actor_id.in_(actor_ids), Actor.kind == "group")
+    )
+    return set(session.scalars(stmt))

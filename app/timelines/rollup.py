@@ -10,15 +10,24 @@ Vectorised: the membership graph is closed into (actor, ancestor, from, to) path
 intersected along the path, cycles cut at `MAX_DEPTH`), then the rows are merged with the paths
 of their actor and filtered by validity. A row appears once per target even when several valid
 paths lead there.
+
+Groups (`parent_kind == "group"` in the memberships frame: ad hoc gatherings such as the coalition
+of the willing) have no position apart from their members, so a group's own statements also count
+for a target it is not a member of, weighted by the share of its members that belong to that
+target at the row's date, when that share is at least `GROUP_SHARE_MIN`: a coalition of European
+states speaks for Europe; a G7 statement, with three of seven members European, does not.
 """
 
 from __future__ import annotations
+
+from itertools import pairwise
 
 import pandas as pd
 
 from app.timelines.frames import MEMBERSHIP_COLUMNS, UTC_NS, require, utc
 
 MAX_DEPTH = 8
+GROUP_SHARE_MIN = 0.5
 _FAR_PAST = pd.Timestamp("1700-01-01", tz="UTC").as_unit("ns")
 _FAR_FUTURE = pd.Timestamp("2200-01-01", tz="UTC").as_unit("ns")
 
@@ -27,17 +36,7 @@ def ancestor_paths(memberships: pd.DataFrame, targets: list[str] | None = None) 
     """Transitive membership: columns actor, ancestor, valid_from, valid_to (never NaT: open ends
     become far past / far future). One row per distinct (actor, ancestor, interval); only
     ancestors in `targets` are kept when given."""
-    require(memberships, MEMBERSHIP_COLUMNS, "memberships")
-    edges = pd.DataFrame(
-        {
-            "actor": memberships["actor"].astype(str),
-            "ancestor": memberships["parent"].astype(str),
-            "valid_from": utc(memberships["valid_from"]).fillna(_FAR_PAST),
-            "valid_to": utc(memberships["valid_to"]).fillna(_FAR_FUTURE),
-        }
-    )
-    edges = edges[(edges["valid_from"] < edges["valid_to"]) & (edges["actor"] != edges["ancestor"])]
-    edges = edges.drop_duplicates()
+    edges = _edges(memberships)
     paths = [edges]
     frontier = edges
     for _ in range(MAX_DEPTH - 1):
@@ -67,6 +66,65 @@ def ancestor_paths(memberships: pd.DataFrame, targets: list[str] | None = None) 
     return closed
 
 
+def _edges(memberships: pd.DataFrame) -> pd.DataFrame:
+    """Direct membership edges as (actor, ancestor, valid_from, valid_to), open ends filled."""
+    require(memberships, MEMBERSHIP_COLUMNS, "memberships")
+    edges = pd.DataFrame(
+        {
+            "actor": memberships["actor"].astype(str),
+            "ancestor": memberships["parent"].astype(str),
+            "valid_from": utc(memberships["valid_from"]).fillna(_FAR_PAST),
+            "valid_to": utc(memberships["valid_to"]).fillna(_FAR_FUTURE),
+        }
+    )
+    edges = edges[(edges["valid_from"] < edges["valid_to"]) & (edges["actor"] != edges["ancestor"])]
+    return edges.drop_duplicates()
+
+
+def group_shares(memberships: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
+    """Groups that speak in part for a target they do not belong to.
+
+    Columns actor (the group), ancestor (the target), valid_from, valid_to and share: the fraction
+    of the group's direct members in that interval that belong (transitively) to the target. Only
+    intervals with share >= `GROUP_SHARE_MIN` are listed.
+    """
+    columns = ["actor", "ancestor", "valid_from", "valid_to", "share"]
+    if "parent_kind" not in memberships.columns:
+        return pd.DataFrame(columns=columns)
+    groups = set(memberships.loc[memberships["parent_kind"] == "group", "parent"].astype(str))
+    paths = ancestor_paths(memberships)
+    edges = _edges(memberships)
+    found: list[tuple[str, str, pd.Timestamp, pd.Timestamp, float]] = []
+    for group in sorted(groups):
+        members = edges[edges["ancestor"] == group]
+        belongs_already = set(paths.loc[paths["actor"] == group, "ancestor"])
+        for target in dict.fromkeys(targets):
+            if target == group or target in belongs_already:
+                continue
+            inside = paths[(paths["ancestor"] == target) & paths["actor"].isin(members["actor"])]
+            if inside.empty:
+                continue
+            bounds = sorted(
+                {*members["valid_from"], *members["valid_to"], *inside["valid_from"], *inside["valid_to"]}
+            )
+            for start, end in pairwise(bounds):
+                present = set(members.loc[_valid_at(members, start), "actor"])
+                if not present:
+                    continue
+                shared = present & set(inside.loc[_valid_at(inside, start), "actor"])
+                share = len(shared) / len(present)
+                if share >= GROUP_SHARE_MIN:
+                    found.append((group, target, start, end, share))
+    out = pd.DataFrame(found, columns=columns)
+    out["valid_from"] = utc(out["valid_from"])
+    out["valid_to"] = utc(out["valid_to"])
+    return out
+
+
+def _valid_at(intervals: pd.DataFrame, instant: pd.Timestamp) -> pd.Series:
+    return (intervals["valid_from"] <= instant) & (instant < intervals["valid_to"])
+
+
 def attribute(
     rows: pd.DataFrame, memberships: pd.DataFrame, targets: list[str], member_weight: float = 1.0
 ) -> pd.DataFrame:
@@ -87,5 +145,14 @@ def attribute(
     via = via.drop(columns=["valid_from", "valid_to"]).rename(columns={"ancestor": "series"})
     if member_weight != 1.0 and "confidence" in via.columns:
         via = via.assign(confidence=via["confidence"] * member_weight)
-    out = pd.concat([own, via], ignore_index=True).drop_duplicates(subset=["series", "id"])
+    shares = group_shares(memberships, wanted)
+    spoken = frame.merge(shares, on="actor", how="inner")
+    spoken = spoken[
+        (spoken["valid_from"] <= spoken["observed_at"]) & (spoken["observed_at"] < spoken["valid_to"])
+    ]
+    if "confidence" in spoken.columns:
+        spoken = spoken.assign(confidence=spoken["confidence"] * member_weight * spoken["share"])
+    spoken = spoken.drop(columns=["valid_from", "valid_to", "share"]).rename(columns={"ancestor": "series"})
+    parts = [part for part in (own, via, spoken) if not part.empty] or [own]
+    out = pd.concat(parts, ignore_index=True).drop_duplicates(subset=["series", "id"])
     return out.sort_values(["series", "observed_at", "id"], kind="stable").reset_index(drop=True)

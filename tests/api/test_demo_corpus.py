@@ -69,8 +69,11 @@ def test_europe_rolled_up_steps_back_in_late_march(client: TestClient) -> None:
     assert toward_oppose, "europe's late-March step back is a shift"
     shift = toward_oppose[0]
     assert abs(date.fromisoformat(shift["at"][:10]) - date(2025, 3, 26)) <= timedelta(days=10)
-    sentences = [e["evidence"] for e in shift["evidence_after"] + shift["cues"]]
+    shown = shift["evidence_after"] + shift["cues"]
+    sentences = [e["evidence"] for e in shown] + [s["evidence"] for e in shown for s in e["supporting"]]
     assert any("shifting away from plans to send troops" in text for text in sentences)
+    # the seed article's quote names no one: "They" is the European leaders of its lead
+    assert any("taking a step back from ground troops" in text for text in sentences)
 
 
 def test_observations_keep_the_other_sentences_of_the_same_claim(client: TestClient) -> None:

@@ -92,6 +92,24 @@ def test_bloc_shift_through_roll_up_and_min_delta(client: TestClient) -> None:
     assert _shifts(client, actor="europe", min_delta=1.5) == []
 
 
+def test_a_group_of_european_states_shifts_europe(client: TestClient) -> None:
+    # The coalition of the willing is no member of Europe, but all its starter-registry members are
+    # (from 2025-03-02): its statements count for Europe's roll-up from then on, and writing them
+    # refreshes Europe's shifts.
+    coalition = "coalition-of-the-willing"
+    _code(client, coalition, date(2025, 2, 20), -1.0)  # before it had members
+    formed = date(2025, 3, 3)
+    for i in range(20):
+        _code(client, coalition, formed + timedelta(days=4 * i), 1.0 if i < 10 else -1.0)
+    [europe] = _shifts(client, actor="europe")
+    assert europe["direction"] == "toward_oppose"
+    assert _shifts(client, actor="united-states") == [], "no member of the coalition"
+    body = client.get(
+        "/v1/timelines", params={"topic": TOPIC, "actor": "europe", "rollup": "true", "interval": "month"}
+    ).json()
+    assert sum(p["count"] for p in body["series"][0]["points"]) == 20
+
+
 def test_rejecting_the_evidence_withdraws_the_shift(client: TestClient) -> None:
     ids = _step(client, "spain", 1.0, -1.0, n=8)
     assert len(_shifts(client, actor="spain")) == 1

@@ -133,6 +133,37 @@ def test_collectives_are_europe_and_the_coalition(extractor: RulesExtractor) -> 
     assert ("coalition-of-the-willing", TROOPS, "support") in keys(found)
 
 
+def test_they_refers_to_a_recent_plural_collective_subject(extractor: RulesExtractor) -> None:
+    found = run(
+        extractor,
+        "European governments are shifting away from plans to send troops to Ukraine, diplomats said.",
+        '"They are taking a step back from ground troops for now," one diplomat said.',
+    )
+    europe = one(found, "europe")
+    [supporting] = europe.extras["supporting"]
+    assert supporting["evidence"].startswith('"They are taking a step back')
+    assert supporting["speaker"] == "one diplomat"
+
+
+def test_they_does_not_reach_a_singular_collective_or_an_old_subject(extractor: RulesExtractor) -> None:
+    claim = '"They are ready to send troops to Ukraine after a ceasefire," one diplomat said.'
+    gathered = "gathered in Paris on Monday to discuss Ukraine."
+    fresh = run(extractor, f"European governments {gathered}", claim)
+    assert keys(fresh) == {("europe", TROOPS, "support")}
+    assert one(fresh, "europe").speaker == "one diplomat"
+    singular = run(extractor, f"The coalition {gathered}", claim)
+    assert singular == []
+    stale = run(
+        extractor,
+        f"European governments {gathered}",
+        "The talks ran late.",
+        "Dinner was served.",
+        "A statement followed.",
+        claim,
+    )
+    assert stale == []
+
+
 def test_capitals_act_but_are_not_places(extractor: RulesExtractor) -> None:
     acting = run(extractor, "Moscow has repeatedly said it would never accept Western troops in Ukraine.")
     assert keys(acting) == {("russia", TROOPS, "oppose")}
