@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from types import FrameType
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
@@ -15,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import background, ingest, migrate, registry, shifts
+from app import auth, background, cli_transfer, ingest, metrics, migrate, registry, shifts
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.errors import StancelineError
@@ -23,8 +26,12 @@ from app.extraction import KNOWN_ENGINES, evaluation, resolve_engine
 from app.extraction.corpus import extract_corpus, read_jsonl, write_jsonl
 from app.extraction.types import RegistrySnapshot
 from app.main import create_app
+from app.observability import configure_logging
+from app.schemas import ApiKeyRead
+from app.store import api_keys as key_store
 from app.store import articles as article_store
 
+T = TypeVar("T")
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_CORPUS = DEMO_DIR / "articles.jsonl"
 
@@ -33,6 +40,9 @@ registry_cli = typer.Typer(help="Actors and topics.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(registry_cli, name="registry")
 cli.add_typer(db_cli, name="db")
+keys_cli = typer.Typer(help="API keys (stored as hashes; the plain key is shown once).", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
+cli_transfer.register(cli)  # export --all, import
 console = Console(stderr=True)
 
 DatabaseOption = Annotated[
@@ -79,16 +89,32 @@ def serve(
 
 
 def _run_server(settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    log_level = settings.log_level.lower()
+    configure_logging(settings.log_level, json=settings.log_format == "json")
+    metrics.prepare_multiprocess_dir()
+    # uvicorn logs through our handler and leaves access records to ours (its own print query
+    # strings); on SIGTERM it stops accepting, lets in-flight requests finish, then shuts the app down
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level.lower(),
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.shutdown_timeout_seconds,
+    }
+    signal.signal(signal.SIGTERM, _stopped_on_request)
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(settings), **options)
         return
     # worker processes build their own settings from the environment; migrate once, before they start
     os.environ["STANCELINE_DATABASE_URL"] = settings.database_url
     migrate.upgrade(settings.database_url)
-    uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
-    )
+    uvicorn.run("app.main:create_app", factory=True, workers=workers, **options)
+
+
+def _stopped_on_request(_signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM is a requested stop: uvicorn re-raises it after its graceful shutdown, and the
+    process then exits 0 instead of dying of the signal."""
+    raise SystemExit(0)
 
 
 def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int, label: str) -> Counter[str]:
@@ -294,6 +320,66 @@ def registry_load(
     console.print(f"actors {result.actors.model_dump()}, topics {result.topics.model_dump()}")
 
 
+@keys_cli.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="Who or what uses the key")],
+    scope: Annotated[
+        str, typer.Option("--scope", help="read, write or admin (each includes the ones before)")
+    ] = "read",
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create a key and print it (on standard output, once: only its hash is kept)."""
+    settings = _settings(database_url)
+    migrate.upgrade(settings.database_url)
+    try:
+        key, plain = _with_session(
+            settings, lambda session: auth.create_key(session, name=name, scopes=[scope])
+        )
+    except StancelineError as error:
+        raise _fail(f"{error.message} ({error.field})") from error
+    console.print(f"key {key.id} ({key.scope}) for {key.name!r}; store it now, it is not shown again:")
+    print(plain)  # noqa: T201 - stdout, so scripts can capture the key alone
+
+
+@keys_cli.command("list")
+def keys_list(database_url: DatabaseOption = None) -> None:
+    """Every key: id, name, prefix, scope, created and revoked times (never the key)."""
+    settings = _settings(database_url)
+    migrate.upgrade(settings.database_url)
+    rows = _with_session(
+        settings, lambda session: [ApiKeyRead.model_validate(k) for k in key_store.list_keys(session)]
+    )
+    table = Table("id", "name", "prefix", "scope", "created", "revoked")
+    for row in rows:
+        revoked = row.revoked_at.isoformat() if row.revoked_at else ""
+        table.add_row(str(row.id), row.name, row.prefix + "…", row.scope, row.created_at.isoformat(), revoked)
+    Console().print(table)
+
+
+@keys_cli.command("revoke")
+def keys_revoke(
+    key_id: Annotated[int, typer.Argument(help="The key's id (see `keys list`)")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Revoke a key: requests carrying it get 401 from now on."""
+    settings = _settings(database_url)
+    try:
+        key = _with_session(settings, lambda session: auth.revoke_key(session, key_id=key_id))
+    except StancelineError as error:
+        raise _fail(error.message) from error
+    console.print(f"key {key.id} ({key.name!r}) revoked at {key.revoked_at}")
+
+
+def _with_session(settings: Settings, work: Callable[[Session], T]) -> T:
+    """Run `work` in one committed unit of work."""
+    engine = make_engine(settings)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            return work(session)
+    finally:
+        engine.dispose()
+
+
 @db_cli.command("upgrade")
 def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
@@ -327,23 +413,24 @@ def demo(
     url = f"sqlite:///{db.resolve()}"
     settings = _settings(url)
     migrate.upgrade(url)
-    engine = make_engine(settings)
-    try:
-        with session_scope(make_sessionmaker(engine)) as session:
-            result = registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))
-    finally:
-        engine.dispose()
+    starter = registry.read_registry_file(registry.STARTER_REGISTRY)
+    result = _with_session(settings, lambda session: registry.import_registry(session, starter))
     console.print(f"registry: {result.actors.created} actors, {result.topics.created} topics")
     tally = _ingest_rows(settings, _read_articles(DEMO_CORPUS), 50, "demo corpus")
     console.print(f"articles: {tally['created']} created, {tally['observations']} observations")
+    # reads are public in the demo; writes (reviews, new articles) take this key
+    _, key = _with_session(settings, lambda session: auth.create_key(session, name="demo", scopes=["write"]))
+    console.print(f"API key for writes (shown once): [bold]{key}[/bold]", soft_wrap=True)
     if not serve_api:
         return
     console.print(
-        f"[green]Stanceline demo[/green] on http://{host}:{port}  (docs: http://{host}:{port}/docs)\n"
-        f"  try: curl 'http://{host}:{port}/v1/timelines?topic=ground-troops-ukraine&actor=europe&interval=month'",
-        soft_wrap=True,  # keep the URL on one line so it can be copied
+        f"[green]Stanceline demo[/green] on http://{host}:{port}  (dashboard; API docs: http://{host}:{port}/docs)\n"
+        f"  try: curl 'http://{host}:{port}/v1/timelines?topic=ground-troops-ukraine&actor=europe&interval=month'\n"
+        f"       curl -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
+        f"-d @article.json http://{host}:{port}/v1/articles",
+        soft_wrap=True,  # keep the URLs on one line so they can be copied
     )
-    _run_server(settings.model_copy(update={"log_level": "WARNING"}), host, port)
+    _run_server(settings.model_copy(update={"log_level": "WARNING", "public_read": True}), host, port)
 
 
 def main() -> None:

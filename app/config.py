@@ -19,9 +19,24 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="Server logs: one JSON object per line (json) or plain text lines (text)"
+    )
+    shutdown_timeout_seconds: int = Field(
+        default=30,
+        ge=1,
+        description="On SIGTERM, how long in-flight requests may run before they are cancelled",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins browsers may call the API from; none: CORS off",
+    )
     extraction_engine: str = Field(default="rules", description="Extractor used at ingest time")
     batch_max_articles: int = Field(
         default=1000, ge=1, description="Most articles one batch request may carry"
+    )
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1, description="Largest request body accepted; larger ones get 413"
     )
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     db_pool_size: int = Field(default=5, ge=1)
@@ -29,6 +44,9 @@ class Settings(BaseSettings):
         default=None, description="Run migrations at start; default: on for SQLite, off for PostgreSQL"
     )
 
+    public_read: bool = Field(
+        default=False, description="Serve reads without an API key (writes always need one)"
+    )
     shift_detection: Literal["deferred", "sync", "off"] = Field(
         default="deferred",
         description=(
@@ -55,7 +73,7 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
 
-    @field_validator("webhook_urls", mode="before")
+    @field_validator("webhook_urls", "cors_origins", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:
         if isinstance(value, str):

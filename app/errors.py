@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 class StancelineError(Exception):
     status_code = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -56,9 +57,52 @@ class InvalidInput(StancelineError):
     code = "invalid_input"
 
 
+class LimitExceeded(StancelineError):
+    """A size limit was passed; the body names it in `details.limit`."""
+
+    status_code = 422
+    code = "limit_exceeded"
+
+    def __init__(self, message: str, *, field: str, limit: int) -> None:
+        super().__init__(message, field=field)
+        self.limit = limit
+
+    def body(self) -> dict[str, Any]:
+        body = super().body()
+        body["error"]["details"] = {"limit": self.limit}
+        return body
+
+
+class PayloadTooLarge(LimitExceeded):
+    status_code = 413
+    code = "request_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the request body is larger than the limit of {limit} bytes", field="body", limit=limit
+        )
+
+
 class Conflict(StancelineError):
     status_code = 409
     code = "conflict"
+
+
+class Unauthorized(StancelineError):
+    status_code = 401
+    code = "unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}  # noqa: RUF012 - read-only class constant
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="Authorization")
+
+
+class Forbidden(StancelineError):
+    status_code = 403
+    code = "forbidden"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="Authorization")
 
 
 def _error_response(status: int, code: str, message: str, field: str | None, **extra: Any) -> JSONResponse:
@@ -78,17 +122,30 @@ def field_path(loc: tuple[int | str, ...] | list[int | str]) -> str:
     return out or "body"
 
 
+def _validation_detail(error: Any) -> dict[str, Any]:
+    """One failed check: the field, the message, and the size limit when a length check failed."""
+    detail = {
+        "field": field_path(error.get("loc", ())),
+        "message": error.get("msg", ""),
+        "type": error.get("type", ""),
+    }
+    if detail["type"] == "json_invalid":
+        # FastAPI puts the character offset of a JSON syntax error in the location
+        detail["field"] = "body"
+    limit = (error.get("ctx") or {}).get("max_length")
+    if limit is not None:
+        detail["limit"] = limit
+    return detail
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StancelineError)
     async def _stanceline_error(_request: Request, error: StancelineError) -> JSONResponse:
-        return JSONResponse(status_code=error.status_code, content=error.body())
+        return JSONResponse(status_code=error.status_code, content=error.body(), headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-        details = [
-            {"field": field_path(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
-            for e in error.errors()
-        ]
+        details = [_validation_detail(e) for e in error.errors()]
         first = details[0] if details else {"field": "body", "message": "invalid request"}
         return _error_response(
             422, "validation_error", f"{first['field']}: {first['message']}", first["field"], details=details
@@ -116,6 +173,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if isinstance(error.__cause__, UnicodeDecodeError):
+            # FastAPI's 400 for a body it cannot decode: the same answer as any other malformed JSON
+            message = "body: JSON must be encoded as UTF-8"
+            details = [{"field": "body", "message": message, "type": "json_invalid"}]
+            return _error_response(422, "validation_error", message, "body", details=details)
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         return _error_response(error.status_code, code, str(error.detail), None)
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.errors import Conflict, NotFound, StancelineError, field_path
 from app.extraction import build_extractor
 from app.extraction.types import (
@@ -186,6 +187,7 @@ def extract_and_store(
     `skip` holds (actor_id, topic_id, day) keys a person already coded or reviewed.
     """
     extractor = build_extractor(context.snapshot, engine)
+    started = metrics.clock()
     found = extractor.extract(
         ArticleText(
             text=article.text,
@@ -194,12 +196,14 @@ def extract_and_store(
             language=article.language,
         )
     )
+    metrics.observe_extraction(engine, started)
     rows = _observation_rows(article, found, context, extractor.method, extractor.version)
     if skip:
         rows = [
             r for r in rows if (r["actor_id"], r["topic_id"], r["observed_at"].date().isoformat()) not in skip
         ]
     observation_store.add_observations(session, rows=rows)
+    metrics.count_observations(engine, len(rows))
     return [(r["topic_id"], r["actor_id"]) for r in rows]
 
 
@@ -227,6 +231,23 @@ def reextract_article(
     kept = observation_store.kept_keys(session, article_id=article_id)
     added = extract_and_store(session, article, context=context, engine=engine, skip=kept)
     return Reextraction(article_id, removed, len(added), frozenset(before) | frozenset(added))
+
+
+@dataclass(frozen=True)
+class Deletion:
+    article_id: int
+    observations: int
+    touched: frozenset[Pair]
+
+
+def delete_article(session: Session, article_id: int) -> Deletion:
+    """Remove an article, its revisions and every observation coded from it (manual ones too)."""
+    if article_store.get_article(session, article_id=article_id) is None:
+        raise NotFound("article", article_id)
+    touched = observation_store.article_pairs(session, article_id=article_id)
+    removed = article_store.delete_article(session, article_id=article_id)
+    logger.info("ingest.deleted article_id=%s observations=%d", article_id, removed)
+    return Deletion(article_id, removed, frozenset(touched))
 
 
 def ingest_article(
@@ -289,6 +310,25 @@ def ingest_article(
     return IngestOutcome(status, article, total, frozenset(added) | frozenset(previous))
 
 
+def ingest_article_safely(
+    session: Session, data: ArticleCreate, *, context: RegistryContext, engine: str
+) -> IngestOutcome:
+    """`ingest_article` in a savepoint, once more if a concurrent writer stored the same article
+    (or source) first: the second attempt finds the winner's row, so racing posts of one url
+    end as one article, `created` once and `unchanged` (or `revised`) for the others."""
+    try:
+        with session.begin_nested():
+            return ingest_article(session, data, context=context, engine=engine)
+    except IntegrityError:
+        logger.info("ingest.race url=%s external_id=%s", data.url, data.external_id)
+    with session.begin_nested():
+        return ingest_article(session, data, context=context, engine=engine)
+
+
+def _identity(data: ArticleCreate) -> tuple[str, str]:
+    return (data.url or "", data.external_id or "")
+
+
 def _validation_error(error: ValidationError, index: int) -> ErrorDetail:
     first = error.errors()[0]
     field = field_path(("articles", index, *first.get("loc", ())))
@@ -306,37 +346,42 @@ class BatchOutcome:
 def ingest_batch(
     session: Session, items: Sequence[Any], *, context: RegistryContext, engine: str
 ) -> BatchOutcome:
-    """Each item in its own SAVEPOINT: a bad item reports an error and the others still land."""
-    results: list[IngestResult] = []
-    touched: set[Pair] = set()
+    """Each item in its own SAVEPOINT: a bad item reports an error and the others still land.
+
+    Results come back in input order, but items are stored in the order of their identity (url,
+    external id), sources first: concurrent batches that overlap then take their row locks in
+    one global order and cannot deadlock.
+    """
+    results: dict[int, IngestResult] = {}
+    valid: dict[int, ArticleCreate] = {}
     for index, item in enumerate(items):
         try:
-            data = ArticleCreate.model_validate(item)
+            valid[index] = ArticleCreate.model_validate(item)
         except ValidationError as error:
-            results.append(IngestResult(status="error", error=_validation_error(error, index)))
-            continue
+            results[index] = IngestResult(status="error", error=_validation_error(error, index))
+    for name in sorted({data.source for data in valid.values() if data.source}):
+        article_store.get_or_add_source(session, name=name)
+    touched: set[Pair] = set()
+    for index in sorted(valid, key=lambda i: _identity(valid[i])):
         try:
-            with session.begin_nested():
-                outcome = ingest_article(session, data, context=context, engine=engine)
+            outcome = ingest_article_safely(session, valid[index], context=context, engine=engine)
         except StancelineError as error:
             field = f"articles[{index}].{error.field}" if error.field else f"articles[{index}]"
             detail = ErrorDetail(code=error.code, message=error.message, field=field)
-            results.append(IngestResult(status="error", error=detail))
+            results[index] = IngestResult(status="error", error=detail)
             continue
         except IntegrityError:
             logger.warning("ingest.batch_conflict index=%d", index)
             detail = ErrorDetail(
                 code="conflict", message="conflicts with a stored article", field=f"articles[{index}]"
             )
-            results.append(IngestResult(status="error", error=detail))
+            results[index] = IngestResult(status="error", error=detail)
             continue
         touched |= outcome.touched
-        results.append(
-            IngestResult(
-                status=outcome.status,
-                article_id=outcome.article.id,
-                revision=outcome.article.revision,
-                observations=outcome.observations,
-            )
+        results[index] = IngestResult(
+            status=outcome.status,
+            article_id=outcome.article.id,
+            revision=outcome.article.revision,
+            observations=outcome.observations,
         )
-    return BatchOutcome(results, frozenset(touched))
+    return BatchOutcome([results[i] for i in range(len(items))], frozenset(touched))

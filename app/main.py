@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi import FastAPI, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
-from app import __version__, migrate
-from app.api import actors, agreement, articles, health, registry, shifts, stances, timelines, topics
+from app import __version__, metrics, migrate
+from app.api import actors, agreement, articles, health, keys, registry, shifts, stances, timelines, topics
+from app.api.deps import ACCESS_ERRORS, ReadAccess
 from app.background import BackgroundWorker
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.extraction import resolve_engine
 from app.ingest import RegistryCache
-from app.logs import configure_logging
+from app.limits import TOO_LARGE, BodySizeLimit
+from app.observability import REQUEST_ID_HEADER, RequestContextMiddleware, configure_logging
+from app.web import install_dashboard
 
 DESCRIPTION = """
 Stanceline records which **actor** takes which **stance** on which **topic**, when, with the
@@ -34,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, json=settings.log_format == "json")
         if settings.migrate_on_start if settings.migrate_on_start is not None else settings.is_sqlite:
             migrate.upgrade(settings.database_url)
         engine = make_engine(settings)
@@ -57,6 +60,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry_cache = RegistryCache()
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:  # off unless origins are configured
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "X-Next-Cursor"],
+        )
+    # outermost, so every answer (413s, CORS preflights, errors) gets a request id, a log line and a count
+    app.add_middleware(RequestContextMiddleware)
     for router in (
         articles.router,
         actors.router,
@@ -66,12 +80,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timelines.router,
         shifts.router,
         agreement.router,
+        keys.router,
     ):
-        app.include_router(router, prefix="/v1")
+        app.include_router(
+            router, prefix="/v1", dependencies=[ReadAccess], responses={**ACCESS_ERRORS, **TOO_LARGE}
+        )
     app.include_router(health.router)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    @app.get("/metrics", include_in_schema=False)
+    def get_metrics() -> Response:
+        """Prometheus text exposition (no API key: keep the port private or filter it at the proxy)."""
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    install_dashboard(app)
 
     return app

@@ -31,6 +31,7 @@ STATUSES = ("auto", "verified", "corrected", "rejected")
 ACTOR_KINDS = ("person", "state", "organization", "bloc", "group")
 DIRECTIONS = ("toward_support", "toward_oppose")
 SHIFT_STATUSES = ("active", "withdrawn")
+SCOPES = ("read", "write", "admin")  # each includes the ones before it
 
 
 def utcnow() -> datetime:
@@ -309,3 +310,19 @@ class ShiftRefresh(Base):
     topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 hash is stored (keys are 256-bit random, so a fast hash is
+    enough); `prefix` identifies it in listings without revealing it."""
+
+    __tablename__ = "api_key"
+    __table_args__ = (CheckConstraint(_in("scope", SCOPES), name="scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput, NotFound, UnknownReference
+from app.errors import Conflict, InvalidInput, NotFound, UnknownReference
 from app.extraction import label_for
-from app.models import Observation
+from app.models import Observation, utcnow
 from app.schemas import ObservationCreate, ObservationUpdate
 from app.store import actors as actor_store
 from app.store import articles as article_store
@@ -65,9 +65,18 @@ def add_manual_observation(session: Session, data: ObservationCreate) -> Observa
 
 
 def review_observation(session: Session, observation_id: int, data: ObservationUpdate) -> Observation:
-    observation = observation_store.get_observation(session, observation_id=observation_id)
+    """Apply a review. Concurrent reviews of one observation queue on its row lock; the last one
+    wins, unless it names the version it read (`expected_updated_at`) and that version is gone."""
+    observation = observation_store.get_observation(session, observation_id=observation_id, for_update=True)
     if observation is None:
         raise NotFound("observation", observation_id)
+    if data.expected_updated_at is not None and data.expected_updated_at != observation.updated_at:
+        raise Conflict(
+            f"observation {observation_id} changed at {observation.updated_at.isoformat()} after the "
+            "version this review was based on; reload it and review again",
+            field="expected_updated_at",
+            code="stale_version",
+        )
     corrected = data.score is not None or data.label is not None
     if data.score is not None:
         observation.score = data.score
@@ -83,6 +92,7 @@ def review_observation(session: Session, observation_id: int, data: ObservationU
         observation.status = data.status
     elif corrected:
         observation.status = "corrected"
+    observation.updated_at = utcnow()  # every review is a new version, even one that changes nothing
     session.flush()
     return observation
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -24,12 +24,27 @@ ActorKind = Literal["person", "state", "organization", "bloc", "group"]
 Interval = Literal["day", "week", "month"]
 IngestStatus = Literal["created", "unchanged", "revised", "error"]
 
+
+def _refuse_nul(value: Any) -> Any:
+    """PostgreSQL cannot store NUL in text; refuse it on every engine so behaviour does not depend on one."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain NUL (\\u0000) characters")
+    if isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)
+    return value
+
+
 Slug = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", min_length=1, max_length=200),
 ]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Alias = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Alias = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(_refuse_nul)
+]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
+Example = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(_refuse_nul)]
 Score = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
 Confidence = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
@@ -45,23 +60,37 @@ def _as_utc_datetime(value: Any) -> Any:
     return value
 
 
+# Dates outside these bounds are refused: the timeline arithmetic (pandas nanosecond timestamps)
+# ends in 2262, and converting a date at either end of the calendar to UTC overflows.
+EARLIEST = datetime(1800, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+_RANGE = f"between {EARLIEST:%Y-%m-%d} and {LATEST - timedelta(days=1):%Y-%m-%d}"
+
+
 def _require_aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("datetime must carry a timezone, e.g. 2025-03-26T00:00:00Z")
+    # compared before converting, which could overflow
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"datetime must fall {_RANGE}")
     return value.astimezone(UTC)
 
 
-UTCDateTimeIn = Annotated[datetime, BeforeValidator(_as_utc_datetime), AfterValidator(_require_aware)]
-
-
-def _refuse_nul(value: Any) -> Any:
-    """PostgreSQL cannot store NUL in text; refuse it on every engine so behaviour does not depend on one."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("text must not contain NUL (\\u0000) characters")
-    if isinstance(value, list):
-        for item in value:
-            _refuse_nul(item)
+def _date_in_range(value: date) -> date:
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError(f"date must fall {_RANGE}")
     return value
+
+
+UTCDateTimeIn = Annotated[datetime, BeforeValidator(_as_utc_datetime), AfterValidator(_require_aware)]
+DateIn = Annotated[date, AfterValidator(_date_in_range)]
+# a row id as the database stores it (a signed 64-bit integer)
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+# free text in a query string or a path: PostgreSQL cannot compare with a NUL any more than store one
+QueryText = Annotated[str, StringConstraints(max_length=300), AfterValidator(_refuse_nul)]
 
 
 class InputModel(BaseModel):
@@ -144,9 +173,9 @@ class ArticleCreate(InputModel):
 class ArticleBatch(InputModel):
     """Items are validated one by one so that a bad item does not sink the others."""
 
+    # the most items is a setting (STANCELINE_BATCH_MAX_ARTICLES), checked by the route
     articles: list[Any] = Field(
-        max_length=1000,
-        description="Up to 1000 objects shaped like ArticleCreate",
+        description="Up to 1000 objects shaped like ArticleCreate (STANCELINE_BATCH_MAX_ARTICLES)",
         json_schema_extra={"items": {"$ref": "#/components/schemas/ArticleCreate"}},
     )
 
@@ -186,8 +215,8 @@ class MembershipIn(InputModel):
 
     parent: Slug
     role: Annotated[str, StringConstraints(max_length=200)] | None = None
-    valid_from: date | None = Field(None, alias="from")
-    valid_to: date | None = Field(None, alias="to")
+    valid_from: DateIn | None = Field(None, alias="from")
+    valid_to: DateIn | None = Field(None, alias="to")
 
     @model_validator(mode="after")
     def _ordered(self) -> MembershipIn:
@@ -226,7 +255,7 @@ class ActorCreate(InputModel):
     slug: Slug
     name: Name
     kind: ActorKind
-    description: str | None = None
+    description: Description | None = None
     aliases: list[Alias] = Field(default_factory=list, max_length=500)
     memberships: list[MembershipIn] = Field(default_factory=list, max_length=200)
 
@@ -236,7 +265,7 @@ class ActorUpdate(InputModel):
 
     name: Name | None = None
     kind: ActorKind | None = None
-    description: str | None = None
+    description: Description | None = None
     aliases: list[Alias] | None = Field(None, max_length=500)
     memberships: list[MembershipIn] | None = Field(None, max_length=200)
 
@@ -271,21 +300,17 @@ class TopicCreate(InputModel):
 
     slug: Slug
     name: Name
-    description: str = ""
+    description: Description = ""
     keywords: list[Alias] = Field(default_factory=list, max_length=1000)
-    examples: list[Annotated[str, StringConstraints(min_length=1, max_length=2000)]] = Field(
-        default_factory=list, max_length=200
-    )
+    examples: list[Example] = Field(default_factory=list, max_length=200)
     parent: Slug | None = None
 
 
 class TopicUpdate(InputModel):
     name: Name | None = None
-    description: str | None = None
+    description: Description | None = None
     keywords: list[Alias] | None = Field(None, max_length=1000)
-    examples: list[Annotated[str, StringConstraints(min_length=1, max_length=2000)]] | None = Field(
-        None, max_length=200
-    )
+    examples: list[Example] | None = Field(None, max_length=200)
     parent: Slug | None = None
 
 
@@ -345,7 +370,7 @@ class ObservationCreate(InputModel):
     label: Label | None = Field(None, description="Derived from the score when left out")
     confidence: Confidence = 1.0
     observed_at: UTCDateTimeIn
-    article_id: int | None = None
+    article_id: Id | None = None
     evidence: Annotated[str, StringConstraints(max_length=10_000)] | None = None
     speaker: Annotated[str, StringConstraints(max_length=300)] | None = None
     shift: bool = False
@@ -364,6 +389,13 @@ class ObservationUpdate(InputModel):
     score: Score | None = None
     label: Label | None = None
     note: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    expected_updated_at: UTCDateTimeIn | None = Field(
+        None,
+        description=(
+            "The `updated_at` of the version this review is based on: if the observation changed "
+            "since, the review is refused with 409 `stale_version`. Without it the last review wins."
+        ),
+    )
 
 
 class SupportingEvidence(BaseModel):
@@ -545,3 +577,33 @@ class Health(BaseModel):
     status: str
     database: str | None = None
     revision: str | None = None
+
+
+# --- API keys -----------------------------------------------------------------------------------
+
+
+class ApiKeyCreate(InputModel):
+    name: str = Field(min_length=1, max_length=200, description="Who or what uses the key")
+    scope: Literal["read", "write", "admin"] = Field(
+        "read", description="read < write < admin; a key holds its scope and those below it"
+    )
+
+
+class ApiKeyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    prefix: str = Field(description="The key's first characters, to tell keys apart")
+    scope: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="The plain key; shown only in this response")
+
+
+class ArticleDeleted(BaseModel):
+    article_id: int
+    observations: int = Field(description="Observations removed with it")

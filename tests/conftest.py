@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from app import migrate, registry
+from app import auth, migrate, registry
 from app.config import Settings
 from app.db import get_session, make_engine
 from app.main import create_app
@@ -25,6 +25,12 @@ POSTGRES_URL = os.environ.get(
 )
 ENGINES = ["sqlite", "postgresql"]
 _postgres_problem: str | None = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow", action="store_true", default=False, help="fuzz with thousands of requests instead of hundreds"
+    )
 
 
 def _admin_conninfo() -> str:
@@ -120,7 +126,23 @@ def app(settings: Settings, session: Session) -> FastAPI:
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def admin_key(session: Session) -> str:
+    """A plain admin API key stored in the test's transaction."""
+    _, plain = auth.create_key(session, name="tests", scopes=["admin"])
+    session.commit()
+    return plain
+
+
+@pytest.fixture
+def client(app: FastAPI, admin_key: str) -> Iterator[TestClient]:
+    """The API as an administrator (every request carries the admin key)."""
+    with TestClient(app, headers={"Authorization": f"Bearer {admin_key}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def anonymous_client(app: FastAPI) -> Iterator[TestClient]:
+    """The API without any key."""
     with TestClient(app) as client:
         yield client
 

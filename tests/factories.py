@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import ingest
+from app import auth, ingest
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker, session_scope
 from app.models import Actor, Observation, Topic
 from app.schemas import ArticleCreate
 
@@ -70,3 +72,14 @@ def make_observation(
     session.add(observation)
     session.flush()
     return observation
+
+
+def admin_headers(database_url: str) -> dict[str, str]:
+    """Headers carrying a new admin key stored in the (migrated) database at `database_url`."""
+    engine = make_engine(Settings(database_url=database_url))
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            _, plain = auth.create_key(session, name="tests", scopes=["admin"])
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {plain}"}

@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
 from app.cli import DEMO_CORPUS, cli
+from app.config import Settings
+from app.main import create_app
 from app.models import Article, Observation
 from app.registry import STARTER_REGISTRY
 
@@ -132,9 +135,33 @@ def test_demo_without_serving_loads_registry_and_corpus(tmp_path: Path) -> None:
     url = f"sqlite:///{db}"
     assert _count(url, Article) == len(DEMO_CORPUS.read_text().splitlines())
     assert _count(url, Observation) > 0
+    assert "API key for writes" in result.output
     rerun = runner.invoke(cli, ["demo", "--db", str(db), "--no-serve"])
     assert rerun.exit_code == 0
     assert _count(url, Article) == len(DEMO_CORPUS.read_text().splitlines())
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    created = runner.invoke(
+        cli, ["keys", "create", "--name", "newsroom feed", "--scope", "write", "--database-url", url]
+    )
+    assert created.exit_code == 0, created.output
+    plain = created.stdout.strip().splitlines()[-1]
+    assert plain.startswith("sl_")
+    with TestClient(create_app(Settings(database_url=url))) as client:
+        bearer = {"Authorization": f"Bearer {plain}"}
+        assert client.get("/v1/topics", headers=bearer).status_code == 200
+        listed = runner.invoke(cli, ["keys", "list", "--database-url", url])
+        assert listed.exit_code == 0
+        assert "newsroom feed" in listed.stdout
+        assert plain not in listed.stdout
+        assert plain[:10] in listed.stdout
+        assert runner.invoke(cli, ["keys", "revoke", "1", "--database-url", url]).exit_code == 0
+        assert client.get("/v1/topics", headers=bearer).status_code == 401
+    assert runner.invoke(cli, ["keys", "revoke", "99", "--database-url", url]).exit_code == 2
+    bad = runner.invoke(cli, ["keys", "create", "--name", "x", "--scope", "root", "--database-url", url])
+    assert bad.exit_code == 2
 
 
 def test_db_upgrade_and_downgrade(tmp_path: Path) -> None:

@@ -6,10 +6,12 @@ from fastapi import APIRouter, Query, status
 
 from app import registry
 from app.api.convert import actor_read
+from app.api.deps import AdminAccess
+from app.api.params import SlugPath
 from app.db import SessionDep
 from app.errors import NotFound
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
-from app.schemas import ActorCreate, ActorKind, ActorRead, ActorUpdate, Page
+from app.schemas import ActorCreate, ActorKind, ActorRead, ActorUpdate, Page, QueryText
 from app.store import actors as actor_store
 
 router = APIRouter(prefix="/actors", tags=["registry"])
@@ -21,7 +23,7 @@ def list_actors(
     limit: Limit = 100,
     cursor: CursorParam = None,
     kind: ActorKind | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="Substring of name or slug")] = None,
+    q: Annotated[QueryText | None, Query(max_length=200, description="Substring of name or slug")] = None,
 ) -> Page[ActorRead]:
     after = str(decode_cursor(cursor, 1)[0]) if cursor else None
     rows = actor_store.list_actors(session, kind=kind, q=q, after_slug=after, limit=limit + 1)
@@ -30,22 +32,28 @@ def list_actors(
     return Page[ActorRead](items=[actor_read(a) for a in items], next_cursor=next_cursor)
 
 
-@router.post("", response_model=ActorRead, status_code=status.HTTP_201_CREATED, responses={409: {}, 422: {}})
+@router.post(
+    "",
+    dependencies=[AdminAccess],
+    response_model=ActorRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {}, 422: {}},
+)
 def create_actor(data: ActorCreate, session: SessionDep) -> ActorRead:
     actor = registry.create_actor(session, data)
     return get_actor(actor.slug, session)
 
 
 @router.get("/{slug}", response_model=ActorRead, responses={404: {}})
-def get_actor(slug: str, session: SessionDep) -> ActorRead:
+def get_actor(slug: SlugPath, session: SessionDep) -> ActorRead:
     actor = actor_store.get_actor(session, slug=slug)
     if actor is None:
         raise NotFound("actor", slug)
     return actor_read(actor)
 
 
-@router.patch("/{slug}", response_model=ActorRead, responses={404: {}, 422: {}})
-def update_actor(slug: str, data: ActorUpdate, session: SessionDep) -> ActorRead:
+@router.patch("/{slug}", dependencies=[AdminAccess], response_model=ActorRead, responses={404: {}, 422: {}})
+def update_actor(slug: SlugPath, data: ActorUpdate, session: SessionDep) -> ActorRead:
     registry.update_actor(session, slug, data)
     session.expire_all()
     return get_actor(slug, session)

@@ -5,20 +5,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from app import ingest, shifts
+from app import ingest, metrics, shifts
 from app.api.convert import article_detail, article_read
-from app.api.deps import RegistryCacheDep, SettingsDep
+from app.api.deps import AdminAccess, RegistryCacheDep, SettingsDep, WriteAccess
+from app.api.params import RowId
 from app.db import SessionDep
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput, LimitExceeded, NotFound
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
 from app.schemas import (
+    MAX_ID,
     ArticleBatch,
     ArticleCreate,
+    ArticleDeleted,
     ArticleDetail,
     ArticleRead,
     BatchResult,
     IngestResult,
     Page,
+    QueryText,
     UTCDateTimeIn,
 )
 from app.store import articles as article_store
@@ -31,6 +35,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input; 
 
 @router.post(
     "",
+    dependencies=[WriteAccess],
     response_model=IngestResult,
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": IngestResult, "description": "Unchanged or revised"}, 409: {}, **ERRORS},
@@ -44,12 +49,13 @@ def create_article(
 ) -> IngestResult:
     """Ingest one article. The same url with the same text is `unchanged`; new text makes a new revision."""
     context = registry.get(session)
-    outcome = ingest.ingest_article(session, data, context=context, engine=settings.extraction_engine)
+    outcome = ingest.ingest_article_safely(session, data, context=context, engine=settings.extraction_engine)
     shifts.after_write(
         session,
         outcome.touched,
         settings=settings,
     )
+    metrics.count_articles([outcome.status])
     if outcome.status != "created":
         response.status_code = status.HTTP_200_OK
     return IngestResult(
@@ -60,13 +66,14 @@ def create_article(
     )
 
 
-@router.post("/batch", response_model=BatchResult, responses=ERRORS)
+@router.post("/batch", dependencies=[WriteAccess], response_model=BatchResult, responses=ERRORS)
 def create_articles_batch(
     data: ArticleBatch, session: SessionDep, settings: SettingsDep, registry: RegistryCacheDep
 ) -> BatchResult:
     """Ingest up to 1000 articles; results come back in input order and a bad item does not sink the others."""
     if len(data.articles) > settings.batch_max_articles:
-        raise InvalidInput(f"at most {settings.batch_max_articles} articles per batch", field="articles")
+        limit = settings.batch_max_articles
+        raise LimitExceeded(f"at most {limit} articles per batch", field="articles", limit=limit)
     context = registry.get(session)
     outcome = ingest.ingest_batch(session, data.articles, context=context, engine=settings.extraction_engine)
     shifts.after_write(
@@ -74,6 +81,7 @@ def create_articles_batch(
         outcome.touched,
         settings=settings,
     )
+    metrics.count_articles(result.status for result in outcome.results)
     return BatchResult(results=outcome.results)
 
 
@@ -82,15 +90,12 @@ def list_articles(
     session: SessionDep,
     limit: Limit = 100,
     cursor: CursorParam = None,
-    source: Annotated[str | None, Query(description="Source name")] = None,
+    source: Annotated[QueryText | None, Query(description="Source name")] = None,
     published_from: Annotated[UTCDateTimeIn | None, Query(alias="from")] = None,
     published_to: Annotated[UTCDateTimeIn | None, Query(alias="to")] = None,
-    language: str | None = None,
+    language: QueryText | None = None,
 ) -> Page[ArticleRead]:
-    after = None
-    if cursor is not None:
-        stamp, last_id = decode_cursor(cursor, 2)
-        after = (_cursor_time(stamp), int(last_id))
+    after = cursor_key(cursor) if cursor is not None else None
     rows = article_store.list_articles(
         session,
         source=source,
@@ -108,7 +113,7 @@ def list_articles(
 
 
 @router.get("/{article_id}", response_model=ArticleDetail, responses={404: {}})
-def get_article(article_id: int, session: SessionDep) -> ArticleDetail:
+def get_article(article_id: RowId, session: SessionDep) -> ArticleDetail:
     article = article_store.get_article(session, article_id=article_id)
     if article is None:
         raise NotFound("article", article_id)
@@ -116,8 +121,24 @@ def get_article(article_id: int, session: SessionDep) -> ArticleDetail:
     return article_detail(article, observations)
 
 
-def _cursor_time(value: object) -> datetime:
+@router.delete(
+    "/{article_id}", dependencies=[AdminAccess], response_model=ArticleDeleted, responses={404: {}}
+)
+def delete_article(article_id: RowId, session: SessionDep, settings: SettingsDep) -> ArticleDeleted:
+    """Delete an article with its revisions and every observation coded from it; timelines and
+    shifts follow."""
+    deletion = ingest.delete_article(session, article_id)
+    shifts.after_write(session, deletion.touched, settings=settings)
+    return ArticleDeleted(article_id=deletion.article_id, observations=deletion.observations)
+
+
+def cursor_key(cursor: str) -> tuple[datetime, int]:
+    """The (timestamp, id) a page cursor holds. The client can send anything, so every part is checked."""
+    stamp, last_id = decode_cursor(cursor, 2)
     try:
-        return datetime.fromisoformat(str(value))
-    except ValueError as error:
-        raise InvalidInput("cursor is not one this service issued", field="cursor") from error
+        after = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    except ValueError:
+        after = None
+    if after is None or after.tzinfo is None or type(last_id) is not int or not 0 <= last_id <= MAX_ID:
+        raise InvalidInput("cursor is not one this service issued", field="cursor")
+    return after, last_id

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, params
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from app import auth
 from app.config import Settings
+from app.db import SessionDep
 from app.ingest import RegistryCache
+from app.models import ApiKey
+from app.schemas import ErrorBody
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -20,3 +25,35 @@ def get_registry_cache(request: Request) -> RegistryCache:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RegistryCacheDep = Annotated[RegistryCache, Depends(get_registry_cache)]
+
+_bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
+_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+KeyHeaderDep = Annotated[str | None, Depends(_key_header)]
+
+
+def _access(needed: str) -> params.Depends:
+    def check(
+        request: Request, session: SessionDep, settings: SettingsDep, bearer: BearerDep, header: KeyHeaderDep
+    ) -> ApiKey | None:
+        if needed == "read" and settings.public_read:
+            return None
+        # a route with a write scope also passes its router's read check: look the key up once
+        held: ApiKey | None = getattr(request.state, "api_key", None)
+        if held is not None and auth.grants(held.scope, needed):
+            return held
+        plain = bearer.credentials if bearer is not None else header
+        key = auth.authorize(session, plain=plain, needed=needed)
+        request.state.api_key = key
+        return key
+
+    return params.Depends(check)
+
+
+ReadAccess = _access("read")
+ACCESS_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No API key, or an unknown or revoked one"},
+    403: {"model": ErrorBody, "description": "The API key lacks the scope this request needs"},
+}
+WriteAccess = _access("write")
+AdminAccess = _access("admin")

@@ -5,13 +5,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from app import review, shifts
-from app.api.articles import _cursor_time
+from app.api.articles import cursor_key
 from app.api.convert import observation_read
-from app.api.deps import SettingsDep
+from app.api.deps import SettingsDep, WriteAccess
 from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, tabular_response
+from app.api.params import RowId
 from app.db import SessionDep
 from app.errors import NotFound
-from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from app.pagination import CursorParam, Limit, encode_cursor
 from app.schemas import ObservationCreate, ObservationRead, ObservationUpdate, Page
 from app.store import observations as observation_store
 from app.store.filters import ObservationFilter
@@ -34,10 +35,7 @@ def list_observations(
     format: ExportFormatParam = "json",
 ) -> Any:
     """Observations in (observed_at, id) order. CSV and NDJSON carry the next cursor in `X-Next-Cursor`."""
-    after = None
-    if cursor is not None:
-        stamp, last_id = decode_cursor(cursor, 2)
-        after = (_cursor_time(stamp), int(last_id))
+    after = cursor_key(cursor) if cursor is not None else None
     rows = observation_store.list_observations(session, filters=filters, after=after, limit=limit + 1)
     items = [observation_read(o) for o in rows[:limit]]
     next_cursor = (
@@ -49,7 +47,13 @@ def list_observations(
     return tabular_response(format, [item.model_dump() for item in items], COLUMNS, "stances", headers)
 
 
-@router.post("", response_model=ObservationRead, status_code=status.HTTP_201_CREATED, responses={422: {}})
+@router.post(
+    "",
+    dependencies=[WriteAccess],
+    response_model=ObservationRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {}},
+)
 def create_observation(
     data: ObservationCreate, session: SessionDep, settings: SettingsDep
 ) -> ObservationRead:
@@ -60,16 +64,21 @@ def create_observation(
 
 
 @router.get("/{observation_id}", response_model=ObservationRead, responses={404: {}})
-def get_observation(observation_id: int, session: SessionDep) -> ObservationRead:
+def get_observation(observation_id: RowId, session: SessionDep) -> ObservationRead:
     observation = observation_store.get_observation(session, observation_id=observation_id)
     if observation is None:
         raise NotFound("observation", observation_id)
     return observation_read(observation)
 
 
-@router.patch("/{observation_id}", response_model=ObservationRead, responses={404: {}, 422: {}})
+@router.patch(
+    "/{observation_id}",
+    dependencies=[WriteAccess],
+    response_model=ObservationRead,
+    responses={404: {}, 409: {"description": "`expected_updated_at` names a version that is gone"}, 422: {}},
+)
 def review_observation(
-    observation_id: int, data: ObservationUpdate, session: SessionDep, settings: SettingsDep
+    observation_id: RowId, data: ObservationUpdate, session: SessionDep, settings: SettingsDep
 ) -> ObservationRead:
     """Verify, correct (score/label) or reject. Rejected observations drop out of timelines."""
     observation = review.review_observation(session, observation_id, data)

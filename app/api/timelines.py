@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.api.deps import SettingsDep
 from app.api.formats import TABULAR_RESPONSES, ExportFormat, FormatParam, tabular_response
 from app.api.lookups import require_actor_ids, require_topic
+from app.api.params import SlugPath
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.models import Topic
@@ -141,7 +142,7 @@ def _rounded(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _timeline(
-    session: Session, topic_slug: str, actor: list[str], options: TimelineOptions, member_weight: float
+    session: Session, topic_slug: SlugPath, actor: list[str], options: TimelineOptions, member_weight: float
 ) -> Any:
     topic = require_topic(session, topic_slug)
     # without actors and roll-up, the bucket query itself finds and ranks every actor on the topic
@@ -196,7 +197,7 @@ def get_timeline(
 
 @router.get("/topics/{slug}/timeline", response_model=Timeline, responses={**TABULAR_RESPONSES, 404: {}})
 def get_topic_timeline(
-    slug: str, session: SessionDep, settings: SettingsDep, options: Annotated[TimelineOptions, Query()]
+    slug: SlugPath, session: SessionDep, settings: SettingsDep, options: Annotated[TimelineOptions, Query()]
 ) -> Any:
     """Every actor observed on the topic, most observed first."""
     return _timeline(session, slug, [], options, settings.rollup_member_weight)

@@ -4,6 +4,8 @@ from fastapi import APIRouter, status
 
 from app import registry
 from app.api.convert import topic_read
+from app.api.deps import AdminAccess
+from app.api.params import SlugPath
 from app.db import SessionDep
 from app.errors import NotFound
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
@@ -22,22 +24,28 @@ def list_topics(session: SessionDep, limit: Limit = 100, cursor: CursorParam = N
     return Page[TopicRead](items=[topic_read(t) for t in items], next_cursor=next_cursor)
 
 
-@router.post("", response_model=TopicRead, status_code=status.HTTP_201_CREATED, responses={409: {}, 422: {}})
+@router.post(
+    "",
+    dependencies=[AdminAccess],
+    response_model=TopicRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {}, 422: {}},
+)
 def create_topic(data: TopicCreate, session: SessionDep) -> TopicRead:
     topic = registry.create_topic(session, data)
     return get_topic(topic.slug, session)
 
 
 @router.get("/{slug}", response_model=TopicRead, responses={404: {}})
-def get_topic(slug: str, session: SessionDep) -> TopicRead:
+def get_topic(slug: SlugPath, session: SessionDep) -> TopicRead:
     topic = topic_store.get_topic(session, slug=slug)
     if topic is None:
         raise NotFound("topic", slug)
     return topic_read(topic)
 
 
-@router.patch("/{slug}", response_model=TopicRead, responses={404: {}, 422: {}})
-def update_topic(slug: str, data: TopicUpdate, session: SessionDep) -> TopicRead:
+@router.patch("/{slug}", dependencies=[AdminAccess], response_model=TopicRead, responses={404: {}, 422: {}})
+def update_topic(slug: SlugPath, data: TopicUpdate, session: SessionDep) -> TopicRead:
     registry.update_topic(session, slug, data)
     session.expire_all()
     return get_topic(slug, session)

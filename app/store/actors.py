@@ -61,3 +61,11 @@ def names_by_slug(session: Session, *, slugs: Iterable[str]) -> dict[str, str]:
         return {}
     rows = session.execute(select(Actor.slug, Actor.name).where(Actor.slug.in_(wanted)))
     return dict(rows.all())
+
+
+def slugs_by_id(session: Session, *, ids: Iterable[int]) -> dict[int, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(Actor.id, Actor.slug).where(Actor.id.in_(wanted)))
+    return dict(rows.all())

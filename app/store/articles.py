@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
-from app.models import Article, Source
+from app.models import Article, ArticleRevision, Observation, Source, utcnow
 from app.store.keyset import after_key
 
 
@@ -28,11 +30,12 @@ def get_article(session: Session, *, article_id: int) -> Article | None:
 
 
 def get_or_add_source(session: Session, *, name: str) -> Source:
+    """The source called `name`, added if new; two writers adding it at once both get the one row."""
     source = session.scalars(select(Source).where(Source.name == name)).one_or_none()
     if source is None:
-        source = Source(name=name)
-        session.add(source)
-        session.flush()
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(Source).values(name=name, created_at=utcnow()).on_conflict_do_nothing())
+        source = session.scalars(select(Source).where(Source.name == name)).one()
     return source
 
 
@@ -72,3 +75,17 @@ def list_article_ids(session: Session, *, after_id: int = 0, limit: int) -> list
 
 def count_articles(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Article)) or 0)
+
+
+def delete_article(session: Session, *, article_id: int) -> int:
+    """Delete an article with its revisions and observations; returns the observations removed."""
+    removed = session.execute(
+        delete(Observation)
+        .where(Observation.article_id == article_id)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(delete(ArticleRevision).where(ArticleRevision.article_id == article_id))
+    session.execute(
+        delete(Article).where(Article.id == article_id).execution_options(synchronize_session=False)
+    )
+    return int(removed.rowcount)  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, select
 
 from app.models import Actor, Observation, Topic
-from app.schemas import Method, Slug, Status, UTCDateTimeIn
+from app.schemas import Id, Method, Slug, Status, UTCDateTimeIn
 
 
 class ObservationFilter(BaseModel):
@@ -17,7 +17,7 @@ class ObservationFilter(BaseModel):
 
     actor: list[Slug] = Field(default_factory=list, description="Actor slug; repeat for several")
     topic: list[Slug] = Field(default_factory=list, description="Topic slug; repeat for several")
-    article: int | None = Field(None, description="Article id")
+    article: Id | None = Field(None, description="Article id")
     observed_from: UTCDateTimeIn | None = Field(None, alias="from", description="observed_at >= this")
     observed_to: UTCDateTimeIn | None = Field(None, alias="to", description="observed_at < this")
     method: Method | None = None

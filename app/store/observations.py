@@ -16,8 +16,12 @@ def _with_slugs() -> tuple[Any, ...]:
     return (joinedload(Observation.actor), joinedload(Observation.topic))
 
 
-def get_observation(session: Session, *, observation_id: int) -> Observation | None:
+def get_observation(session: Session, *, observation_id: int, for_update: bool = False) -> Observation | None:
+    """One observation; `for_update` locks its row until the transaction ends (PostgreSQL; SQLite
+    writers are serialised anyway)."""
     stmt = select(Observation).options(*_with_slugs()).where(Observation.id == observation_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=Observation)
     return session.scalars(stmt).one_or_none()
 
 
@@ -79,6 +83,12 @@ def delete_unreviewed_automatic(session: Session, *, article_id: int) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def article_pairs(session: Session, *, article_id: int) -> set[tuple[int, int]]:
+    """(topic_id, actor_id) of every observation of an article."""
+    stmt = select(Observation.topic_id, Observation.actor_id).where(Observation.article_id == article_id)
+    return {(topic_id, actor_id) for topic_id, actor_id in session.execute(stmt)}
 
 
 def automatic_pairs(session: Session, *, article_id: int, unreviewed_only: bool) -> set[tuple[int, int]]:

@@ -24,7 +24,7 @@ def test_readyz_is_503_while_migrations_are_pending(tmp_path: Path) -> None:
 
 
 def test_sqlite_is_created_and_migrated_on_first_start(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'first.db'}")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'first.db'}", public_read=True)
     with TestClient(create_app(settings)) as client:
         assert client.get("/readyz").status_code == 200
         assert client.get("/v1/topics").json() == {"items": [], "next_cursor": None}

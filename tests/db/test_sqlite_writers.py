@@ -10,14 +10,14 @@ from fastapi.testclient import TestClient
 from app import migrate
 from app.config import Settings
 from app.main import create_app
-from tests.factories import article_payload
+from tests.factories import admin_headers, article_payload
 
 
 def test_concurrent_ingest_into_sqlite_all_lands(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'writers.db'}"
     migrate.upgrade(url)
     payloads = [article_payload() for _ in range(24)]
-    with TestClient(create_app(Settings(database_url=url))) as client:
+    with TestClient(create_app(Settings(database_url=url)), headers=admin_headers(url)) as client:
         client.post(
             "/v1/topics", json={"slug": "ground-troops-ukraine", "name": "Troops", "keywords": ["troops"]}
         )

@@ -14,14 +14,14 @@ from app import migrate
 from app.config import Settings
 from app.main import create_app
 from tests.conftest import ENGINES, create_database
-from tests.factories import article_payload
+from tests.factories import admin_headers, article_payload
 
 
 @pytest.fixture(params=ENGINES)
 def real_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
     url, drop = create_database(request.param, tmp_path)
     migrate.upgrade(url)
-    with TestClient(create_app(Settings(database_url=url))) as client:
+    with TestClient(create_app(Settings(database_url=url)), headers=admin_headers(url)) as client:
         yield client
     drop()
 

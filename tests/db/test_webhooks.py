@@ -29,6 +29,7 @@ from app.registry import STARTER_REGISTRY
 from app.store import shift_queue
 from app.store import webhooks as webhook_store
 from tests.conftest import ENGINES, create_database
+from tests.factories import admin_headers
 
 SECRET = "s3cret"
 
@@ -145,7 +146,7 @@ def test_a_detected_shift_reaches_the_receiver_signed(fresh_url: str) -> None:
         worker_poll_seconds=0.05,
     )
     try:
-        with TestClient(create_app(settings)) as client:
+        with TestClient(create_app(settings), headers=admin_headers(fresh_url)) as client:
             client.post("/v1/registry", json=orjson.loads(STARTER_REGISTRY.read_bytes()))
             start = date(2025, 1, 6)
             for i in range(20):
@@ -205,7 +206,7 @@ def _attempts(receiver: Receiver, actor: str, event: str) -> list[int]:
 def test_deferred_mode_records_shifts_in_the_background(fresh_url: str) -> None:
     settings = Settings(database_url=fresh_url, worker_poll_seconds=0.05)
     assert settings.shift_detection == "deferred"
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=admin_headers(fresh_url)) as client:
         client.post("/v1/registry", json=orjson.loads(STARTER_REGISTRY.read_bytes()))
         start = date(2025, 1, 6)
         for i in range(20):

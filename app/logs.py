@@ -1,7 +1,0 @@
-from __future__ import annotations
-
-import logging
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -1,0 +1,116 @@
+// Boot and routing: #/ timelines, #/add, #/actor/<slug>, #/topic/<slug>.
+
+import { allPages, apiKey, setApiKey } from "./api.js";
+import * as dashboard from "./dashboard.js";
+import { wireAddForm } from "./add.js";
+import { renderActor, renderTopic } from "./pages.js";
+
+const VIEWS = ["dashboard", "add", "actor", "topic"];
+
+const status = {
+  node: document.getElementById("status"),
+  say(message) {
+    this.node.classList.remove("error");
+    this.node.textContent = message;
+  },
+  error(error) {
+    this.node.classList.add("error");
+    if (error && error.status === 401) {
+      this.node.textContent = `${error.message}. Enter an API key above.`;
+      document.getElementById("api-key").focus();
+    } else if (error && error.status === 403) {
+      this.node.textContent = `${error.message}.`;
+    } else {
+      this.node.textContent = `Something went wrong: ${error && error.message ? error.message : error}`;
+    }
+  },
+};
+
+async function loadRegistry() {
+  const [topics, actors] = await Promise.all([allPages("/v1/topics"), allPages("/v1/actors")]);
+  const byslug = new Map(actors.map((a) => [a.slug, a]));
+  const members = new Map();
+  for (const actor of actors) {
+    for (const m of actor.memberships) {
+      if (!members.has(m.parent)) members.set(m.parent, []);
+      if (!members.get(m.parent).includes(actor.slug)) members.get(m.parent).push(actor.slug);
+    }
+  }
+  return { topics, actors: byslug, members, names: new Map(actors.map((a) => [a.slug, a.name])) };
+}
+
+function showView(name) {
+  for (const view of VIEWS) document.getElementById(`view-${view}`).hidden = view !== name;
+  for (const link of document.querySelectorAll("nav [data-route]")) {
+    if (link.dataset.route === name) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+function route(registry) {
+  const parts = window.location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const openShift = (shift) => {
+    window.location.hash = "#/";
+    dashboard.showShift(shift);
+  };
+  const openTopic = (slug) => {
+    window.location.hash = "#/";
+    dashboard.useTopic(slug);
+  };
+  const fail = (error) => status.error(error);
+  if (parts[0] === "add") {
+    showView("add");
+  } else if (parts[0] === "actor" && parts[1]) {
+    showView("actor");
+    renderActor(document.getElementById("view-actor"), parts[1], { registry, onOpenShift: openShift }).catch(fail);
+  } else if (parts[0] === "topic" && parts[1]) {
+    showView("topic");
+    renderTopic(document.getElementById("view-topic"), parts[1], {
+      registry,
+      onOpenShift: openShift,
+      onOpenTopic: openTopic,
+    }).catch(fail);
+  } else {
+    showView("dashboard");
+    dashboard.show();
+    return;
+  }
+  const heading = document.querySelector("main .view:not([hidden]) h1");
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
+}
+
+let started = false;
+
+function wireKeyForm() {
+  const input = document.getElementById("api-key");
+  input.value = apiKey();
+  document.getElementById("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    setApiKey(input.value);
+    status.say(input.value.trim() ? "API key saved in this browser." : "API key removed.");
+    // a server without public reads shows nothing until the key arrives
+    if (!started) start();
+    else dashboard.refresh().catch((error) => status.error(error));
+  });
+}
+
+async function start() {
+  let registry;
+  try {
+    registry = await loadRegistry();
+  } catch (error) {
+    status.error(error);
+    return;
+  }
+  started = true;
+  wireAddForm({ cardOptions: dashboard.cardOptions, onIngested: dashboard.markStale, status });
+  window.addEventListener("hashchange", () => route(registry));
+  route(registry);
+  await dashboard.init(registry, status);
+}
+
+wireKeyForm();
+start();
