@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import observability
+
 logger = logging.getLogger(__name__)
 
 
@@ -184,4 +186,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected_error(_request: Request, error: Exception) -> JSONResponse:
         logger.exception("request.unhandled_error")
-        return _error_response(500, "internal_error", "unexpected server error", None)
+        response = _error_response(500, "internal_error", "unexpected server error", None)
+        # built outside the request-id middleware: name the request here so logs can be matched
+        request_id = observability.current_request_id()
+        if request_id:
+            response.headers["X-Request-ID"] = request_id
+        return response

@@ -193,8 +193,12 @@ class RequestContextMiddleware:
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
+        failed = False
         try:
             await self.app(scope, receive, send_with_id)
+        except BaseException:
+            failed = True
+            raise
         finally:
             seconds = time.perf_counter() - started
             route = _route_template(scope)
@@ -210,4 +214,7 @@ class RequestContextMiddleware:
                 duration_ms,
                 extra={"method": method, "route": route, "status": status, "duration_ms": duration_ms},
             )
-            _request_id.reset(token)
+            # on failure the id stays set: the server's error handler logs the exception after this
+            # returns, in the same task (each request runs in its own task, so nothing leaks)
+            if not failed:
+                _request_id.reset(token)

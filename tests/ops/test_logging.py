@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.observability import configure_logging, redact
@@ -151,3 +152,23 @@ def test_redact_masks_keys_in_any_shape(text: str) -> None:
 def test_redact_leaves_ordinary_messages_alone() -> None:
     message = "ingest.stored article_id=4 status=created observations=2 monkey=1"
     assert redact(message) == message
+
+
+def test_an_unhandled_error_is_logged_with_the_request_id(
+    app: FastAPI, json_logs: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    @app.get("/ops-test-boom")
+    def explode() -> None:
+        raise RuntimeError("kaboom")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        capsys.readouterr()
+        response = client.get("/ops-test-boom", headers={"X-Request-ID": "boom-1"})
+    assert response.status_code == 500
+    assert response.headers["X-Request-ID"] == "boom-1"
+    records = _records(capsys.readouterr().err)
+    (error,) = [r for r in records if r.get("event") == "request.unhandled_error"]
+    assert error["request_id"] == "boom-1"
+    assert "kaboom" in error["exception"]
+    (access,) = [r for r in records if r["logger"] == "app.access"]
+    assert (access["status"], access["route"], access["request_id"]) == (500, "/ops-test-boom", "boom-1")
