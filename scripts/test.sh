@@ -23,4 +23,10 @@ fi
 .venv/bin/ruff format --check app tests migrations bench
 .venv/bin/mypy app bench
 .venv/bin/lint-imports
+# The browser tests drive Debian's chromium (Playwright cannot download a browser here); without it they skip and say why.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "chromium: installing Debian's package for the browser tests"
+  { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } >/dev/null 2>&1 ||
+    echo "chromium unavailable: browser tests will skip"
+fi
 .venv/bin/pytest "$@"

@@ -74,6 +74,18 @@ function seriesOptions(layers, colors, smooth) {
   return { series: options, bands };
 }
 
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+// "1 Mar 2025", "16 Mar", ...: day and month in UTC, the year where it changes
+function xLabels(u, splits) {
+  return splits.map((ts, i) => {
+    const day = new Date(ts * 1000);
+    const year = day.getUTCFullYear();
+    const newYear = i === 0 || new Date(splits[i - 1] * 1000).getUTCFullYear() !== year;
+    return `${day.getUTCDate()} ${MONTHS[day.getUTCMonth()]}${newYear ? ` ${year}` : ""}`;
+  });
+}
+
 function yLabels(u, splits) {
   return splits.map((v) => (v === 1 ? "+1 support" : v === -1 ? "−1 oppose" : v > 0 ? `+${v}` : v < 0 ? `−${-v}` : "0"));
 }
@@ -208,9 +220,13 @@ export function drawChart(container, { series, shifts, colors, smooth, intervalL
     legend: { show: false }, // the page lists the actors, with their colours, as text
     cursor: { points: { show: false }, drag: { x: true, y: false } },
     scales: { x: { time: true }, y: { range: [-1.1, 1.1] } },
+    // ticks at UTC midnights, like the buckets, whatever the viewer's time zone
     tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     axes: [
-      { font: AXIS_FONT, stroke: "#4f5b67", grid: { stroke: "#eceff3" }, ticks: { stroke: "#d5dbe2" } },
+      {
+        font: AXIS_FONT, stroke: "#4f5b67", grid: { stroke: "#eceff3" }, ticks: { stroke: "#d5dbe2" },
+        values: xLabels, space: 70,
+      },
       {
         font: AXIS_FONT, stroke: "#4f5b67", size: 82, grid: { stroke: "#eceff3" }, ticks: { stroke: "#d5dbe2" },
         splits: () => [-1, -0.5, 0, 0.5, 1], values: yLabels,

@@ -22,11 +22,13 @@ const state = {
   halflife: 2,
   observed: [], // actors with observations on the topic, most observed first
   rollupOnly: [], // actors reached only through roll-up
+  actorsOf: null, // the topic `observed` and `rollupOnly` belong to
   series: [], // every candidate's series, most observed first
   shifts: [],
   selected: null, // Set of actor slugs; null = pick defaults on the next load
   colors: new Map(),
   stale: false,
+  saidEmpty: false,
   seq: 0,
   panelSeq: 0,
 };
@@ -78,24 +80,24 @@ function wireControls() {
   $("interval").addEventListener("change", (event) => {
     state.interval = event.target.value;
     closePanel();
-    guarded(() => loadSeries());
+    guarded(reload);
   });
   $("rollup").addEventListener("change", (event) => {
     state.rollup = event.target.checked;
     state.selected = null; // members' lines and blocs' lines are different sets
     closePanel();
-    guarded(() => loadSeries());
+    guarded(reload);
   });
   $("smooth").addEventListener("change", (event) => {
     state.smooth = event.target.value;
     $("halflife").disabled = !state.smooth;
-    guarded(() => loadSeries());
+    guarded(reload);
   });
   $("halflife").addEventListener("change", (event) => {
     const value = Number(event.target.value);
     if (!(value > 0)) return;
     state.halflife = value;
-    if (state.smooth) guarded(() => loadSeries());
+    if (state.smooth) guarded(reload);
   });
 }
 
@@ -109,16 +111,38 @@ export async function useTopic(slug) {
   await guarded(loadTopic);
 }
 
+// A control changed: new series, or the whole topic if its actors are still on their way.
+function reload() {
+  return state.actorsOf === state.topic ? loadSeries() : loadTopic();
+}
+
+function topicReads(topic) {
+  return [
+    api(`/web/topics/${encodeURIComponent(topic)}/actors`),
+    api("/v1/shifts", { params: { topic, limit: 1000 } }),
+  ];
+}
+
+// On a first load the remembered topic's reads start with the registry's, not after them.
+let prefetched = null;
+export function prefetchRememberedTopic() {
+  const topic = localStorage.getItem(TOPIC_STORAGE);
+  if (!topic) return;
+  const reads = topicReads(topic);
+  reads.forEach((read) => read.catch(() => {})); // a failure is reported when the reads are used
+  prefetched = { topic, reads };
+}
+
 async function loadTopic() {
   const seq = ++state.seq;
   $("topic-about").href = topicHref(state.topic);
-  const [actors, shifts] = await Promise.all([
-    api(`/web/topics/${encodeURIComponent(state.topic)}/actors`),
-    api("/v1/shifts", { params: { topic: state.topic, limit: 1000 } }),
-  ]);
+  const early = prefetched && prefetched.topic === state.topic ? prefetched.reads : null;
+  prefetched = null;
+  const [actors, shifts] = await Promise.all(early || topicReads(state.topic));
   if (seq !== state.seq) return;
   state.observed = actors.observed;
   state.rollupOnly = actors.rollup;
+  state.actorsOf = state.topic;
   state.shifts = shifts.items;
   await loadSeries(seq);
 }
@@ -136,7 +160,12 @@ async function loadSeries(seq = ++state.seq) {
     state.selected = new Set();
     await render();
     state.status.say(`No observations on ${topicName()} yet.`);
+    state.saidEmpty = true;
     return;
+  }
+  if (state.saidEmpty) {
+    state.status.say("");
+    state.saidEmpty = false;
   }
   const params = { topic: state.topic, actor: candidates, interval: state.interval, rollup: state.rollup };
   if (state.smooth) Object.assign(params, { smooth: state.smooth, halflife: state.halflife });
@@ -149,7 +178,7 @@ async function loadSeries(seq = ++state.seq) {
   const available = new Set(state.series.map((s) => s.actor));
   const kept = state.selected ? [...state.selected].filter((slug) => available.has(slug)) : [];
   state.selected = new Set(kept.length ? kept : defaultSelection());
-  for (const slug of state.selected) colorOf(slug);
+  assignColors();
   await render();
 }
 
@@ -165,24 +194,30 @@ function defaultSelection() {
 }
 
 // Colours stay with an actor while it is shown, and shown actors never share one.
-function colorOf(slug) {
-  if (!state.colors.has(slug)) {
-    const taken = new Set([...state.selected].filter((s) => s !== slug).map((s) => state.colors.get(s)));
-    let index = 0;
-    while (taken.has(colorFor(index)) && index < 64) index += 1;
-    state.colors.set(slug, colorFor(index));
+function assignColors() {
+  const used = new Set();
+  const colors = new Map();
+  for (const slug of state.selected) {
+    const kept = state.colors.get(slug);
+    if (kept && !used.has(kept)) {
+      colors.set(slug, kept);
+      used.add(kept);
+    }
   }
-  return state.colors.get(slug);
+  for (const slug of state.selected) {
+    if (colors.has(slug)) continue;
+    let index = 0;
+    while (used.has(colorFor(index)) && index < 64) index += 1;
+    colors.set(slug, colorFor(index));
+    used.add(colorFor(index));
+  }
+  state.colors = colors;
 }
 
 function toggleActor(slug, on) {
-  if (on) {
-    state.selected.add(slug);
-    state.colors.delete(slug);
-    colorOf(slug);
-  } else {
-    state.selected.delete(slug);
-  }
+  if (on) state.selected.add(slug);
+  else state.selected.delete(slug);
+  assignColors();
   guarded(render);
 }
 
@@ -231,7 +266,7 @@ function renderActorList() {
     let swatch = null;
     if (checked) {
       swatch = el("span", { class: "swatch", "aria-hidden": "true" });
-      swatch.style.setProperty("--swatch", colorOf(series.actor));
+      swatch.style.setProperty("--swatch", state.colors.get(series.actor));
     }
     list.append(
       el(

@@ -34,10 +34,13 @@ export function paragraphBounds(text) {
 function trimmed(text, para, ranges) {
   if (para.end - para.start <= LONG_PARAGRAPH) return { ...para, before: "", after: "" };
   const inside = ranges.filter((r) => r.start < para.end && r.end > para.start);
-  let start = Math.max(para.start, Math.min(...inside.map((r) => r.start)) - CONTEXT);
-  let end = Math.min(para.end, Math.max(...inside.map((r) => r.end)) + CONTEXT);
-  if (start > para.start) start = text.indexOf(" ", start) + 1 || start;
-  if (end < para.end) end = text.lastIndexOf(" ", end) > start ? text.lastIndexOf(" ", end) : end;
+  const first = Math.min(...inside.map((r) => r.start));
+  const last = Math.max(...inside.map((r) => r.end));
+  let start = Math.max(para.start, first - CONTEXT);
+  let end = Math.min(para.end, last + CONTEXT);
+  // cut at a space, never inside what is marked
+  if (start > para.start) start = Math.min(first, text.indexOf(" ", start) + 1 || start);
+  if (end < para.end) end = Math.max(last, text.lastIndexOf(" ", end));
   return { start, end, before: start > para.start ? "… " : "", after: end < para.end ? " …" : "" };
 }
 

@@ -98,6 +98,7 @@ function wireKeyForm() {
 }
 
 async function start() {
+  dashboard.prefetchRememberedTopic();
   let registry;
   try {
     registry = await loadRegistry();
