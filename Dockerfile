@@ -1,4 +1,5 @@
 # syntax=docker/dockerfile:1
+# One image for every role: the API (default command), the Celery worker and beat, and migrations.
 # Stage 1: resolve and install the pinned dependencies into a virtual environment with uv.
 FROM python:3.11-slim AS build
 RUN pip install --no-cache-dir uv==0.13.9
@@ -21,7 +22,10 @@ COPY app ./app
 COPY docker/entrypoint.sh /usr/local/bin/stanceline-entrypoint
 USER stanceline
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
-  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz').status != 200)"
+# Liveness of the API process (no curl in the image). Readiness, which also needs the database
+# at the latest migration, is /readyz: point load balancers there. Worker containers override this
+# check (see docker-compose.yml).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
 ENTRYPOINT ["stanceline-entrypoint"]
 CMD ["python", "-m", "app.cli", "serve", "--host", "0.0.0.0", "--port", "8000"]

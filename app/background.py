@@ -2,17 +2,20 @@
 
 One daemon thread per process, polling every `worker_poll_seconds`. Both steps are safe to run
 in several processes at once: on PostgreSQL rows are claimed with SKIP LOCKED; on SQLite the
-write lock serialises them.
+write lock serialises them. Without a broker it also polls due feeds every `feed_poll_seconds`
+(each feed claimed by one process). With STANCELINE_BROKER_URL set, Celery workers do all of
+this on the beat's schedule (app.jobs.tasks) and the API processes start no thread.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import shifts, webhooks
+from app import feeds, ingest, shifts, webhooks
 from app.config import Settings
 from app.db import session_scope
 
@@ -41,9 +44,12 @@ class BackgroundWorker:
         self._settings, self._factory = settings, factory
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stanceline-worker", daemon=True)
+        self._cache = ingest.RegistryCache()
 
     @staticmethod
     def needed(settings: Settings) -> bool:
+        if settings.broker_url:
+            return False
         return settings.shift_detection == "deferred" or bool(settings.webhook_urls)
 
     def start(self) -> None:
@@ -56,9 +62,20 @@ class BackgroundWorker:
         )
 
     def _run(self) -> None:
+        next_feed_round = time.monotonic()
         while not self._stop.is_set():
             try:
                 run_once(self._settings, self._factory)
             except Exception:  # the worker must outlive a bad round (database restart, etc.)
                 logger.exception("worker.round_failed")
+            if time.monotonic() >= next_feed_round:
+                next_feed_round = time.monotonic() + self._settings.feed_poll_seconds
+                self._poll_feeds()
             self._stop.wait(self._settings.worker_poll_seconds)
+
+    def _poll_feeds(self) -> None:
+        try:
+            with feeds.http_client(self._settings) as client:
+                feeds.poll_due(self._factory, settings=self._settings, client=client, cache=self._cache)
+        except Exception:
+            logger.exception("worker.feeds_failed")

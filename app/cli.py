@@ -16,9 +16,10 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import auth, background, cli_transfer, ingest, metrics, migrate, registry, shifts
+from app import auth, background, cli_jobs, cli_transfer, ingest, metrics, migrate, registry, shifts
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.errors import StancelineError
@@ -28,6 +29,7 @@ from app.extraction.types import RegistrySnapshot
 from app.main import create_app
 from app.observability import configure_logging
 from app.schemas import ApiKeyRead
+from app.store import aggregates
 from app.store import api_keys as key_store
 from app.store import articles as article_store
 
@@ -43,6 +45,7 @@ cli.add_typer(db_cli, name="db")
 keys_cli = typer.Typer(help="API keys (stored as hashes; the plain key is shown once).", no_args_is_help=True)
 cli.add_typer(keys_cli, name="keys")
 cli_transfer.register(cli)  # export --all, import
+cli_jobs.register(cli)  # feeds add|list|poll, jobs reextract|show
 console = Console(stderr=True)
 
 DatabaseOption = Annotated[
@@ -132,7 +135,11 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
                 with session_scope(factory) as session:
                     context = cache.get(session)
                     outcome = ingest.ingest_batch(
-                        session, chunk, context=context, engine=settings.extraction_engine
+                        session,
+                        chunk,
+                        context=context,
+                        engine=settings.extraction_engine,
+                        link_stories=settings.story_linking == "all",
                     )
                     shifts.after_write(
                         session,
@@ -398,6 +405,49 @@ def db_downgrade(
     """Revert migrations."""
     migrate.downgrade(_settings(database_url).database_url, revision)
     console.print(f"database at {revision}")
+
+
+@db_cli.command("check")
+def db_check(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="When they differ, rebuild the aggregate from the observations")
+    ] = False,
+    show: Annotated[int, typer.Option(min=0, help="Differences printed one by one")] = 20,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Recompute the daily aggregate (observation_daily) from the observations and report every
+    difference; exit 1 if there is any (0 after a successful --repair)."""
+    settings = _settings(database_url)
+    engine = make_engine(settings)
+    try:
+        found, rows = _aggregate_differences(engine)
+        kinds = Counter(d.kind for d in found)
+        console.print(
+            f"observation_daily: {rows} rows, {len(found)} differences "
+            f"(missing {kinds['missing']}, extra {kinds['extra']}, different {kinds['different']})"
+        )
+        for difference in found[:show]:
+            console.print(f"  {difference.describe()}", soft_wrap=True)
+        if len(found) > show:
+            console.print(f"  ... and {len(found) - show} more")
+        if found and repair:
+            with session_scope(make_sessionmaker(engine)) as session:
+                written = aggregates.rebuild(session)
+            found, rows = _aggregate_differences(engine)
+            console.print(f"rebuilt: {written} rows; differences now {len(found)}")
+    finally:
+        engine.dispose()
+    if found:
+        raise typer.Exit(code=1)
+
+
+def _aggregate_differences(engine: Engine) -> tuple[list[aggregates.Difference], int]:
+    """Stored vs recomputed aggregate, both read from one snapshot of the database."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with Session(bind=connection) as session, session.begin():
+            return aggregates.differences(session), aggregates.count_rows(session)
 
 
 @cli.command()

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1, description="Largest request body accepted; larger ones get 413"
     )
+    timeline_max_buckets: int = Field(
+        default=10_000, ge=1, description="Most buckets a timeline or comparison may span per series"
+    )
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     db_pool_size: int = Field(default=5, ge=1)
     migrate_on_start: bool | None = Field(
@@ -72,6 +75,36 @@ class Settings(BaseSettings):
     )
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    # feeds and background jobs (app.feeds, app.jobs)
+    broker_url: str | None = Field(
+        default=None,
+        description=(
+            "Celery broker (redis://127.0.0.1:6379/0 or amqp://guest:guest@127.0.0.1:5672//); "
+            "unset: jobs run in-process and the API's background worker polls feeds"
+        ),
+    )
+    job_queue: str = Field(default="stanceline", min_length=1, description="Celery queue the tasks go to")
+    job_chunk_size: int = Field(default=100, ge=1, le=10_000, description="Articles per re-extraction task")
+    job_max_retries: int = Field(default=5, ge=0, description="Retries of a failing task (backoff doubles)")
+    job_retry_backoff_max_seconds: int = Field(default=600, ge=1)
+    broker_visibility_timeout_seconds: int = Field(
+        default=3600,
+        ge=1,
+        description="Redis: a task a lost worker had taken is handed to another after this long",
+    )
+    feed_poll_seconds: float = Field(default=60.0, gt=0, description="How often due feeds are looked for")
+    feed_timeout_seconds: float = Field(default=20.0, gt=0, description="Per-request timeout of a feed fetch")
+    feed_max_backoff_seconds: int = Field(
+        default=86_400, ge=1, description="Longest wait after repeated failures of a feed"
+    )
+    story_linking: Literal["feeds", "all", "off"] = Field(
+        default="feeds",
+        description=(
+            "Link syndicated copies (near-identical text) to their story so they count once: "
+            "for articles from feeds, for every ingest path (all), or never"
+        ),
+    )
 
     @field_validator("webhook_urls", "cors_origins", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import observability
+from app.schemas import ErrorBody
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,41 @@ def _validation_detail(error: Any) -> dict[str, Any]:
     return detail
 
 
+def document_error_body(app: FastAPI) -> None:
+    """Give every 4xx/5xx in the OpenAPI document the one error body.
+
+    FastAPI documents its own 422 shape (`{"detail": [...]}`), which this app never sends, and a
+    `responses={404: {}}` declaration carries no schema; clients and the fuzzer read this instead.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = generate()
+        body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(body.pop("$defs", {}))
+        schemas["ErrorBody"] = body
+        error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    schema = response.get("content", {}).get("application/json", {}).get("schema")
+                    fastapi_422 = schema == {"$ref": "#/components/schemas/HTTPValidationError"}
+                    if status[0] in "45" and (schema is None or fastapi_422):
+                        response["content"] = error_content
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    document_error_body(app)
+
     @app.exception_handler(StancelineError)
     async def _stanceline_error(_request: Request, error: StancelineError) -> JSONResponse:
         return JSONResponse(status_code=error.status_code, content=error.body(), headers=error.headers)

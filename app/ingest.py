@@ -6,7 +6,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import metrics
+from app import fingerprint, metrics
 from app.errors import Conflict, NotFound, StancelineError, field_path
 from app.extraction import build_extractor
 from app.extraction.types import (
@@ -29,9 +29,10 @@ from app.extraction.types import (
 from app.models import Article, ArticleRevision
 from app.schemas import ArticleCreate, ErrorDetail, IngestResult
 from app.store import actors as actor_store
+from app.store import aggregates, registry_state
 from app.store import articles as article_store
 from app.store import observations as observation_store
-from app.store import registry_state
+from app.store import stories as story_store
 from app.store import topics as topic_store
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class IngestOutcome:
     article: Article
     observations: int
     touched: frozenset[Pair] = frozenset()
+    # what the write changes in the daily aggregate; applied once per unit of work (see ingest_batch)
+    deltas: aggregates.Deltas = field(default_factory=aggregates.Deltas)
 
 
 class RegistryCache:
@@ -118,6 +121,13 @@ def load_registry_context(session: Session) -> RegistryContext:
     )
 
 
+SPEAKER_MAX = 300  # the column's length: a speaker phrase longer than that is cut, not refused
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
 def content_hash(data: ArticleCreate) -> str:
     """What makes a new revision: a change of text, title, date or language."""
     payload = orjson.dumps([data.text, data.title, data.published_at.isoformat(), data.language])
@@ -163,7 +173,7 @@ def _observation_rows(
                 "evidence": item.evidence,
                 "evidence_start": item.evidence_start,
                 "evidence_end": item.evidence_end,
-                "speaker": item.speaker,
+                "speaker": _clip(item.speaker, SPEAKER_MAX),
                 "shift": item.shift,
                 "method": method,
                 "extractor_version": version,
@@ -174,18 +184,20 @@ def _observation_rows(
     return rows
 
 
-def extract_and_store(
-    session: Session,
-    article: Article,
-    *,
-    context: RegistryContext,
-    engine: str,
-    skip: set[tuple[int, int, str]] | None = None,
-) -> list[Pair]:
-    """Extract and insert; returns the (topic_id, actor_id) of each new observation.
+@dataclass(frozen=True)
+class Extraction:
+    """An article's extraction done before its write transaction (a re-extraction job does the
+    slow part outside the write lock); used only if the article is still at `revision`."""
 
-    `skip` holds (actor_id, topic_id, day) keys a person already coded or reviewed.
-    """
+    revision: int
+    found: tuple[ExtractedObservation, ...]
+
+
+def extract_ahead(article: Article, *, context: RegistryContext, engine: str) -> Extraction:
+    return Extraction(article.revision, tuple(_extract(article, context=context, engine=engine)))
+
+
+def _extract(article: Article, *, context: RegistryContext, engine: str) -> Sequence[ExtractedObservation]:
     extractor = build_extractor(context.snapshot, engine)
     started = metrics.clock()
     found = extractor.extract(
@@ -197,14 +209,38 @@ def extract_and_store(
         )
     )
     metrics.observe_extraction(engine, started)
+    return found
+
+
+def extract_and_store(
+    session: Session,
+    article: Article,
+    *,
+    context: RegistryContext,
+    engine: str,
+    skip: set[tuple[int, int, str]] | None = None,
+    ahead: Extraction | None = None,
+) -> tuple[list[Pair], aggregates.Deltas]:
+    """Extract and insert; returns the (topic_id, actor_id) of each new observation and their
+    aggregate deltas (for the caller to apply).
+
+    `skip` holds (actor_id, topic_id, day) keys a person already coded or reviewed.
+    """
+    if article.story_id is not None:  # a syndicated copy: its story's observations stand for it
+        return [], aggregates.Deltas()
+    extractor = build_extractor(context.snapshot, engine)
+    if ahead is not None and ahead.revision == article.revision:
+        found: Sequence[ExtractedObservation] = ahead.found
+    else:
+        found = _extract(article, context=context, engine=engine)
     rows = _observation_rows(article, found, context, extractor.method, extractor.version)
     if skip:
         rows = [
             r for r in rows if (r["actor_id"], r["topic_id"], r["observed_at"].date().isoformat()) not in skip
         ]
-    observation_store.add_observations(session, rows=rows)
+    deltas = observation_store.add_observations(session, rows=rows)
     metrics.count_observations(engine, len(rows))
-    return [(r["topic_id"], r["actor_id"]) for r in rows]
+    return [(r["topic_id"], r["actor_id"]) for r in rows], deltas
 
 
 @dataclass(frozen=True)
@@ -216,7 +252,12 @@ class Reextraction:
 
 
 def reextract_article(
-    session: Session, article_id: int, *, context: RegistryContext, engine: str
+    session: Session,
+    article_id: int,
+    *,
+    context: RegistryContext,
+    engine: str,
+    ahead: Extraction | None = None,
 ) -> Reextraction:
     """Replace an article's unreviewed automatic observations with a fresh extraction.
 
@@ -227,9 +268,10 @@ def reextract_article(
     if article is None:
         raise NotFound("article", article_id)
     before = observation_store.automatic_pairs(session, article_id=article_id, unreviewed_only=True)
-    removed = observation_store.delete_unreviewed_automatic(session, article_id=article_id)
+    removed, deltas = observation_store.delete_unreviewed_automatic(session, article_id=article_id)
     kept = observation_store.kept_keys(session, article_id=article_id)
-    added = extract_and_store(session, article, context=context, engine=engine, skip=kept)
+    added, new = extract_and_store(session, article, context=context, engine=engine, skip=kept, ahead=ahead)
+    aggregates.apply(session, deltas.merge(new))
     return Reextraction(article_id, removed, len(added), frozenset(before) | frozenset(added))
 
 
@@ -245,14 +287,38 @@ def delete_article(session: Session, article_id: int) -> Deletion:
     if article_store.get_article(session, article_id=article_id) is None:
         raise NotFound("article", article_id)
     touched = observation_store.article_pairs(session, article_id=article_id)
-    removed = article_store.delete_article(session, article_id=article_id)
+    removed, deltas = article_store.delete_article(session, article_id=article_id)
+    aggregates.apply(session, deltas)
     logger.info("ingest.deleted article_id=%s observations=%d", article_id, removed)
     return Deletion(article_id, removed, frozenset(touched))
 
 
 def ingest_article(
-    session: Session, data: ArticleCreate, *, context: RegistryContext, engine: str
+    session: Session,
+    data: ArticleCreate,
+    *,
+    context: RegistryContext,
+    engine: str,
+    link_stories: bool = False,
 ) -> IngestOutcome:
+    """Store one article (created, revised or unchanged) with its observations and their aggregate.
+
+    `link_stories`: a near-identical copy of a stored article joins its story (see `_link_story`).
+    """
+    outcome = _store_article(session, data, context=context, engine=engine, link_stories=link_stories)
+    aggregates.apply(session, outcome.deltas)
+    return outcome
+
+
+def _store_article(
+    session: Session,
+    data: ArticleCreate,
+    *,
+    context: RegistryContext,
+    engine: str,
+    link_stories: bool = False,
+) -> IngestOutcome:
+    """`ingest_article` without applying the aggregate deltas, which the outcome carries."""
     existing = _find_existing(session, data)
     digest = content_hash(data)
     if existing is not None and existing.content_hash == digest:
@@ -261,6 +327,7 @@ def ingest_article(
 
     source = article_store.get_or_add_source(session, name=data.source) if data.source else None
     previous: set[Pair] = set()
+    deltas = aggregates.Deltas()
     if existing is None:
         article = Article(
             url=data.url,
@@ -285,7 +352,7 @@ def ingest_article(
         if source is not None:
             article.source = source
         previous = observation_store.automatic_pairs(session, article_id=article.id, unreviewed_only=False)
-        replaced = observation_store.delete_automatic_observations(session, article_id=article.id)
+        replaced, deltas = observation_store.delete_automatic_observations(session, article_id=article.id)
         logger.info("ingest.revised article_id=%s replaced_observations=%d", article.id, replaced)
         status = "revised"
     session.flush()
@@ -299,7 +366,10 @@ def ingest_article(
             content_hash=digest,
         )
     )
-    added = extract_and_store(session, article, context=context, engine=engine)
+    if link_stories or article.story_id is not None:
+        _link_story(session, article)
+    added, new = extract_and_store(session, article, context=context, engine=engine)
+    deltas.merge(new)
     session.flush()
     total = (
         len(added)
@@ -307,22 +377,67 @@ def ingest_article(
         else observation_store.count_article_observations(session, article_id=article.id)
     )
     logger.info("ingest.stored article_id=%s status=%s observations=%d", article.id, status, len(added))
-    return IngestOutcome(status, article, total, frozenset(added) | frozenset(previous))
+    return IngestOutcome(status, article, total, frozenset(added) | frozenset(previous), deltas)
 
 
 def ingest_article_safely(
-    session: Session, data: ArticleCreate, *, context: RegistryContext, engine: str
+    session: Session,
+    data: ArticleCreate,
+    *,
+    context: RegistryContext,
+    engine: str,
+    link_stories: bool = False,
 ) -> IngestOutcome:
     """`ingest_article` in a savepoint, once more if a concurrent writer stored the same article
     (or source) first: the second attempt finds the winner's row, so racing posts of one url
     end as one article, `created` once and `unchanged` (or `revised`) for the others."""
+    outcome = _store_article_safely(session, data, context=context, engine=engine, link_stories=link_stories)
+    aggregates.apply(session, outcome.deltas)
+    return outcome
+
+
+def _store_article_safely(
+    session: Session,
+    data: ArticleCreate,
+    *,
+    context: RegistryContext,
+    engine: str,
+    link_stories: bool = False,
+) -> IngestOutcome:
+    # the deltas travel in the outcome, outside the savepoint: a rolled-back attempt leaves none
     try:
         with session.begin_nested():
-            return ingest_article(session, data, context=context, engine=engine)
+            return _store_article(session, data, context=context, engine=engine, link_stories=link_stories)
     except IntegrityError:
         logger.info("ingest.race url=%s external_id=%s", data.url, data.external_id)
     with session.begin_nested():
-        return ingest_article(session, data, context=context, engine=engine)
+        return _store_article(session, data, context=context, engine=engine, link_stories=link_stories)
+
+
+# --- syndicated copies --------------------------------------------------------------------------
+
+
+def _link_story(session: Session, article: Article) -> None:
+    """Fingerprint the article and, when its text is a near-identical copy of a fingerprinted
+    article (app.fingerprint: estimated Jaccard >= 0.8 over word 5-shingles), point it at that
+    article's story. A copy stores no observations of its own, so timelines, aggregates and shifts
+    count the story once, whichever of its urls arrive. A story's first article stays first even
+    when a later revision makes it resemble another story."""
+    found = fingerprint.fingerprint(article.text)
+    story_store.replace_fingerprint(
+        session,
+        article_id=article.id,
+        signature=found.signature if found else None,
+        band_keys=found.band_keys if found else (),
+    )
+    article.story_id = None
+    if found is None or story_store.has_copies(session, article_id=article.id):
+        return
+    for candidate in story_store.list_candidates(session, band_keys=found.band_keys, exclude_id=article.id):
+        if fingerprint.same_story(found.signature, candidate.signature):
+            article.story_id = candidate.story_id or candidate.article_id
+            logger.info("ingest.story_copy article_id=%s story_id=%s", article.id, article.story_id)
+            return
 
 
 def _identity(data: ArticleCreate) -> tuple[str, str]:
@@ -344,13 +459,19 @@ class BatchOutcome:
 
 
 def ingest_batch(
-    session: Session, items: Sequence[Any], *, context: RegistryContext, engine: str
+    session: Session,
+    items: Sequence[Any],
+    *,
+    context: RegistryContext,
+    engine: str,
+    link_stories: bool = False,
 ) -> BatchOutcome:
     """Each item in its own SAVEPOINT: a bad item reports an error and the others still land.
 
     Results come back in input order, but items are stored in the order of their identity (url,
     external id), sources first: concurrent batches that overlap then take their row locks in
-    one global order and cannot deadlock.
+    one global order and cannot deadlock. The daily aggregate is updated once, at the end, with
+    the deltas of the items that landed, in key order (the same argument for its rows).
     """
     results: dict[int, IngestResult] = {}
     valid: dict[int, ArticleCreate] = {}
@@ -362,9 +483,12 @@ def ingest_batch(
     for name in sorted({data.source for data in valid.values() if data.source}):
         article_store.get_or_add_source(session, name=name)
     touched: set[Pair] = set()
+    deltas = aggregates.Deltas()
     for index in sorted(valid, key=lambda i: _identity(valid[i])):
         try:
-            outcome = ingest_article_safely(session, valid[index], context=context, engine=engine)
+            outcome = _store_article_safely(
+                session, valid[index], context=context, engine=engine, link_stories=link_stories
+            )
         except StancelineError as error:
             field = f"articles[{index}].{error.field}" if error.field else f"articles[{index}]"
             detail = ErrorDetail(code=error.code, message=error.message, field=field)
@@ -378,10 +502,12 @@ def ingest_batch(
             results[index] = IngestResult(status="error", error=detail)
             continue
         touched |= outcome.touched
+        deltas.merge(outcome.deltas)
         results[index] = IngestResult(
             status=outcome.status,
             article_id=outcome.article.id,
             revision=outcome.article.revision,
             observations=outcome.observations,
         )
+    aggregates.apply(session, deltas)
     return BatchOutcome([results[i] for i in range(len(items))], frozenset(touched))

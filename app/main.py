@@ -11,6 +11,8 @@ from fastapi_offline import FastAPIOffline
 
 from app import __version__, metrics, migrate
 from app.api import actors, agreement, articles, health, keys, registry, shifts, stances, timelines, topics
+from app.api import feeds as feeds_api
+from app.api import jobs as jobs_api
 from app.api.deps import ACCESS_ERRORS, ReadAccess
 from app.background import BackgroundWorker
 from app.config import Settings, get_settings
@@ -18,6 +20,7 @@ from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.extraction import resolve_engine
 from app.ingest import RegistryCache
+from app.jobs.inprocess import InProcessRunner
 from app.limits import TOO_LARGE, BodySizeLimit
 from app.observability import REQUEST_ID_HEADER, RequestContextMiddleware, configure_logging
 from app.web import install_dashboard
@@ -48,9 +51,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         if worker is not None:
             worker.start()
+        # without a broker, jobs run in threads of the API processes (and resume here if orphaned)
+        runner = None if settings.broker_url else InProcessRunner(settings, app.state.sessionmaker)
+        app.state.job_runner = runner
+        if runner is not None:
+            runner.resume_orphans()
         try:
             yield
         finally:
+            if runner is not None:
+                runner.stop()
             if worker is not None:
                 worker.stop()
             engine.dispose()
@@ -81,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         shifts.router,
         agreement.router,
         keys.router,
+        feeds_api.router,
+        jobs_api.router,
     ):
         app.include_router(
             router, prefix="/v1", dependencies=[ReadAccess], responses={**ACCESS_ERRORS, **TOO_LARGE}

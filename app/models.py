@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -99,6 +100,9 @@ class Article(TimestampMixin, Base):
     source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id", ondelete="SET NULL"), index=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # a syndicated copy points at its story's first article (app.fingerprint); it stores no
+    # observations of its own, so a wire story counts once in timelines and aggregates
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("article.id", ondelete="SET NULL"), index=True)
 
     source: Mapped[Source | None] = relationship(lazy="raise")
     revisions: Mapped[list[ArticleRevision]] = relationship(
@@ -326,3 +330,144 @@ class ApiKey(Base):
     scope: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ObservationDaily(Base):
+    """Per topic, actor and UTC day: the sums a timeline needs over the non-rejected observations
+    (count, sum c, sum c*s, sum c^2, sum c*s^2 for confidence c and score s; see app.timelines.levels).
+
+    Kept exact by every write path in the write's own transaction (`app.store.aggregates`), so
+    timelines read days instead of observations; `stanceline db check` recomputes it and compares.
+    A row whose count falls to 0 is deleted.
+    """
+
+    __tablename__ = "observation_daily"
+    __table_args__ = (Index("ix_observation_daily_actor", "actor_id"), {"sqlite_with_rowid": False})
+
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[float] = mapped_column(Float)
+    weighted_sum: Mapped[float] = mapped_column(Float)
+    weight_sq: Mapped[float] = mapped_column(Float)
+    weighted_sq_sum: Mapped[float] = mapped_column(Float)
+
+
+PERIODS = ("week", "month")
+
+
+class ObservationPeriod(Base):
+    """The daily aggregate summed per ISO week (starting Monday) and per month: the same sums for
+    each (topic, period, actor, first day), so a weekly or monthly timeline over years reads a
+    row per bucket. Kept with `observation_daily`, in the same writes, and checked with it.
+    """
+
+    __tablename__ = "observation_period"
+    __table_args__ = (
+        CheckConstraint(_in("period", PERIODS), name="period"),
+        Index("ix_observation_period_actor", "actor_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(5), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True)
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[float] = mapped_column(Float)
+    weighted_sum: Mapped[float] = mapped_column(Float)
+    weight_sq: Mapped[float] = mapped_column(Float)
+    weighted_sq_sum: Mapped[float] = mapped_column(Float)
+
+
+# --- feeds, jobs and syndicated stories (app.feeds, app.jobs, app.fingerprint) --------------------
+
+JOB_KINDS = ("reextract",)
+JOB_STATES = ("queued", "running", "succeeded", "failed")
+JOB_BACKENDS = ("inprocess", "celery")
+JOB_ITEM_STATUSES = ("done", "missing", "failed")
+
+
+class ArticleFingerprint(Base):
+    """An article's MinHash signature (app.fingerprint, as hex: plain text in exports), kept to find
+    later copies of its story."""
+
+    __tablename__ = "article_fingerprint"
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    signature: Mapped[str] = mapped_column(Text)
+
+
+class ArticleFingerprintBand(Base):
+    """One LSH band key of an article's signature: articles sharing a key are candidate copies."""
+
+    __tablename__ = "article_fingerprint_band"
+    __table_args__ = (Index("ix_article_fingerprint_band_article", "article_id"),)
+
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    article_id: Mapped[int] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Feed(TimestampMixin, Base):
+    """An RSS or Atom feed polled for new entries, with what its last fetch left to remember."""
+
+    __tablename__ = "feed"
+    __table_args__ = (Index("ix_feed_due", "active", "next_poll_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    topic_hints: Mapped[list[str]] = mapped_column(JSON, default=list)
+    poll_interval_seconds: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_entry_key: Mapped[str | None] = mapped_column(Text)
+    last_entry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    next_poll_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    entries_ingested: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Job(Base):
+    """A background job (re-extraction, ...) and its state; progress is counted from its items."""
+
+    __tablename__ = "job"
+    __table_args__ = (
+        CheckConstraint(_in("kind", JOB_KINDS), name="kind"),
+        CheckConstraint(_in("state", JOB_STATES), name="state"),
+        CheckConstraint(_in("backend", JOB_BACKENDS), name="backend"),
+        Index("ix_job_state_heartbeat", "state", "heartbeat_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    backend: Mapped[str] = mapped_column(String(10))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # set once every item has been handed out: `total` is final from then on
+    planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class JobItem(Base):
+    """One article a job has finished with, written in the same transaction as its work: a task
+    run again after a lost worker skips it, so each article is processed exactly once per job."""
+
+    __tablename__ = "job_item"
+    __table_args__ = (CheckConstraint(_in("status", JOB_ITEM_STATUSES), name="status"),)
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"), primary_key=True)
+    article_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(10))
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -9,6 +9,7 @@ from app.extraction import label_for
 from app.models import Observation, utcnow
 from app.schemas import ObservationCreate, ObservationUpdate
 from app.store import actors as actor_store
+from app.store import aggregates
 from app.store import articles as article_store
 from app.store import observations as observation_store
 from app.store import topics as topic_store
@@ -61,6 +62,7 @@ def add_manual_observation(session: Session, data: ObservationCreate) -> Observa
     )
     session.add(observation)
     session.flush()
+    aggregates.apply(session, _counted(observation, sign=1))
     return _reload(session, observation.id)
 
 
@@ -77,6 +79,7 @@ def review_observation(session: Session, observation_id: int, data: ObservationU
             field="expected_updated_at",
             code="stale_version",
         )
+    before = _counted(observation, sign=-1)
     corrected = data.score is not None or data.label is not None
     if data.score is not None:
         observation.score = data.score
@@ -94,7 +97,15 @@ def review_observation(session: Session, observation_id: int, data: ObservationU
         observation.status = "corrected"
     observation.updated_at = utcnow()  # every review is a new version, even one that changes nothing
     session.flush()
+    # a rejection takes the observation out of the aggregate, un-rejecting puts it back
+    aggregates.apply(session, before.merge(_counted(observation, sign=1)))
     return observation
+
+
+def _counted(observation: Observation, *, sign: int) -> aggregates.Deltas:
+    """The observation's contribution to the daily aggregate (nothing when rejected)."""
+    fields = ("topic_id", "actor_id", "observed_at", "score", "confidence", "status")
+    return aggregates.deltas_of([{f: getattr(observation, f) for f in fields}], sign=sign)
 
 
 def _reload(session: Session, observation_id: int) -> Observation:

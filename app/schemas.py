@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -205,6 +206,9 @@ class ArticleRead(BaseModel):
     revision: int
     created_at: datetime
     updated_at: datetime
+    story_id: int | None = Field(
+        None, description="A syndicated copy: the story's first article, whose observations stand for it"
+    )
 
 
 # --- registry ---------------------------------------------------------------------------------
@@ -607,3 +611,94 @@ class ApiKeyCreated(ApiKeyRead):
 class ArticleDeleted(BaseModel):
     article_id: int
     observations: int = Field(description="Observations removed with it")
+
+
+# --- feeds and jobs -----------------------------------------------------------------------------
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+class FeedCreate(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://example.org/world/rss.xml",
+                    "topic_hints": ["ground-troops-ukraine"],
+                    "poll_interval_seconds": 900,
+                }
+            ]
+        }
+    )
+
+    url: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=2048),
+        AfterValidator(_http_url),
+    ] = Field(description="The RSS or Atom document's URL; posting a known url updates that feed")
+    topic_hints: list[Slug] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Only entries naming one of these topics (or a sub-topic) are ingested; none: every entry",
+    )
+    poll_interval_seconds: int = Field(900, ge=60, le=7 * 86_400, description="Time between polls")
+    active: bool = Field(True, description="Polled at all")
+
+
+class FeedRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    url: str
+    title: str | None
+    topic_hints: list[str]
+    poll_interval_seconds: int
+    active: bool
+    etag: str | None
+    last_modified: str | None
+    last_entry_key: str | None = Field(description="The latest entry seen (its id or link)")
+    last_entry_at: datetime | None
+    last_polled_at: datetime | None
+    last_status: int | None = Field(description="HTTP status of the last fetch")
+    next_poll_at: datetime
+    failures: int = Field(description="Failed polls in a row; the wait doubles with each")
+    last_error: str | None
+    entries_ingested: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class FeedDeleted(BaseModel):
+    feed_id: int
+
+
+class ReextractCreate(InputModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    engine: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = Field(
+        None, description="Extraction engine; default: the service's (STANCELINE_EXTRACTION_ENGINE)"
+    )
+    published_from: UTCDateTimeIn | None = Field(None, alias="from", description="Articles published from")
+    published_to: UTCDateTimeIn | None = Field(None, alias="to", description="... and before")
+
+
+class JobRead(BaseModel):
+    id: int
+    kind: str
+    state: Literal["queued", "running", "succeeded", "failed"]
+    backend: Literal["inprocess", "celery"] = Field(description="Celery workers, or an API process's thread")
+    total: int = Field(description="Articles the job covers (final once planned)")
+    done: int = Field(description="Articles finished")
+    missing: int = Field(description="Articles deleted before their turn")
+    failed: int = Field(description="Articles that failed past their retries")
+    progress: float = Field(ge=0, le=1)
+    error: str | None
+    params: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None

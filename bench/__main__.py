@@ -1,5 +1,5 @@
-"""python -m bench [--articles N] [--json PATH]: ingest throughput as ratios to extraction alone."""
+"""python -m bench: the benchmark suite (see bench.suite)."""
 
-from bench.ingest import main
+from bench.suite import main
 
 main()

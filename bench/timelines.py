@@ -1,167 +1,207 @@
-"""python -m bench.timelines [--observations N]: timeline cost as a ratio to the plain SQL bucket query.
+"""Timeline scenarios on a corpus: the service in-process against the raw SQL bucket query on the
+raw observation table, timed in turns in the same run.
 
-Synthetic, seeded: one topic, 50 member states of one bloc, N observations over ~3 years.
-Scenarios, each the median of --repeats runs, on SQLite and (when reachable) PostgreSQL:
-  SQL bucket query (baseline)   weekly sums for all 50 actors, one GROUP BY in the database
-  timeline, no roll-up          GET /v1/timelines (all actors, weekly, bands) in-process
-  timeline with roll-up         GET /v1/timelines?actor=bloc&rollup=true
-  roll-up + shift detection     the bloc's attributed rows through change-point detection
+  one actor x topic   GET /v1/timelines?topic=T&actor=A&interval=week   vs   weekly GROUP BY over
+                      the observations of that series (index on topic, actor, observed_at)
+  all actors, topic   GET /v1/timelines?topic=T&interval=week             vs   weekly GROUP BY
+                      actor over every observation of the topic
+  bloc roll-up        GET /v1/timelines?topic=T&actor=bloc&rollup=true     vs   the same raw query
+                      over the bloc's members (informational: no target)
+
+The raw query runs through the driver itself (sqlite3 / psycopg) and fetches every row; the
+service answers through the ASGI app (routing, validation, SQL, levels, JSON) without a socket.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import tempfile
-import time
+import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import numpy as np
+import psycopg
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
-from app import migrate, shifts
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
-from app.models import Actor, ActorMembership, Observation, Topic
-from app.store import timelines as timeline_store
-from bench.ingest import postgres_database
+from app.models import Actor, ActorMembership, Topic
+from bench.corpus import Corpus
+from bench.stats import Result, Timings, interleaved
 
-TOPIC = "bench-topic"
-BLOC = "bench-bloc"
-
-
-def seed(url: str, observations: int, seed_value: int = 7) -> None:
-    rng = np.random.default_rng(seed_value)
-    engine = make_engine(Settings(database_url=url))
-    factory = make_sessionmaker(engine)
-    with session_scope(factory) as session:
-        topic = Topic(slug=TOPIC, name="Bench topic", description="", keywords=[], examples=[])
-        bloc = Actor(slug=BLOC, name="Bench bloc", kind="bloc")
-        session.add_all([topic, bloc])
-        session.flush()
-        states = [Actor(slug=f"state-{i:02d}", name=f"State {i}", kind="state") for i in range(50)]
-        session.add_all(states)
-        session.flush()
-        session.add_all(ActorMembership(actor_id=s.id, parent_id=bloc.id, role="member") for s in states)
-        start = datetime(2023, 1, 2, tzinfo=UTC)
-        days = rng.integers(0, 3 * 365, observations)
-        actor_index = rng.integers(0, 50, observations)
-        level = np.where(days > 500, -0.4, 0.4)  # one real shift in the bloc's level
-        scores = np.clip(level + rng.normal(0, 0.4, observations), -1, 1)
-        rows: list[dict[str, Any]] = [
-            {
-                "actor_id": states[int(a)].id,
-                "topic_id": topic.id,
-                "score": float(s),
-                "label": "support" if s > 0.15 else "oppose" if s < -0.15 else "neutral",
-                "confidence": float(rng.uniform(0.5, 1.0)),
-                "observed_at": start + timedelta(days=int(d)),
-                "method": "rules",
-                "status": "auto",
-                "shift": False,
-            }
-            for a, s, d in zip(actor_index, scores, days, strict=True)
-        ]
-        for chunk in range(0, len(rows), 20_000):
-            session.execute(insert(Observation), rows[chunk : chunk + 20_000])
-    engine.dispose()
+RAW_WEEK = {
+    "sqlite": "date(observed_at, 'weekday 0', '-6 days')",
+    "postgresql": "date_trunc('week', observed_at AT TIME ZONE 'UTC')",
+}
+SUMS = "count(*), sum(confidence), sum(confidence * score), sum(confidence * confidence), sum(confidence * score * score)"
 
 
-def timed(run: Callable[[], object], repeats: int) -> tuple[float, float]:
-    run()  # warm-up: caches, query plans
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), max(times)
+class RawQueries:
+    """The weekly bucket query on the observation table, through the driver alone."""
 
-
-def scenarios(url: str, repeats: int) -> list[dict[str, Any]]:
-    settings = Settings(database_url=url, log_level="WARNING", shift_detection="off")
-    engine = make_engine(settings)
-    factory = make_sessionmaker(engine)
-    with session_scope(factory, write=False) as session:
-        topic_id = session.scalar(select(Topic.id).where(Topic.slug == TOPIC))
-        actor_ids = list(session.scalars(select(Actor.id).where(Actor.kind == "state")))
-        bloc = session.scalars(select(Actor).where(Actor.slug == BLOC)).one()
-        topic = session.get(Topic, topic_id)
-    assert topic_id is not None
-    assert topic is not None
-
-    def sql_buckets() -> object:
-        with session_scope(factory, write=False) as session:
-            return timeline_store.bucket_sums(
-                session,
-                topic_id=topic_id,
-                actor_ids=actor_ids,
-                interval="week",
-                observed_from=None,
-                observed_to=None,
-            )
-
-    def rollup_shifts() -> object:
-        with session_scope(factory, write=False) as session:
-            return shifts.detect_for(
-                session, topic=topic, actors=[bloc], member_weight=settings.rollup_member_weight
-            )
-
-    out = []
-    with TestClient(create_app(settings)) as client:
-        base, base_max = timed(sql_buckets, repeats)
-        runs: list[tuple[str, Callable[[], object]]] = [
-            ("SQL bucket query (baseline)", sql_buckets),
-            ("timeline, all 50 actors", lambda: client.get("/v1/timelines", params={"topic": TOPIC})),
-            (
-                "timeline with roll-up (bloc)",
-                lambda: client.get("/v1/timelines", params={"topic": TOPIC, "actor": BLOC, "rollup": "true"}),
-            ),
-            ("roll-up + shift detection (bloc)", rollup_shifts),
-        ]
-        for name, run in runs:
-            median, worst = (base, base_max) if run is sql_buckets else timed(run, repeats)
-            out.append(
-                {"scenario": name, "median_ms": 1000 * median, "max_ms": 1000 * worst, "ratio": median / base}
-            )
-    engine.dispose()
-    return out
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--observations", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--json", type=Path, default=Path("bench/results/timelines.json"))
-    args = parser.parse_args()
-    results: dict[str, list[dict[str, Any]]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        targets = {"sqlite": f"sqlite:///{tmp}/bench.db"}
-        pg = postgres_database()
-        if pg:
-            targets["postgresql"] = pg
+    def __init__(self, corpus: Corpus) -> None:
+        self.engine = corpus.engine
+        url = make_url(corpus.url)
+        if corpus.engine == "sqlite":
+            self.sqlite = sqlite3.connect(str(url.database), check_same_thread=False)
         else:
-            print("PostgreSQL not reachable at 127.0.0.1:5432: its scenarios are left out")
-        for name, url in targets.items():
-            migrate.upgrade(url)
-            seed(url, args.observations)
-            results[name] = scenarios(url, args.repeats)
-    for name, rows in results.items():
-        print(f"\n{name}, {args.observations} observations")
-        print(f"{'scenario':36} {'median ms':>10} {'max ms':>8} {'x baseline':>11}")
-        for row in rows:
-            print(f"{row['scenario']:36} {row['median_ms']:10.1f} {row['max_ms']:8.1f} {row['ratio']:11.2f}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"observations": args.observations, "results": results}, indent=1))
-    print(f"\nwritten to {args.json}")
+            self.postgres = psycopg.connect(
+                url.set(drivername="postgresql").render_as_string(hide_password=False)
+            )
+        self.week = RAW_WEEK[corpus.engine]
+        self.mark = "?" if corpus.engine == "sqlite" else "%s"
+
+    def run(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        if self.engine == "sqlite":
+            return self.sqlite.execute(sql, params).fetchall()
+        with self.postgres.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        self.postgres.rollback()
+        return rows
+
+    def series(self, topic_id: int, actor_ids: list[int]) -> list[Any]:
+        marks = ", ".join(self.mark for _ in actor_ids)
+        sql = (
+            f"SELECT actor_id, {self.week} AS bucket, {SUMS} FROM observation "
+            f"WHERE topic_id = {self.mark} AND actor_id IN ({marks}) AND status <> 'rejected' "
+            "GROUP BY actor_id, bucket ORDER BY actor_id, bucket"
+        )
+        return self.run(sql, (topic_id, *actor_ids))
+
+    def topic(self, topic_id: int) -> list[Any]:
+        sql = (
+            f"SELECT actor_id, {self.week} AS bucket, {SUMS} FROM observation "
+            f"WHERE topic_id = {self.mark} AND status <> 'rejected' "
+            "GROUP BY actor_id, bucket ORDER BY actor_id, bucket"
+        )
+        return self.run(sql, (topic_id,))
+
+    def close(self) -> None:
+        if self.engine == "sqlite":
+            self.sqlite.close()
+        else:
+            self.postgres.close()
 
 
-if __name__ == "__main__":
-    main()
+def _ids(corpus: Corpus) -> tuple[int, int, list[int]]:
+    engine = make_engine(Settings(database_url=corpus.url))
+    try:
+        with session_scope(make_sessionmaker(engine), write=False) as session:
+            topic_id = session.scalars(select(Topic.id).where(Topic.slug == corpus.topic)).one()
+            actor_id = session.scalars(select(Actor.id).where(Actor.slug == corpus.actor)).one()
+            bloc_id = session.scalars(select(Actor.id).where(Actor.slug == corpus.bloc)).one()
+            members = list(
+                session.scalars(select(ActorMembership.actor_id).where(ActorMembership.parent_id == bloc_id))
+            )
+    finally:
+        engine.dispose()
+    return topic_id, actor_id, [bloc_id, *members]
+
+
+def _ok(client: TestClient, params: dict[str, str]) -> Callable[[], object]:
+    response = client.get("/v1/timelines", params=params)
+    if response.status_code != 200:
+        raise RuntimeError(f"timeline request failed: {response.status_code} {response.text[:300]}")
+    return lambda: client.get("/v1/timelines", params=params)
+
+
+def run(corpus: Corpus, *, count: int, budget_seconds: float) -> list[Result]:
+    topic_id, actor_id, bloc_and_members = _ids(corpus)
+    settings = Settings(
+        database_url=corpus.url,
+        log_level="WARNING",
+        shift_detection="off",
+        public_read=True,
+        migrate_on_start=False,
+    )
+    raw = RawQueries(corpus)
+    results = []
+    try:
+        with TestClient(create_app(settings)) as client:
+            week = {"topic": corpus.topic, "interval": "week"}
+            one = interleaved(
+                {
+                    "service": _ok(client, {**week, "actor": corpus.actor}),
+                    "raw": lambda: raw.series(topic_id, [actor_id]),
+                },
+                count=count,
+                budget_seconds=budget_seconds,
+            )
+            results.append(
+                _slower(
+                    "timeline, one actor x topic",
+                    corpus,
+                    one,
+                    target=2.0,
+                    rows=len(raw.series(topic_id, [actor_id])),
+                )
+            )
+            every = interleaved(
+                {"service": _ok(client, week), "raw": lambda: raw.topic(topic_id)},
+                count=count,
+                budget_seconds=budget_seconds,
+            )
+            results.append(_faster("timeline, all actors of a topic", corpus, every, target=10.0))
+            rolled = interleaved(
+                {
+                    "service": _ok(client, {**week, "actor": corpus.bloc, "rollup": "true"}),
+                    "raw": lambda: raw.series(topic_id, bloc_and_members),
+                },
+                count=count,
+                budget_seconds=budget_seconds,
+            )
+            results.append(_slower("timeline, bloc roll-up (27 members)", corpus, rolled, target=None))
+    finally:
+        raw.close()
+    return results
+
+
+def _details(timings: dict[str, Timings]) -> dict[str, Any]:
+    return {
+        "service_median_ms": round(timings["service"].median_ms, 2),
+        "service_p99_ms": round(timings["service"].p99_ms, 2),
+        "raw_median_ms": round(timings["raw"].median_ms, 2),
+        "raw_p99_ms": round(timings["raw"].p99_ms, 2),
+        "median_ratio": round(timings["service"].median_ms / timings["raw"].median_ms, 3),
+        "samples": len(timings["service"].samples),
+    }
+
+
+def _slower(
+    name: str, corpus: Corpus, timings: dict[str, Timings], *, target: float | None, rows: int = 0
+) -> Result:
+    """Service p99 as a multiple of the raw query's p99 (target: at most `target`)."""
+    ratio = timings["service"].p99_ms / timings["raw"].p99_ms
+    return Result(
+        scenario=name,
+        engine=corpus.engine,
+        size=corpus.size,
+        unit="ms",
+        value=timings["service"].p99_ms,
+        baseline="raw SQL bucket query",
+        baseline_value=timings["raw"].p99_ms,
+        ratio=ratio,
+        target=f"p99 <= {target:g}x raw" if target else "(none)",
+        met=ratio <= target if target else None,
+        details={**_details(timings), **({"raw_buckets": rows} if rows else {})},
+    )
+
+
+def _faster(name: str, corpus: Corpus, timings: dict[str, Timings], *, target: float) -> Result:
+    """How many times faster than the raw query the service's p99 is (target: at least `target`)."""
+    speedup = timings["raw"].p99_ms / timings["service"].p99_ms
+    return Result(
+        scenario=name,
+        engine=corpus.engine,
+        size=corpus.size,
+        unit="ms",
+        value=timings["service"].p99_ms,
+        baseline="raw SQL bucket query",
+        baseline_value=timings["raw"].p99_ms,
+        ratio=timings["service"].p99_ms / timings["raw"].p99_ms,
+        target=f"p99 >= {target:g}x faster than raw",
+        met=speedup >= target,
+        details={**_details(timings), "speedup": round(speedup, 2)},
+    )

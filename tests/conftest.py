@@ -29,7 +29,10 @@ _postgres_problem: str | None = None
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--slow", action="store_true", default=False, help="fuzz with thousands of requests instead of hundreds"
+        "--slow",
+        action="store_true",
+        default=False,
+        help="fuzz with thousands of requests instead of hundreds",
     )
 
 

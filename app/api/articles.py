@@ -49,7 +49,13 @@ def create_article(
 ) -> IngestResult:
     """Ingest one article. The same url with the same text is `unchanged`; new text makes a new revision."""
     context = registry.get(session)
-    outcome = ingest.ingest_article_safely(session, data, context=context, engine=settings.extraction_engine)
+    outcome = ingest.ingest_article_safely(
+        session,
+        data,
+        context=context,
+        engine=settings.extraction_engine,
+        link_stories=settings.story_linking == "all",
+    )
     shifts.after_write(
         session,
         outcome.touched,
@@ -75,7 +81,13 @@ def create_articles_batch(
         limit = settings.batch_max_articles
         raise LimitExceeded(f"at most {limit} articles per batch", field="articles", limit=limit)
     context = registry.get(session)
-    outcome = ingest.ingest_batch(session, data.articles, context=context, engine=settings.extraction_engine)
+    outcome = ingest.ingest_batch(
+        session,
+        data.articles,
+        context=context,
+        engine=settings.extraction_engine,
+        link_stories=settings.story_linking == "all",
+    )
     shifts.after_write(
         session,
         outcome.touched,

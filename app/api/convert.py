@@ -53,6 +53,7 @@ def article_read(article: Article) -> ArticleRead:
         revision=article.revision,
         created_at=article.created_at,
         updated_at=article.updated_at,
+        story_id=article.story_id,
     )
 
 

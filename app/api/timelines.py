@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import numpy as np
+import orjson
 import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -16,7 +18,7 @@ from app.api.formats import TABULAR_RESPONSES, ExportFormat, FormatParam, tabula
 from app.api.lookups import require_actor_ids, require_topic
 from app.api.params import SlugPath
 from app.db import SessionDep
-from app.errors import InvalidInput
+from app.errors import InvalidInput, LimitExceeded
 from app.models import Topic
 from app.schemas import (
     Comparison,
@@ -27,14 +29,12 @@ from app.schemas import (
     NetworkRead,
     Slug,
     Timeline,
-    TimelinePoint,
-    TimelineSeries,
     UTCDateTimeIn,
 )
 from app.store import actors as actor_store
 from app.store import observations as observation_store
 from app.store import timelines as timeline_store
-from app.timelines import buckets, compare, levels, network, rollup
+from app.timelines import compare, levels, network, rollup
 
 router = APIRouter(tags=["timelines"])
 
@@ -83,6 +83,7 @@ def series_levels(
     with_rollup: bool,
     halflife: float | None,
     member_weight: float,
+    max_buckets: int | None = None,
 ) -> pd.DataFrame:
     """Levels per actor and bucket: bucketed in SQL, or from attributed rows when rolling up.
 
@@ -101,22 +102,23 @@ def series_levels(
         totals = sums.groupby("series")["count"].sum()
         ranked = sorted(totals.index, key=lambda slug: (-int(totals[slug]), str(slug)))
         end = observed_to - pd.Timedelta(microseconds=1) if observed_to is not None else None
+        _check_bucket_count(sums, interval, observed_from, end, max_buckets)
         return levels.levels(
             sums, interval, start=observed_from, end=end, smooth_halflife=halflife, series=ranked
         )
     if with_rollup:
+        # memberships are dated by day, so the members' daily sums roll up exactly (see attribute_sums)
         members = timeline_store.member_ids(session, actor_ids=list(actor_ids.values()))
-        rows = timeline_store.observation_rows(
+        daily = timeline_store.daily_sums(
             session,
             topic_id=topic.id,
             actor_ids=members,
             observed_from=observed_from,
             observed_to=observed_to,
         )
-        attributed = rollup.attribute(
-            rows, timeline_store.memberships(session), list(actor_ids), member_weight=member_weight
+        sums = rollup.attribute_sums(
+            daily, timeline_store.memberships(session), list(actor_ids), member_weight=member_weight
         )
-        sums = buckets.bucket_sums(attributed, interval)
     else:
         sums = timeline_store.bucket_sums(
             session,
@@ -127,6 +129,7 @@ def series_levels(
             observed_to=observed_to,
         )
     end = observed_to - pd.Timedelta(microseconds=1) if observed_to is not None else None
+    _check_bucket_count(sums, interval, observed_from, end, max_buckets)
     return levels.levels(
         sums,
         interval,
@@ -137,12 +140,37 @@ def series_levels(
     )
 
 
+def _check_bucket_count(
+    sums: pd.DataFrame, interval: Interval, start: datetime | None, end: datetime | None, limit: int | None
+) -> None:
+    """Refuse a window of more buckets than `limit`: every empty bucket in it would be listed."""
+    if limit is None:
+        return
+    first = start if start is not None else (sums["bucket"].min() if len(sums) else None)
+    last = end if end is not None else (sums["bucket"].max() if len(sums) else None)
+    if first is None or last is None or first > last:
+        return
+    count = len(levels.bucket_grid(first, last, interval))
+    if count > limit:
+        raise LimitExceeded(
+            f"the window holds {count} {interval} buckets, more than the limit of {limit}: "
+            "narrow it with from/to or choose a longer interval",
+            field="interval",
+            limit=limit,
+        )
+
+
 def _rounded(row: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 6) if isinstance(v, float) else v for k, v in row.items()}
 
 
 def _timeline(
-    session: Session, topic_slug: SlugPath, actor: list[str], options: TimelineOptions, member_weight: float
+    session: Session,
+    topic_slug: str,
+    actor: list[str],
+    options: TimelineOptions,
+    member_weight: float,
+    max_buckets: int,
 ) -> Any:
     topic = require_topic(session, topic_slug)
     # without actors and roll-up, the bucket query itself finds and ranks every actor on the topic
@@ -158,24 +186,58 @@ def _timeline(
         with_rollup=options.rollup,
         halflife=options.halflife if smoothing else None,
         member_weight=member_weight,
+        max_buckets=max_buckets,
     )
-    rows = [_rounded(r) for r in levels.records(frame)]
     if options.format != "json":
+        rows = [_rounded(r) for r in levels.records(frame)]
         tidy = [{"topic": topic_slug, "actor": r["series"], **r} for r in rows]
         columns = TIDY_COLUMNS if smoothing else TIDY_COLUMNS[:-1]
         return tabular_response(options.format, tidy, columns, f"timeline-{topic_slug}")
-    order = list(ids) or list(dict.fromkeys(r["series"] for r in rows))
+    order = list(ids) or [str(name) for name in pd.unique(frame["series"])]
     names = actor_store.names_by_slug(session, slugs=order)
-    by_actor: dict[str, list[TimelinePoint]] = {slug: [] for slug in order}
-    for r in rows:
-        by_actor[r["series"]].append(TimelinePoint.model_validate(r))
-    return Timeline(
-        topic=topic_slug,
-        interval=options.interval,
-        rollup=options.rollup,
-        smooth=options.smooth,
-        series=[TimelineSeries(actor=slug, name=names[slug], points=by_actor[slug]) for slug in order],
+    points = _points_by_series(frame)
+    document = {
+        "topic": topic_slug,
+        "interval": options.interval,
+        "rollup": options.rollup,
+        "smooth": options.smooth,
+        "series": [{"actor": slug, "name": names[slug], "points": points.get(slug, [])} for slug in order],
+    }
+    # the `Timeline` document, serialised directly: validating thousands of points one by one
+    # would cost more than computing them
+    return Response(orjson.dumps(document), media_type="application/json")
+
+
+def _points_by_series(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """`TimelinePoint` dicts per series from a levels frame (every series on the same grid, in
+    series order): floats rounded to 6 places, NaN as null (orjson writes NaN as null), buckets
+    as ISO-8601 UTC with a Z."""
+    names = [str(name) for name in pd.unique(frame["series"])]
+    if not names:
+        return {}
+    width = len(frame) // len(names)
+    grid = frame["bucket"].iloc[:width].dt.tz_convert(None).to_numpy(dtype="datetime64[s]")
+    buckets = [f"{b}Z" for b in np.datetime_as_string(grid, unit="s")] * len(names)
+    rounded = {
+        name: np.round(frame[name].to_numpy(dtype=float), 6).tolist()
+        for name in ("score", "low", "high", "weight", "smoothed")
+        if name in frame.columns
+    }
+    columns = zip(
+        buckets,
+        rounded["score"],
+        rounded["low"],
+        rounded["high"],
+        frame["count"].to_numpy().tolist(),
+        rounded["weight"],
+        rounded.get("smoothed", [None] * len(frame)),
+        strict=True,
     )
+    points = [
+        {"bucket": b, "score": s, "low": lo, "high": hi, "count": n, "weight": w, "smoothed": m}
+        for b, s, lo, hi, n, w, m in columns
+    ]
+    return {name: points[i * width : (i + 1) * width] for i, name in enumerate(names)}
 
 
 @router.get("/timelines", response_model=Timeline, responses={**TABULAR_RESPONSES, 422: {}})
@@ -192,7 +254,9 @@ def get_timeline(
     and a null score. Rejected observations are left out. Buckets: `day`, ISO `week` (Monday) or
     `month`, starting at the given UTC instant.
     """
-    return _timeline(session, topic, actor, options, settings.rollup_member_weight)
+    return _timeline(
+        session, topic, actor, options, settings.rollup_member_weight, settings.timeline_max_buckets
+    )
 
 
 @router.get("/topics/{slug}/timeline", response_model=Timeline, responses={**TABULAR_RESPONSES, 404: {}})
@@ -200,7 +264,7 @@ def get_topic_timeline(
     slug: SlugPath, session: SessionDep, settings: SettingsDep, options: Annotated[TimelineOptions, Query()]
 ) -> Any:
     """Every actor observed on the topic, most observed first."""
-    return _timeline(session, slug, [], options, settings.rollup_member_weight)
+    return _timeline(session, slug, [], options, settings.rollup_member_weight, settings.timeline_max_buckets)
 
 
 @router.get("/compare", response_model=Comparison, responses={**TABULAR_RESPONSES, 422: {}})
@@ -230,6 +294,7 @@ def compare_actors(
         with_rollup=rollup,
         halflife=None,
         member_weight=settings.rollup_member_weight,
+        max_buckets=settings.timeline_max_buckets,
     )
     result = compare.compare(frame, list(ids))
     distances = levels.records(result.distances)

@@ -7,7 +7,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
-from app.models import Article, ArticleRevision, Observation, Source, utcnow
+from app.models import Article, ArticleRevision, Source, utcnow
+from app.store import aggregates
+from app.store import observations as observation_store
 from app.store.keyset import after_key
 
 
@@ -77,15 +79,12 @@ def count_articles(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Article)) or 0)
 
 
-def delete_article(session: Session, *, article_id: int) -> int:
-    """Delete an article with its revisions and observations; returns the observations removed."""
-    removed = session.execute(
-        delete(Observation)
-        .where(Observation.article_id == article_id)
-        .execution_options(synchronize_session=False)
-    )
+def delete_article(session: Session, *, article_id: int) -> tuple[int, aggregates.Deltas]:
+    """Delete an article with its revisions and observations; returns the observations removed and
+    their aggregate deltas."""
+    removed = observation_store.delete_article_observations(session, article_id=article_id)
     session.execute(delete(ArticleRevision).where(ArticleRevision.article_id == article_id))
     session.execute(
         delete(Article).where(Article.id == article_id).execution_options(synchronize_session=False)
     )
-    return int(removed.rowcount)  # type: ignore[attr-defined]
+    return removed

@@ -4,12 +4,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from app.models import Actor, Observation, Topic
+from app.models import Actor, Observation, ObservationDaily, Topic, UTCDateTime
+from app.store import aggregates
 from app.store.filters import ObservationFilter
 from app.store.keyset import after_key
+
+# from this many rows on, inserts skip SQLAlchemy's per-row parameter handling (and use COPY on PostgreSQL)
+BULK_ROWS = 100
 
 
 def _with_slugs() -> tuple[Any, ...]:
@@ -55,34 +59,98 @@ def count_article_observations(session: Session, *, article_id: int) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def add_observations(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
-    """Bulk insert (one executemany, no per-row ORM round trips)."""
+def add_observations(session: Session, *, rows: Sequence[dict[str, Any]]) -> aggregates.Deltas:
+    """Bulk insert with no per-row ORM round trips: one executemany, or, from `BULK_ROWS` rows on,
+    the driver's executemany of ready-made tuples (SQLite) or COPY (PostgreSQL).
+
+    Returns the rows' aggregate deltas, which the write's use case applies (`aggregates.apply`).
+    """
+    if len(rows) >= BULK_ROWS:
+        return _insert_in_bulk(session, rows)
     if rows:
         session.execute(insert(Observation), list(rows))
+    return aggregates.deltas_of(rows)
 
 
-def delete_automatic_observations(session: Session, *, article_id: int) -> int:
+def _insert_in_bulk(session: Session, rows: Sequence[dict[str, Any]]) -> aggregates.Deltas:
+    """Column by column: defaults filled once, each distinct datetime converted once, and the
+    aggregate deltas summed from the same columns."""
+    connection = session.connection()
+    dialect = connection.dialect
+    table = Observation.__table__
+    names = [c.name for c in table.columns if c.name in rows[0] or c.default is not None]
+    columns: list[list[Any]] = []
+    given: dict[str, list[Any]] = {}
+    for name in names:
+        column = table.c[name]
+        default = column.default
+        fill = None if default is None else default.arg(None) if default.is_callable else default.arg
+        values = [row.get(name, fill) for row in rows]
+        given[name] = values
+        # the dialect's own conversion (SQLite's DATETIME text, JSON text), as the ORM path does it
+        convert = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if convert is not None and isinstance(column.type, UTCDateTime):
+            seen: dict[Any, Any] = {}
+            values = [
+                None if v is None else seen[v] if v in seen else seen.setdefault(v, convert(v))
+                for v in values
+            ]
+        elif convert is not None:
+            values = [None if v is None else convert(v) for v in values]
+        columns.append(values)
+    deltas = aggregates.deltas_of_columns(
+        *(given[name] for name in ("status", "topic_id", "actor_id", "observed_at", "score", "confidence"))
+    )
+    tuples = list(zip(*columns, strict=True))
+    listed = ", ".join(names)
+    if dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor, cursor.copy(f"COPY observation ({listed}) FROM STDIN") as copy:
+            for row_values in tuples:
+                copy.write_row(row_values)
+        return deltas
+    marks = ", ".join("?" for _ in names)
+    connection.exec_driver_sql(f"INSERT INTO observation ({listed}) VALUES ({marks})", tuples)
+    return deltas
+
+
+_REMOVED = (
+    Observation.topic_id,
+    Observation.actor_id,
+    Observation.observed_at,
+    Observation.score,
+    Observation.confidence,
+    Observation.status,
+)
+
+
+def _delete(session: Session, *where: ColumnElement[bool]) -> tuple[int, aggregates.Deltas]:
+    """Delete matching observations; returns how many went and their aggregate deltas (negative)."""
+    removed = session.execute(
+        delete(Observation).where(*where).returning(*_REMOVED).execution_options(synchronize_session=False)
+    ).mappings()
+    rows = list(removed)
+    return len(rows), aggregates.deltas_of(rows, sign=-1)
+
+
+def delete_automatic_observations(session: Session, *, article_id: int) -> tuple[int, aggregates.Deltas]:
     """Drop what extraction produced for an article; manual coding stays."""
-    result = session.execute(
-        delete(Observation)
-        .where(Observation.article_id == article_id, Observation.method != "manual")
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return _delete(session, Observation.article_id == article_id, Observation.method != "manual")
 
 
-def delete_unreviewed_automatic(session: Session, *, article_id: int) -> int:
+def delete_unreviewed_automatic(session: Session, *, article_id: int) -> tuple[int, aggregates.Deltas]:
     """Drop automatic observations nobody has reviewed; manual and reviewed ones stay."""
-    result = session.execute(
-        delete(Observation)
-        .where(
-            Observation.article_id == article_id,
-            Observation.method != "manual",
-            Observation.status == "auto",
-        )
-        .execution_options(synchronize_session=False)
+    return _delete(
+        session,
+        Observation.article_id == article_id,
+        Observation.method != "manual",
+        Observation.status == "auto",
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_article_observations(session: Session, *, article_id: int) -> tuple[int, aggregates.Deltas]:
+    """Drop every observation coded from an article, manual ones too."""
+    return _delete(session, Observation.article_id == article_id)
 
 
 def article_pairs(session: Session, *, article_id: int) -> set[tuple[int, int]]:
@@ -113,13 +181,13 @@ def kept_keys(session: Session, *, article_id: int) -> set[tuple[int, int, str]]
 
 
 def actor_slugs_on_topic(session: Session, *, topic_id: int) -> list[str]:
-    """Actors with observations on a topic, most observed first."""
+    """Actors with observations on a topic, most observed first (counted on the daily aggregate)."""
     stmt = (
         select(Actor.slug)
-        .join(Observation, Observation.actor_id == Actor.id)
-        .where(Observation.topic_id == topic_id, Observation.status != "rejected")
+        .join(ObservationDaily, ObservationDaily.actor_id == Actor.id)
+        .where(ObservationDaily.topic_id == topic_id)
         .group_by(Actor.slug)
-        .order_by(func.count().desc(), Actor.slug)
+        .order_by(func.sum(ObservationDaily.count).desc(), Actor.slug)
     )
     return list(session.scalars(stmt))
 

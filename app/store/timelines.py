@@ -1,19 +1,45 @@
 """Timeline inputs from SQL: bucket sums per (actor, bucket), observation rows, memberships.
 
-Frames follow the contracts documented in `app.timelines`.
+Frames follow the contracts documented in `app.timelines`. Sums come from the daily aggregate
+(`observation_daily`) for every whole UTC day of the window, and from the observations only for
+the partial days at its edges (a `from` or `to` that is not midnight UTC), so a timeline reads
+one row per actor and day however many observations there are.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, func, literal_column, select
-from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.expression import Selectable
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    DateTime,
+    Integer,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.sql.expression import Select, Selectable
 
-from app.models import Actor, ActorMembership, Article, Observation
+from app.models import (
+    PERIODS,
+    Actor,
+    ActorMembership,
+    Article,
+    Observation,
+    ObservationDaily,
+    ObservationPeriod,
+)
+from app.store.aggregates import period_start, utc_day_of
 from app.store.filters import window
 
 SUM_COLUMNS = ["series", "bucket", "count", "weight", "weighted_sum", "weight_sq", "weighted_sq_sum"]
@@ -43,11 +69,43 @@ def bucket_start(dialect: str, interval: str, column: Any) -> ColumnElement[Any]
     return func.date_trunc(interval, func.timezone(literal_column("'UTC'"), column))
 
 
+def day_bucket(dialect: str, interval: str, day: Any) -> ColumnElement[Any]:
+    """The first day of the day, ISO week (Monday) or month that a date column falls in (a date:
+    ISO text on SQLite, DATE on PostgreSQL)."""
+    if dialect == "sqlite":  # dates are ISO text, which SQLite's date functions read
+        return bucket_start(dialect, interval, day)
+    return cast(func.date_trunc(interval, cast(day, DateTime())), Date)
+
+
+def epoch_day(dialect: str, day: Any) -> ColumnElement[int]:
+    """Days since 1970-01-01 of a date column (the integer travels faster than a date)."""
+    if dialect == "sqlite":  # julianday of a midnight is N.5, and 1970-01-01 is 2440587.5
+        return cast(func.julianday(day), Integer) - 2440587
+    return cast(day - literal_column("DATE '1970-01-01'"), Integer)
+
+
 def _read(session: Session, stmt: Selectable, columns: list[str]) -> pd.DataFrame:
     frame = pd.read_sql(stmt, session.connection())
     if frame.empty:
         return pd.DataFrame({column: pd.Series(dtype="object") for column in columns})
     return frame[columns]
+
+
+def _read_sums(session: Session, stmt: Select[*tuple[Any, ...]], params: dict[str, Any]) -> pd.DataFrame:
+    """The bucket-sums frame of a statement selecting its columns in `SUM_COLUMNS` order, with
+    buckets as `epoch_day`s (built from the rows directly: pd.read_sql costs more than the query)."""
+    # the driver's plain tuples: every column is an int, a float or a str, nothing to convert
+    rows = session.connection().execute(stmt, params).cursor.fetchall()
+    table = np.array(rows, dtype=object).reshape(len(rows), len(SUM_COLUMNS))
+    days = table[:, 1].astype(np.int64).astype("datetime64[D]").astype("datetime64[ns]")
+    return pd.DataFrame(
+        {
+            "series": pd.Series(table[:, 0], dtype=object),
+            "bucket": pd.DatetimeIndex(days).tz_localize(UTC),
+            "count": table[:, 2].astype(np.int64),
+            **{name: table[:, i + 3].astype(float) for i, name in enumerate(SUM_COLUMNS[3:])},
+        }
+    )
 
 
 def bucket_sums(
@@ -64,36 +122,160 @@ def bucket_sums(
     Every actor on the topic when `actor_ids` is None. Rejected observations are excluded.
     Columns: series (actor slug), bucket (UTC), count, weight, weighted_sum, weight_sq, weighted_sq_sum.
     """
-    dialect = session.get_bind().dialect.name
-    bucket = bucket_start(dialect, interval, Observation.observed_at).label("bucket")
-    confidence, score = Observation.confidence, Observation.score
-    stmt = (
+    period = interval if interval in PERIODS else None
+    parts, params = _plan(observed_from, observed_to, period)
+    stmt = _sums_statement(session.get_bind().dialect.name, interval, actor_ids is not None, parts)
+    return _read_sums(session, stmt, {**params, "topic_id": topic_id, "actor_ids": actor_ids or []})
+
+
+def daily_sums(
+    session: Session,
+    *,
+    topic_id: int,
+    actor_ids: list[int] | None,
+    observed_from: datetime | None,
+    observed_to: datetime | None,
+) -> pd.DataFrame:
+    """Per actor and UTC day, the bucket-sums contract with `actor` for `series` and `observed_at`
+    (the day's midnight) for `bucket`, plus a row `id`: the input of `rollup.attribute_sums`."""
+    parts, params = _plan(observed_from, observed_to, None)
+    stmt = _sums_statement(session.get_bind().dialect.name, None, actor_ids is not None, parts)
+    frame = _read_sums(session, stmt, {**params, "topic_id": topic_id, "actor_ids": actor_ids or []})
+    return frame.rename(columns={"series": "actor", "bucket": "observed_at"}).assign(id=range(len(frame)))
+
+
+def _midnight_on_or_after(instant: datetime) -> datetime:
+    midnight = datetime.combine(instant.astimezone(UTC).date(), time(), tzinfo=UTC)
+    return midnight if midnight == instant else midnight + timedelta(days=1)
+
+
+def _midnight_on_or_before(instant: datetime) -> datetime:
+    return datetime.combine(instant.astimezone(UTC).date(), time(), tzinfo=UTC)
+
+
+def _next_period_start(day: date, period: str) -> date:
+    start = period_start(day, period)
+    if start == day:
+        return day
+    return start + timedelta(days=7) if period == "week" else (start + timedelta(days=31)).replace(day=1)
+
+
+# One part of a window: where its sums come from ("periods": observation_period rows of the
+# interval, "days": observation_daily rows, "observations": single observations) and whether it
+# has a lower and an upper bound (bound parameters lo_<i>, hi_<i>).
+Part = tuple[str, bool, bool]
+
+
+def _plan(
+    observed_from: datetime | None, observed_to: datetime | None, period: str | None
+) -> tuple[tuple[Part, ...], dict[str, Any]]:
+    """Split [from, to) into the parts that add up to its sums, coarsest first: whole weeks or
+    months from `observation_period` (when `period` is given), whole UTC days around them from
+    `observation_daily`, and the partial days at the edges (a bound that is not midnight UTC)
+    from the observations. Returns the parts and their bound parameters."""
+    parts: list[Part] = []
+    params: dict[str, Any] = {}
+
+    def add(source: str, lo: Any, hi: Any) -> None:
+        i = len(parts)
+        parts.append((source, lo is not None, hi is not None))
+        params.update({f"lo_{i}": lo} if lo is not None else {})
+        params.update({f"hi_{i}": hi} if hi is not None else {})
+
+    first = _midnight_on_or_after(observed_from) if observed_from is not None else None
+    end = _midnight_on_or_before(observed_to) if observed_to is not None else None
+    if first is not None and end is not None and end <= first:  # no whole day: observations only
+        add("observations", observed_from, observed_to)
+        return tuple(parts), params
+    if observed_from is not None and first is not None and observed_from < first:
+        add("observations", observed_from, first)
+    if observed_to is not None and end is not None and end < observed_to:
+        add("observations", end, observed_to)
+    first_day = first.date() if first is not None else None
+    end_day = end.date() if end is not None else None
+    if period is None:
+        add("days", first_day, end_day)
+        return tuple(parts), params
+    whole_first = _next_period_start(first_day, period) if first_day is not None else None
+    whole_end = period_start(end_day, period) if end_day is not None else None
+    if whole_first is not None and whole_end is not None and whole_end <= whole_first:
+        add("days", first_day, end_day)  # no whole week or month: days only
+        return tuple(parts), params
+    add("periods", whole_first, whole_end)
+    if first_day is not None and whole_first is not None and first_day < whole_first:
+        add("days", first_day, whole_first)
+    if end_day is not None and whole_end is not None and whole_end < end_day:
+        add("days", whole_end, end_day)
+    return tuple(parts), params
+
+
+@lru_cache(maxsize=256)
+def _sums_statement(
+    dialect: str, interval: str | None, by_actor: bool, parts: tuple[Part, ...]
+) -> Select[*tuple[Any, ...]]:
+    """Sums per actor slug and bucket (`interval`, or the day itself when None) of one topic over
+    the parts of `_plan`, with bound parameters (topic_id, actor_ids, lo_<i>, hi_<i>): built once
+    per shape, so a request pays for executing it and not for composing it."""
+    selects = [_part(dialect, interval, by_actor, i, part) for i, part in enumerate(parts)]
+    rows = (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("parts")
+    # grouped by actor id first: the slugs join the few result rows, not every day
+    grouped = (
+        select(rows.c.actor_id, rows.c.bucket, *(func.sum(rows.c[n]).label(n) for n in SUM_COLUMNS[2:]))
+        .group_by(rows.c.actor_id, rows.c.bucket)
+        .subquery("sums")
+    )
+    return (
         select(
             Actor.slug.label("series"),
-            bucket,
-            func.count().label("count"),
-            func.sum(confidence).label("weight"),
-            func.sum(confidence * score).label("weighted_sum"),
-            func.sum(confidence * confidence).label("weight_sq"),
-            func.sum(confidence * score * score).label("weighted_sq_sum"),
+            epoch_day(dialect, grouped.c.bucket).label("bucket"),
+            *(grouped.c[n] for n in SUM_COLUMNS[2:]),
         )
-        .join(Actor, Actor.id == Observation.actor_id)
-        .where(
-            Observation.topic_id == topic_id,
-            Observation.status != "rejected",
-            *window(observed_from, observed_to),
-        )
-        .group_by(Actor.slug, bucket)
-        .order_by(Actor.slug, bucket)
+        .join(Actor, Actor.id == grouped.c.actor_id)
+        .order_by(Actor.slug, grouped.c.bucket)
     )
-    if actor_ids is not None:
-        stmt = stmt.where(Observation.actor_id.in_(actor_ids))
-    frame = _read(session, stmt, SUM_COLUMNS)
-    frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
-    for column in SUM_COLUMNS[3:]:
-        frame[column] = frame[column].astype(float)
-    frame["count"] = frame["count"].astype(int)
-    return frame
+
+
+def _part(dialect: str, interval: str | None, by_actor: bool, i: int, part: Part) -> Select[*tuple[Any, ...]]:
+    """One part's rows as (actor_id, bucket, count, weight, weighted_sum, weight_sq, weighted_sq_sum),
+    the bucket being the first day of the row's interval (its day when `interval` is None)."""
+
+    def bucket(day: Any) -> Any:
+        return (day if interval is None else day_bucket(dialect, interval, day)).label("bucket")
+
+    source, has_lo, has_hi = part
+    moment: InstrumentedAttribute[Any]
+    if source == "observations":
+        c, s = Observation.confidence, Observation.score
+        stmt = select(
+            Observation.actor_id,
+            bucket(utc_day_of(dialect, Observation.observed_at)),
+            literal(1).label("count"),
+            c.label("weight"),
+            (c * s).label("weighted_sum"),
+            (c * c).label("weight_sq"),
+            (c * s * s).label("weighted_sq_sum"),
+        ).where(Observation.topic_id == bindparam("topic_id"), Observation.status != "rejected")
+        actor, moment = Observation.actor_id, Observation.observed_at
+    elif source == "periods":
+        table = ObservationPeriod
+        stmt = select(
+            table.actor_id, table.start.label("bucket"), *(getattr(table, n) for n in SUM_COLUMNS[2:])
+        ).where(table.topic_id == bindparam("topic_id"), table.period == interval)
+        actor, moment = table.actor_id, table.start
+    else:
+        stmt = select(
+            ObservationDaily.actor_id,
+            bucket(ObservationDaily.day),
+            *(getattr(ObservationDaily, n) for n in SUM_COLUMNS[2:]),
+        ).where(ObservationDaily.topic_id == bindparam("topic_id"))
+        actor, moment = ObservationDaily.actor_id, ObservationDaily.day
+    if by_actor:
+        stmt = stmt.where(actor.in_(bindparam("actor_ids", expanding=True)))
+    if has_lo:
+        stmt = stmt.where(moment >= bindparam(f"lo_{i}"))
+    if has_hi:
+        stmt = stmt.where(moment < bindparam(f"hi_{i}"))
+    return stmt
 
 
 def observation_rows(

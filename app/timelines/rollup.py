@@ -156,3 +156,30 @@ def attribute(
     parts = [part for part in (own, via, spoken) if not part.empty] or [own]
     out = pd.concat(parts, ignore_index=True).drop_duplicates(subset=["series", "id"])
     return out.sort_values(["series", "observed_at", "id"], kind="stable").reset_index(drop=True)
+
+
+def attribute_sums(
+    sums: pd.DataFrame, memberships: pd.DataFrame, targets: list[str], member_weight: float = 1.0
+) -> pd.DataFrame:
+    """Daily sums attributed like observation rows; returns the bucket-sums contract by target.
+
+    `sums` has one row per actor and UTC day: `id`, `actor`, `observed_at` (the day's midnight)
+    and the sums columns (`app.timelines.frames.SUM_COLUMNS`). Memberships are dated by day, so
+    every observation of a day counts for the same targets at the same factor f (1 for the
+    actor's own, `member_weight` through membership, times the share for a group), and f scales
+    the sums linearly: weight, weighted_sum and weighted_sq_sum by f, weight_sq by f^2. Roll-up
+    from daily sums therefore equals roll-up from the observations.
+    """
+    attributed = attribute(sums.assign(confidence=1.0), memberships, targets, member_weight)
+    factor = attributed["confidence"].astype(float)
+    return pd.DataFrame(
+        {
+            "series": attributed["series"].astype(str),
+            "bucket": attributed["observed_at"],
+            "count": attributed["count"].astype("int64"),
+            "weight": attributed["weight"] * factor,
+            "weighted_sum": attributed["weighted_sum"] * factor,
+            "weight_sq": attributed["weight_sq"] * factor * factor,
+            "weighted_sq_sum": attributed["weighted_sq_sum"] * factor,
+        }
+    )

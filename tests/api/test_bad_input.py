@@ -358,6 +358,22 @@ def test_batch_longer_than_the_setting_is_refused_naming_the_limit(
     assert [r["status"] for r in accepted.json()["results"]] == ["created"] * 3
 
 
+def test_a_timeline_window_of_more_buckets_than_the_setting_is_refused(
+    app: FastAPI, client: TestClient
+) -> None:
+    app.state.settings = app.state.settings.model_copy(update={"timeline_max_buckets": 10})
+    window = {"topic": "ground-troops-ukraine", "from": "2025-01-01", "to": "2025-03-01"}
+    for path, params in (
+        ("/v1/timelines", window),
+        ("/v1/timelines", {**window, "rollup": "true", "actor": "europe"}),
+        ("/v1/topics/ground-troops-ukraine/timeline", window),
+        ("/v1/compare", {**window, "actor": ["france", "russia"]}),
+    ):
+        error = _assert_refused(client.get(path, params={**params, "interval": "day"}), "interval")
+        assert (error["code"], error["details"]) == ("limit_exceeded", {"limit": 10})
+        assert client.get(path, params={**params, "interval": "month"}).status_code == 200
+
+
 def _too_large(response: Any, limit: int) -> None:
     error = _assert_refused(response, "body", status=413)
     assert error["code"] == "request_too_large"
@@ -489,12 +505,13 @@ def test_any_text_is_stored_exactly_or_refused_with_422(client: TestClient, text
     """Every code point, surrogates and NUL included, sent as JSON escapes: what JSON means by the
     text either comes back exactly or is refused (422, naming the field) when it holds a NUL or a
     lone surrogate."""
-    body = json.dumps(_stance(evidence=text), ensure_ascii=True)
-    meant = json.loads(body)["evidence"]
+    # a text that names no actor: nothing is extracted, so each example costs one insert
+    body = json.dumps(article_payload(title=text, text="Nothing to see."), ensure_ascii=True)
+    meant = json.loads(body)["title"]
     storable = "\x00" not in meant and not any(0xD800 <= ord(c) <= 0xDFFF for c in meant)
-    response = client.post("/v1/stances", content=body.encode(), headers=JSON)
+    response = client.post("/v1/articles", content=body.encode(), headers=JSON)
     if not storable:
-        _assert_refused(response, "evidence")
+        _assert_refused(response, "title")
         return
     assert response.status_code == 201, response.text
-    assert client.get(f"/v1/stances/{response.json()['id']}").json()["evidence"] == meant
+    assert client.get(f"/v1/articles/{response.json()['article_id']}").json()["title"] == meant

@@ -119,7 +119,7 @@ class FuzzTarget:
 
 
 def _seed(url: str) -> tuple[str, int]:
-    """Starter registry, demo corpus and an admin key in a fresh database; returns the key."""
+    """Starter registry, demo corpus and an admin key in a fresh database; returns the plain key and its id."""
     engine = make_engine(Settings(database_url=url))
     try:
         with session_scope(make_sessionmaker(engine)) as session:

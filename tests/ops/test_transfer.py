@@ -27,7 +27,7 @@ from app.cli import DEMO_CORPUS, cli
 from app.config import Settings
 from app.db import Base, make_engine, make_sessionmaker, session_scope
 from app.extraction.corpus import read_jsonl
-from app.models import ShiftRefresh, Topic, WebhookDelivery
+from app.models import Feed, Job, JobItem, ShiftRefresh, Topic, WebhookDelivery
 from app.schemas import ArticleCreate, ObservationCreate, ObservationUpdate
 from app.store import observations as observation_store
 from tests.conftest import create_database
@@ -103,6 +103,15 @@ def build_source(url: str) -> None:
             session.flush()
             child.parent_id = parent.id
             session.add(ShiftRefresh(topic_id=parent.id, actor_id=1))
+            # feeds, jobs and syndicated stories: a fingerprinted wire story and its copy, a feed, a job
+            for suffix in ("?wire", "?copy"):
+                wire = ArticleCreate.model_validate({**first, "url": first["url"] + suffix})
+                ingest.ingest_article(session, wire, context=context, engine="rules", link_stories=True)
+            session.add(Feed(url="https://feeds.example/rss.xml", poll_interval_seconds=900, etag='"e1"'))
+            job = Job(kind="reextract", backend="inprocess", params={"up_to_id": 1}, total=1)
+            session.add(job)
+            session.flush()
+            session.add(JobItem(job_id=job.id, article_id=1, status="done"))
     finally:
         engine.dispose()
 

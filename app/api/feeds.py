@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+
+from app.api.deps import AdminAccess, WriteAccess
+from app.api.params import RowId
+from app.db import SessionDep
+from app.errors import InvalidInput, NotFound
+from app.feeds.registration import register_feed
+from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from app.schemas import MAX_ID, FeedCreate, FeedDeleted, FeedRead, Page
+from app.store import feeds as feed_store
+
+router = APIRouter(prefix="/feeds", tags=["feeds"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input; the body names the field"}}
+
+
+@router.post(
+    "",
+    dependencies=[WriteAccess],
+    response_model=FeedRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": FeedRead, "description": "A feed with this url existed and was updated"},
+        **ERRORS,
+    },
+)
+def create_feed(data: FeedCreate, session: SessionDep, response: Response) -> FeedRead:
+    """Register an RSS or Atom feed (or update the one with this url). It is polled at once, then
+    every `poll_interval_seconds`; new entries are ingested like POST /v1/articles."""
+    feed, created = register_feed(session, data)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return FeedRead.model_validate(feed)
+
+
+@router.get("", response_model=Page[FeedRead], responses=ERRORS)
+def list_feeds(session: SessionDep, limit: Limit = 100, cursor: CursorParam = None) -> Page[FeedRead]:
+    """Every feed with its polling state: last fetch, last error and backoff, next poll."""
+    after = _after_id(cursor) if cursor is not None else 0
+    rows = feed_store.list_feeds(session, after_id=after, limit=limit + 1)
+    items = rows[:limit]
+    next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
+    return Page[FeedRead](items=[FeedRead.model_validate(f) for f in items], next_cursor=next_cursor)
+
+
+@router.get("/{feed_id}", response_model=FeedRead, responses={404: {}})
+def get_feed(feed_id: RowId, session: SessionDep) -> FeedRead:
+    feed = feed_store.get_feed(session, feed_id=feed_id)
+    if feed is None:
+        raise NotFound("feed", feed_id)
+    return FeedRead.model_validate(feed)
+
+
+@router.delete("/{feed_id}", dependencies=[AdminAccess], response_model=FeedDeleted, responses={404: {}})
+def delete_feed(feed_id: RowId, session: SessionDep) -> FeedDeleted:
+    """Stop polling a feed and forget it (the articles it brought stay)."""
+    if not feed_store.delete_feed(session, feed_id=feed_id):
+        raise NotFound("feed", feed_id)
+    return FeedDeleted(feed_id=feed_id)
+
+
+def _after_id(cursor: str) -> int:
+    (last_id,) = decode_cursor(cursor, 1)
+    if type(last_id) is not int or not 0 <= last_id <= MAX_ID:
+        raise InvalidInput("cursor is not one this service issued", field="cursor")
+    return last_id

@@ -1,0 +1,59 @@
+"""`python -m bench --tiny` runs every scenario end to end and writes them all to its JSON.
+
+Timings are never asserted (they are the benchmark's business, as ratios within one run); this
+proves that the suite works: corpus generation and its aggregate check, in-process timelines,
+a real two-worker server under load and its memory, batch ingest and bulk insert. SQLite only,
+to stay within seconds; `python -m bench` itself covers PostgreSQL when it is reachable.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = {
+    "timeline, one actor x topic",
+    "timeline, all actors of a topic",
+    "timeline, bloc roll-up (27 members)",
+    "HTTP GET timeline, 32 connections, 2 workers",
+    "server peak RSS per worker, rules engine",
+    "server peak RSS per worker, embeddings engine",
+    "extraction only (rules)",
+    "batch ingest (100/request), default (shift worker in-process)",
+    "batch ingest (100/request), shift detection off",
+    "observation bulk insert",
+}
+
+
+def test_the_tiny_suite_writes_every_scenario(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--tiny", "--engines", "sqlite", "--out-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    assert len(list(tmp_path.glob("bench-*.json"))) == 1
+    rows = report["results"]
+    assert {row["scenario"] for row in rows} == SCENARIOS
+    for row in rows:
+        if row["skipped"]:
+            assert row["value"] is None, row
+            continue
+        assert row["value"] > 0, row
+        if row["unit"] == "ms":  # a timeline: service and raw query, both sampled
+            assert row["baseline_value"] > 0, row
+            assert row["details"]["samples"] >= 20, row
+            assert row["ratio"] == pytest.approx(row["value"] / row["baseline_value"]), row
+    http = next(row for row in rows if row["scenario"].startswith("HTTP"))
+    assert http["details"]["failed"] == 0
+    assert http["details"]["floor"]["requests_per_s"] > 0
+    assert report["corpora"][0]["size"] == 3000
+    assert "| scenario | engine | size |" in done.stdout  # the Markdown table
