@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from app import auth, ingest
+from app import auth, ingest, migrate, registry
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.models import Actor, Observation, Topic
@@ -83,3 +87,31 @@ def admin_headers(database_url: str) -> dict[str, str]:
     finally:
         engine.dispose()
     return {"Authorization": f"Bearer {plain}"}
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database of its own whose work commits (pollers, jobs), with the starter registry."""
+
+    url: str
+    factory: sessionmaker[Session]
+    settings: Settings
+
+
+@contextmanager
+def registry_database(kind: str, tmp_dir: Path, **settings: Any) -> Iterator[Database]:
+    """A fresh, migrated `kind` database holding the starter registry; dropped afterwards."""
+    from tests.conftest import create_database  # conftest imports nothing from here: no cycle
+
+    url, drop = create_database(kind, tmp_dir)
+    migrate.upgrade(url)
+    configured = Settings(database_url=url, shift_detection="sync", log_level="WARNING", **settings)
+    engine = make_engine(configured)
+    factory = make_sessionmaker(engine)
+    try:
+        with session_scope(factory) as session:
+            registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))
+        yield Database(url, factory, configured)
+    finally:
+        engine.dispose()
+        drop()
