@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
@@ -26,7 +26,7 @@ from app.extraction.types import (
     RegistrySnapshot,
     TopicEntry,
 )
-from app.models import Article, ArticleRevision
+from app.models import Article, ArticleRevision, Source
 from app.schemas import ArticleCreate, ErrorDetail, IngestResult
 from app.store import actors as actor_store
 from app.store import aggregates, registry_state
@@ -317,15 +317,22 @@ def _store_article(
     context: RegistryContext,
     engine: str,
     link_stories: bool = False,
+    sources: Mapping[str, Source] | None = None,
 ) -> IngestOutcome:
-    """`ingest_article` without applying the aggregate deltas, which the outcome carries."""
+    """`ingest_article` without applying the aggregate deltas, which the outcome carries.
+
+    `sources`: rows a batch already found or added, by name (saves a query per article).
+    """
     existing = _find_existing(session, data)
     digest = content_hash(data)
     if existing is not None and existing.content_hash == digest:
         count = observation_store.count_article_observations(session, article_id=existing.id)
         return IngestOutcome("unchanged", existing, count)
 
-    source = article_store.get_or_add_source(session, name=data.source) if data.source else None
+    source = None
+    if data.source:
+        known = sources.get(data.source) if sources else None
+        source = known or article_store.get_or_add_source(session, name=data.source)
     previous: set[Pair] = set()
     deltas = aggregates.Deltas()
     if existing is None:
@@ -403,15 +410,20 @@ def _store_article_safely(
     context: RegistryContext,
     engine: str,
     link_stories: bool = False,
+    sources: Mapping[str, Source] | None = None,
 ) -> IngestOutcome:
     # the deltas travel in the outcome, outside the savepoint: a rolled-back attempt leaves none
     try:
         with session.begin_nested():
-            return _store_article(session, data, context=context, engine=engine, link_stories=link_stories)
+            return _store_article(
+                session, data, context=context, engine=engine, link_stories=link_stories, sources=sources
+            )
     except IntegrityError:
         logger.info("ingest.race url=%s external_id=%s", data.url, data.external_id)
     with session.begin_nested():
-        return _store_article(session, data, context=context, engine=engine, link_stories=link_stories)
+        return _store_article(
+            session, data, context=context, engine=engine, link_stories=link_stories, sources=sources
+        )
 
 
 # --- syndicated copies --------------------------------------------------------------------------
@@ -480,14 +492,22 @@ def ingest_batch(
             valid[index] = ArticleCreate.model_validate(item)
         except ValidationError as error:
             results[index] = IngestResult(status="error", error=_validation_error(error, index))
-    for name in sorted({data.source for data in valid.values() if data.source}):
-        article_store.get_or_add_source(session, name=name)
+    # added before any item's savepoint, so every item may use them
+    sources = {
+        name: article_store.get_or_add_source(session, name=name)
+        for name in sorted({data.source for data in valid.values() if data.source})
+    }
     touched: set[Pair] = set()
     deltas = aggregates.Deltas()
     for index in sorted(valid, key=lambda i: _identity(valid[i])):
         try:
             outcome = _store_article_safely(
-                session, valid[index], context=context, engine=engine, link_stories=link_stories
+                session,
+                valid[index],
+                context=context,
+                engine=engine,
+                link_stories=link_stories,
+                sources=sources,
             )
         except StancelineError as error:
             field = f"articles[{index}].{error.field}" if error.field else f"articles[{index}]"

@@ -185,6 +185,8 @@ def _figure(row: dict[str, Any]) -> tuple[str, str]:
             f"all processes {d['total_mb']:.0f} MB ({d['supervisor_mb']:.0f} + {workers})",
         )
     unit = row["unit"]
+    if row["baseline"] == "(baseline)":
+        return f"{row['value']:,.0f} {unit}", "(this is the baseline)"
     return f"{row['value']:,.0f} {unit}", f"{row['baseline_value']:,.0f} {unit} ({row['baseline']})"
 
 

@@ -143,7 +143,16 @@ def run(corpus: Corpus, *, count: int, budget_seconds: float) -> list[Result]:
                 count=count,
                 budget_seconds=budget_seconds,
             )
-            results.append(_faster("timeline, all actors of a topic", corpus, every, target=10.0))
+            # the issue sets this target at 10M observations; smaller corpora are reported against it
+            results.append(
+                _faster(
+                    "timeline, all actors of a topic",
+                    corpus,
+                    every,
+                    target=10.0,
+                    binding=corpus.size >= 10**7,
+                )
+            )
             rolled = interleaved(
                 {
                     "service": _ok(client, {**week, "actor": corpus.bloc, "rollup": "true"}),
@@ -189,8 +198,11 @@ def _slower(
     )
 
 
-def _faster(name: str, corpus: Corpus, timings: dict[str, Timings], *, target: float) -> Result:
-    """How many times faster than the raw query the service's p99 is (target: at least `target`)."""
+def _faster(
+    name: str, corpus: Corpus, timings: dict[str, Timings], *, target: float, binding: bool
+) -> Result:
+    """How many times faster than the raw query the service's p99 is (target: at least `target`,
+    checked only when `binding`)."""
     speedup = timings["raw"].p99_ms / timings["service"].p99_ms
     return Result(
         scenario=name,
@@ -201,7 +213,7 @@ def _faster(name: str, corpus: Corpus, timings: dict[str, Timings], *, target: f
         baseline="raw SQL bucket query",
         baseline_value=timings["raw"].p99_ms,
         ratio=timings["service"].p99_ms / timings["raw"].p99_ms,
-        target=f"p99 >= {target:g}x faster than raw",
-        met=speedup >= target,
+        target=f"p99 >= {target:g}x faster than raw" + ("" if binding else " (at 10M)"),
+        met=speedup >= target if binding else None,
         details={**_details(timings), "speedup": round(speedup, 2)},
     )

@@ -53,8 +53,8 @@ PERIOD_KEY_FIELDS = ("topic_id", "period", "actor_id", "start")
 # declarative tables are Tables
 TABLE: Table = ObservationDaily.__table__  # type: ignore[assignment]
 PERIOD_TABLE: Table = ObservationPeriod.__table__  # type: ignore[assignment]
-REL_TOLERANCE = 1e-9
 BULK_ROWS = 1000  # from this many rows (or keys), the vectorised paths
+REL_TOLERANCE = 1e-9
 ABS_TOLERANCE = 1e-7
 _NEGLIGIBLE = 1e-12  # what is left of +x - x in float arithmetic
 

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, Table, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.models import Actor, Observation, ObservationDaily, Topic, UTCDateTime
@@ -14,6 +14,7 @@ from app.store.keyset import after_key
 
 # from this many rows on, inserts skip SQLAlchemy's per-row parameter handling (and use COPY on PostgreSQL)
 BULK_ROWS = 100
+OBSERVATION: Table = Observation.__table__  # type: ignore[assignment]  # declarative tables are Tables
 
 
 def _with_slugs() -> tuple[Any, ...]:
@@ -68,7 +69,8 @@ def add_observations(session: Session, *, rows: Sequence[dict[str, Any]]) -> agg
     if len(rows) >= BULK_ROWS:
         return _insert_in_bulk(session, rows)
     if rows:
-        session.execute(insert(Observation), list(rows))
+        # Core, not the ORM bulk path: one multi-row INSERT (insertmanyvalues) however the rows differ
+        session.connection().execute(insert(OBSERVATION), list(rows))
     return aggregates.deltas_of(rows)
 
 

@@ -1,9 +1,10 @@
 """Timeline inputs from SQL: bucket sums per (actor, bucket), observation rows, memberships.
 
-Frames follow the contracts documented in `app.timelines`. Sums come from the daily aggregate
-(`observation_daily`) for every whole UTC day of the window, and from the observations only for
-the partial days at its edges (a `from` or `to` that is not midnight UTC), so a timeline reads
-one row per actor and day however many observations there are.
+Frames follow the contracts documented in `app.timelines`. Sums come from the aggregates, not
+the observations: weekly and monthly sums from `observation_period` for every whole week or month
+of the window, `observation_daily` for the whole UTC days around them, and the observations only
+for the partial days at its edges (a `from` or `to` that is not midnight UTC). A timeline reads
+one row per actor and bucket however many observations there are (see `_plan`).
 """
 
 from __future__ import annotations
