@@ -22,12 +22,16 @@ from app.db import session_scope
 logger = logging.getLogger(__name__)
 
 
-def run_once(settings: Settings, factory: sessionmaker[Session]) -> None:
-    """Drain the shift queue, then post due webhook deliveries (also what the CLI calls at the end)."""
+def run_once(settings: Settings, factory: sessionmaker[Session], *, settle: bool = True) -> None:
+    """Drain the shift queue, then post due webhook deliveries.
+
+    `settle=False`: every queued series now, not only the settled ones (what a command does before
+    it ends, see `shifts.process_queue`).
+    """
     if settings.shift_detection != "off":
         while True:
             with session_scope(factory) as session:
-                if not shifts.process_queue(session, settings=settings):
+                if not shifts.process_queue(session, settings=settings, settle=settle):
                     break
     if settings.webhook_urls:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None

@@ -164,7 +164,7 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
 
 def _finish_background_work(settings: Settings, factory: sessionmaker[Session]) -> None:
     """Refresh every series this command queued, once, and post the webhooks that produced."""
-    background.run_once(settings, factory)
+    background.run_once(settings, factory, settle=False)
 
 
 def _read_articles(path: Path) -> list[dict[str, Any]]:

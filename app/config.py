@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     timeline_max_buckets: int = Field(
         default=10_000, ge=1, description="Most buckets a timeline or comparison may span per series"
     )
+    read_cache_mb: int = Field(
+        default=32,
+        ge=0,
+        description=(
+            "Memory per process for finished timeline responses, kept while the data is unchanged (0: off)"
+        ),
+    )
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     db_pool_size: int = Field(default=5, ge=1)
     migrate_on_start: bool | None = Field(
@@ -64,6 +71,14 @@ class Settings(BaseSettings):
         description=(
             "In a roll-up, the share of its confidence a member's observation counts with "
             "(the actor's own observations count fully)"
+        ),
+    )
+    shift_settle_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        description=(
+            "Deferred shift detection refreshes a queued series once it has waited this long, so a "
+            "burst of writes costs one refresh per series (0: at the next poll)"
         ),
     )
     worker_poll_seconds: float = Field(default=0.5, gt=0, description="Background worker poll interval")

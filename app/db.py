@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import contextmanager_in_threadpool
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -56,29 +57,73 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".rstrip())
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, *, single_connection: bool = False) -> Engine:
+    """The engine of a process; `single_connection`: one connection, never checked out twice at
+    once (the event loop's own, see `make_inline_reader`)."""
     url = settings.database_url
+    pool: dict[str, Any] = (
+        {"pool_size": 1, "max_overflow": 0} if single_connection else {"pool_size": settings.db_pool_size}
+    )
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000},
+            **pool,
         )
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    return create_engine(url, pool_size=settings.db_pool_size, pool_pre_ping=True)
+    # a ping per inline read would double its cost; a broken connection is replaced when it fails
+    return create_engine(url, pool_pre_ping=not single_connection, **pool)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: commit on success, roll back on any error."""
-    with session_scope(request.app.state.sessionmaker, write=request.method not in READ_METHODS) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: commit on success, roll back on any error.
+
+    A read opens and ends its transaction on the event loop: a read-only transaction never waits
+    for a lock, and the trip to the thread pool would cost more than the work. A write does both
+    in the thread pool, since BEGIN IMMEDIATE may wait for SQLite's write lock.
+    """
+    write = request.method not in READ_METHODS
+    scope = session_scope(request.app.state.sessionmaker, write=write)
+    if not write:
+        with scope as session:
+            yield session
+        return
+    async with contextmanager_in_threadpool(scope) as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+# Reads short enough to run on the event loop itself (an API key, the data revision) get a
+# session from this: `with reader() as session: ...`, never held across an `await`.
+InlineReader = Callable[[], AbstractContextManager[Session]]
+
+
+def make_inline_reader(engine: Engine) -> InlineReader:
+    """Inline reads on a connection of their own (`engine` from `make_engine(single_connection=True)`).
+
+    Not the request pool: its connections are given back by code that runs on the same event
+    loop, so a loop that waited for one of them would wait for itself.
+    """
+    factory = make_sessionmaker(engine)
+
+    def reader() -> AbstractContextManager[Session]:
+        return session_scope(factory, write=False)
+
+    return reader
+
+
+async def get_inline_reader(request: Request) -> InlineReader:
+    reader: InlineReader = request.app.state.inline_reader
+    return reader
+
+
+InlineReaderDep = Annotated[InlineReader, Depends(get_inline_reader)]
 
 
 @contextmanager

@@ -14,9 +14,10 @@ from app.api import actors, agreement, articles, health, keys, registry, shifts,
 from app.api import feeds as feeds_api
 from app.api import jobs as jobs_api
 from app.api.deps import ACCESS_ERRORS, ReadAccess
+from app.api.read_cache import ReadCache
 from app.background import BackgroundWorker
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine, make_inline_reader, make_sessionmaker
 from app.errors import install_error_handlers
 from app.extraction import resolve_engine
 from app.ingest import RegistryCache
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        inline_engine = make_engine(settings, single_connection=True)
+        app.state.inline_reader = make_inline_reader(inline_engine)
         worker = (
             BackgroundWorker(settings, app.state.sessionmaker) if BackgroundWorker.needed(settings) else None
         )
@@ -63,12 +66,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 runner.stop()
             if worker is not None:
                 worker.stop()
+            inline_engine.dispose()
             engine.dispose()
 
     # /docs and /redoc served from assets in the fastapi-offline package: no CDN, works with no network
     app = FastAPIOffline(title="Stanceline", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.registry_cache = RegistryCache()
+    app.state.read_cache = ReadCache.for_settings(settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:  # off unless origins are configured

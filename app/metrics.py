@@ -52,6 +52,12 @@ INGEST_OBSERVATIONS = Counter(
     "Observations written by extraction (ingest and re-extraction), by engine",
     ["engine"],
 )
+READ_CACHE = Counter(
+    "stanceline_read_cache",
+    "Cached timeline reads, by outcome: hit, miss, shared (waited for another request's "
+    "computation) or not_modified (304 to a current If-None-Match)",
+    ["result"],
+)
 EXTRACTION_SECONDS = Histogram(
     "stanceline_extraction_seconds",
     "Extraction time per article, by engine",
@@ -92,6 +98,10 @@ def exposition() -> tuple[bytes, str]:
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
     HTTP_DURATION.labels(method=method, route=route).observe(seconds)
+
+
+def count_read_cache(result: str) -> None:
+    READ_CACHE.labels(result=result).inc()
 
 
 def count_articles(statuses: Iterable[str]) -> None:

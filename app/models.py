@@ -78,6 +78,17 @@ class RegistryRevision(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class DataRevision(Base):
+    """One row whose counter every commit that changes timeline data bumps (`app.store.data_state`),
+    so processes can cache finished reads and know when they went stale."""
+
+    __tablename__ = "data_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
 class Source(Base):
     __tablename__ = "source"
 

@@ -155,6 +155,19 @@ def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     if route is None:
         return metrics.UNMATCHED_ROUTE
+    key = (id(route), tuple(sorted(scope.get("path_params", {}))))
+    known = _templates.get(key)
+    if known is None or known[0] is not route:  # routes are unhashable; an id may be reused
+        known = _templates[key] = (route, _template_of(scope, route))
+    return known[1]
+
+
+# (id of the route, its parameters' names) -> (route, template): routes are fixed once the app
+# runs, so this stays as small as the app's route table
+_templates: dict[tuple[int, tuple[str, ...]], tuple[object, str]] = {}
+
+
+def _template_of(scope: Scope, route: object) -> str:
     name = getattr(route, "name", None)
     app = scope.get("app")
     if isinstance(name, str) and app is not None:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.models import Actor, Shift, Topic
+from app.models import Actor, Shift, Topic, utcnow
 from app.store import shift_queue
 from app.store import shifts as shift_store
 from app.store import timelines as timeline_store
@@ -233,9 +233,16 @@ def after_write(
     return refresh_shifts(session, touched=pairs, settings=settings)
 
 
-def process_queue(session: Session, *, settings: Settings, limit: int = 500) -> int:
-    """Refresh the shifts of queued series (one refresh per series however often it was queued)."""
-    pairs = shift_queue.claim(session, limit=limit)
+def process_queue(session: Session, *, settings: Settings, limit: int = 500, settle: bool = True) -> int:
+    """Refresh the shifts of queued series (one refresh per series however often it was queued).
+
+    `settle`: only series queued at least `shift_settle_seconds` ago, so that a burst of writes
+    refreshes a series once after the burst (or once every so often during a long one) rather
+    than after every write; without it, every queued series (what a command does before it ends).
+    """
+    wait = settings.shift_settle_seconds if settle else 0.0
+    queued_before = utcnow() - timedelta(seconds=wait) if wait > 0 else None
+    pairs = shift_queue.claim(session, limit=limit, queued_before=queued_before)
     if pairs:
         refresh_shifts(session, touched=pairs, settings=settings)
     return len(pairs)

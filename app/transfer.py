@@ -33,19 +33,22 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import orjson
-from sqlalchemy import Column, Select, Table, TypeDecorator, delete, func, select, text, update
+from sqlalchemy import Column, Select, Table, TypeDecorator, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app import __version__, migrate
 from app.db import WRITE_OPTIONS, Base
+from app.models import DataRevision, RegistryRevision
 
 FORMAT = "stanceline-export"
 FORMAT_VERSION = 1
 KEY_TABLES = frozenset({"api_key"})
-# rows the migrations themselves insert; an import replaces them instead of counting them as data
-SEEDED_TABLES = frozenset({"registry_revision"})
+# one-row change counters the migrations seed: not content, so never exported; an import moves
+# them past every value the target had, so no process mistakes the new content for what it cached
+COUNTER_TABLES = (RegistryRevision, DataRevision)
+SEEDED_TABLES = frozenset(model.__tablename__ for model in COUNTER_TABLES)
 CHUNK_ROWS = 1000
 
 
@@ -65,7 +68,11 @@ class TransferSummary:
 
 def export_tables(*, with_keys: bool = False) -> list[Table]:
     """The tables an export holds, parents before children."""
-    return [t for t in Base.metadata.sorted_tables if with_keys or t.name not in KEY_TABLES]
+    return [
+        t
+        for t in Base.metadata.sorted_tables
+        if (with_keys or t.name not in KEY_TABLES) and t.name not in SEEDED_TABLES
+    ]
 
 
 def _ordered(table: Table) -> Select[Any]:
@@ -291,6 +298,22 @@ def _clear_target(connection: Connection, tables: Sequence[Table], *, force: boo
             connection.execute(delete(table))
 
 
+def _counters(connection: Connection) -> dict[type[RegistryRevision | DataRevision], int]:
+    return {model: int(connection.scalar(select(func.max(model.revision))) or 0) for model in COUNTER_TABLES}
+
+
+def _advance_counters(
+    connection: Connection, before: dict[type[RegistryRevision | DataRevision], int]
+) -> None:
+    """Each counter one past both its value before the import and any value the export carried
+    (exports from before counters were left out hold the registry's)."""
+    now = datetime.now(UTC)
+    for model, previous in before.items():
+        loaded = int(connection.scalar(select(func.max(model.revision))) or 0)
+        connection.execute(delete(model))
+        connection.execute(insert(model).values(id=1, revision=max(previous, loaded) + 1, updated_at=now))
+
+
 def _move_sequences(connection: Connection, tables: Iterable[Table]) -> None:
     """PostgreSQL hands out ids from sequences the explicit ids did not advance."""
     if connection.dialect.name != "postgresql":
@@ -318,9 +341,11 @@ def import_database(engine: Engine, source: IO[bytes], *, force: bool = False) -
             connection.execution_options(**WRITE_OPTIONS)
             with connection.begin():
                 _check_revision(connection)
+                counters = _counters(connection)
                 _clear_target(connection, tables, force=force)
                 summary = _load(connection, lines, tables, expected)
                 _move_sequences(connection, tables)
+                _advance_counters(connection, counters)
     except SQLAlchemyError as error:
         # the driver's own message, without SQLAlchemy's dump of a whole chunk of parameters
         cause = getattr(error, "orig", None) or error

@@ -3,7 +3,10 @@
 `stanceline serve --workers 2` on a free port against a copy of the corpus (public reads, log
 level WARNING), driven by wrk (Debian's package: one thread, 32 connections) or, without wrk, an
 asyncio httpx client with 32 connections. The requests cycle through every (topic, actor) series
-of the corpus: GET /v1/timelines?topic=T&actor=A&interval=week.
+of the corpus: GET /v1/timelines?topic=T&actor=A&interval=week. Run as the server runs by default
+(each worker keeps finished timelines while the data is unchanged: after the first pass, reads are
+answered from memory) and again with the cache off (every request computes its timeline). Each
+load is measured after a discarded run of the same load (up to 4 s) that warms the server.
 
 The same load on GET /v1/topics (a one-query read) is the baseline: what the framework, the
 database session and the client cost on this machine in this run.
@@ -73,11 +76,14 @@ def corpus_copy(source: Corpus) -> Iterator[str]:
 
 
 @contextmanager
-def server(url: str, *, engine: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def server(
+    url: str, *, engine: str, extra: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`stanceline serve --workers 2` on a free port; yields its base URL and process."""
     port = _free_port()
     env = {
         **os.environ,
+        **(extra or {}),
         "STANCELINE_DATABASE_URL": url,
         "STANCELINE_PUBLIC_READ": "true",
         "STANCELINE_LOG_LEVEL": "WARNING",
@@ -259,6 +265,10 @@ def _ingest_one(base: str, url: str) -> None:
         raise RuntimeError(f"ingest failed: {response.status_code} {response.text[:300]}")
 
 
+def _warm_up(seconds: float) -> float:
+    return min(4.0, seconds)
+
+
 def _warm(base: str, paths: list[str], count: int) -> None:
     with httpx.Client(base_url=base, timeout=30) as client:
         for i in range(count):
@@ -268,21 +278,28 @@ def _warm(base: str, paths: list[str], count: int) -> None:
 def run(source: Corpus, *, seconds: float) -> list[Result]:
     paths = _series_paths()
     results = []
+    drive = _wrk if shutil.which("wrk") else _httpx
     with corpus_copy(source) as url:
         with server(url, engine="rules") as (base, process):
-            _warm(base, paths, 50)
-            drive = _wrk if shutil.which("wrk") else _httpx
+            # each load is measured after a discarded run of the same load (warm-up, as is usual)
             # the same load on the smallest read that touches the database: what the framework costs
+            drive(base, [FLOOR_PATH], _warm_up(seconds))
             floor = drive(base, [FLOOR_PATH], seconds)
+            drive(base, paths, _warm_up(seconds))
             load = drive(base, paths, seconds)
             _ingest_one(base, url)
             _ingest_one(base, url)  # two, so that each worker most likely took one
             rules_memory = memory(process)
+        # every request computed: what a read costs when the data changed since it was last asked for
+        with server(url, engine="rules", extra={"STANCELINE_READ_CACHE_MB": "0"}) as (base, _):
+            drive(base, paths, _warm_up(seconds))
+            uncached = drive(base, paths, seconds)
         rate, p99 = load["requests_per_s"], load["p99_ms"]
         met = rate >= 500 and p99 is not None and p99 <= 50 and load["failed"] == 0
+        scenario = f"HTTP GET timeline, {CONNECTIONS} connections, {WORKERS} workers"
         results.append(
             Result(
-                scenario=f"HTTP GET timeline, {CONNECTIONS} connections, {WORKERS} workers",
+                scenario=scenario,
                 engine=source.engine,
                 size=source.size,
                 unit="requests/s",
@@ -293,6 +310,23 @@ def run(source: Corpus, *, seconds: float) -> list[Result]:
                 target=">= 500/s, p99 <= 50 ms",
                 met=met,
                 details={**load, "series": len(paths), "floor": floor},
+            )
+        )
+        results.append(
+            Result(
+                scenario=f"{scenario}, read cache off",
+                engine=source.engine,
+                size=source.size,
+                unit="requests/s",
+                value=uncached["requests_per_s"],
+                baseline=f"GET {FLOOR_PATH}",
+                baseline_value=floor["requests_per_s"],
+                ratio=uncached["requests_per_s"] / floor["requests_per_s"]
+                if floor["requests_per_s"]
+                else None,
+                target="(none)",
+                met=None,
+                details={**uncached, "series": len(paths), "floor": floor},
             )
         )
         results.append(_rss_result(source, "rules", rules_memory))

@@ -185,6 +185,10 @@ def _figure(row: dict[str, Any]) -> tuple[str, str]:
             f"all processes {d['total_mb']:.0f} MB ({d['supervisor_mb']:.0f} + {workers})",
         )
     unit = row["unit"]
+    drained = d.get("shift_queue_drained_after_s")
+    if drained is not None:
+        value = f"{row['value']:,.0f} {unit}, shift queue empty {drained:.1f} s after the last batch"
+        return value, f"{row['baseline_value']:,.0f} {unit} ({row['baseline']})"
     if row["baseline"] == "(baseline)":
         return f"{row['value']:,.0f} {unit}", "(this is the baseline)"
     return f"{row['value']:,.0f} {unit}", f"{row['baseline_value']:,.0f} {unit} ({row['baseline']})"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import psycopg
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import auth, migrate, registry
 from app.config import Settings
-from app.db import get_session, make_engine
+from app.db import InlineReader, get_inline_reader, get_session, make_engine
 from app.main import create_app
 
 POSTGRES_URL = os.environ.get(
@@ -112,9 +113,9 @@ def session(engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
-@pytest.fixture
-def app(settings: Settings, session: Session) -> FastAPI:
-    app = create_app(settings)
+def share_session(app: FastAPI, session: Session) -> None:
+    """Every unit of work of `app`'s requests runs in `session`: the test's transaction, rolled
+    back afterwards (commits are savepoints)."""
 
     def test_session() -> Iterator[Session]:
         try:
@@ -124,7 +125,17 @@ def app(settings: Settings, session: Session) -> FastAPI:
             session.rollback()
             raise
 
+    def test_reader() -> InlineReader:
+        return lambda: nullcontext(session)
+
     app.dependency_overrides[get_session] = test_session
+    app.dependency_overrides[get_inline_reader] = test_reader
+
+
+@pytest.fixture
+def app(settings: Settings, session: Session) -> FastAPI:
+    app = create_app(settings)
+    share_session(app, session)
     return app
 
 

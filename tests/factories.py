@@ -105,7 +105,9 @@ def registry_database(kind: str, tmp_dir: Path, **settings: Any) -> Iterator[Dat
 
     url, drop = create_database(kind, tmp_dir)
     migrate.upgrade(url)
-    configured = Settings(database_url=url, shift_detection="sync", log_level="WARNING", **settings)
+    configured = Settings(
+        **{"database_url": url, "shift_detection": "sync", "log_level": "WARNING", **settings}
+    )
     engine = make_engine(configured)
     factory = make_sessionmaker(engine)
     try:

@@ -21,6 +21,7 @@ SCENARIOS = {
     "timeline, all actors of a topic",
     "timeline, bloc roll-up (27 members)",
     "HTTP GET timeline, 32 connections, 2 workers",
+    "HTTP GET timeline, 32 connections, 2 workers, read cache off",
     "server peak RSS per worker, rules engine",
     "server peak RSS per worker, embeddings engine",
     "extraction only (rules)",

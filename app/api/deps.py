@@ -7,18 +7,20 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from app import auth
 from app.config import Settings
-from app.db import SessionDep
+from app.db import InlineReaderDep
 from app.ingest import RegistryCache
 from app.models import ApiKey
 from app.schemas import ErrorBody
 
+# async, as every dependency here: FastAPI runs a plain `def` dependency in the thread pool
 
-def get_app_settings(request: Request) -> Settings:
+
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_registry_cache(request: Request) -> RegistryCache:
+async def get_registry_cache(request: Request) -> RegistryCache:
     cache: RegistryCache = request.app.state.registry_cache
     return cache
 
@@ -33,8 +35,12 @@ KeyHeaderDep = Annotated[str | None, Depends(_key_header)]
 
 
 def _access(needed: str) -> params.Depends:
-    def check(
-        request: Request, session: SessionDep, settings: SettingsDep, bearer: BearerDep, header: KeyHeaderDep
+    async def check(
+        request: Request,
+        reader: InlineReaderDep,
+        settings: SettingsDep,
+        bearer: BearerDep,
+        header: KeyHeaderDep,
     ) -> ApiKey | None:
         if needed == "read" and settings.public_read:
             return None
@@ -43,7 +49,9 @@ def _access(needed: str) -> params.Depends:
         if held is not None and auth.grants(held.scope, needed):
             return held
         plain = bearer.credentials if bearer is not None else header
-        key = auth.authorize(session, plain=plain, needed=needed)
+        # one indexed read, inline: cheaper than a trip to the thread pool
+        with reader() as session:
+            key = auth.authorize(session, plain=plain, needed=needed)
         request.state.api_key = key
         return key
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import orjson
 import pandas as pd
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -17,7 +17,8 @@ from app.api.deps import SettingsDep
 from app.api.formats import TABULAR_RESPONSES, ExportFormat, FormatParam, tabular_response
 from app.api.lookups import require_actor_ids, require_topic
 from app.api.params import SlugPath
-from app.db import SessionDep
+from app.api.read_cache import CACHED_RESPONSES, cached_read
+from app.db import InlineReaderDep, SessionDep
 from app.errors import InvalidInput, LimitExceeded
 from app.models import Topic
 from app.schemas import (
@@ -171,7 +172,7 @@ def _timeline(
     options: TimelineOptions,
     member_weight: float,
     max_buckets: int,
-) -> Any:
+) -> Response:
     topic = require_topic(session, topic_slug)
     # without actors and roll-up, the bucket query itself finds and ranks every actor on the topic
     ids = _actor_ids(session, topic, actor) if actor or options.rollup else {}
@@ -240,31 +241,57 @@ def _points_by_series(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     return {name: points[i * width : (i + 1) * width] for i, name in enumerate(names)}
 
 
-@router.get("/timelines", response_model=Timeline, responses={**TABULAR_RESPONSES, 422: {}})
-def get_timeline(
+@router.get(
+    "/timelines", response_model=Timeline, responses={**TABULAR_RESPONSES, **CACHED_RESPONSES, 422: {}}
+)
+async def get_timeline(
+    request: Request,
+    reader: InlineReaderDep,
     session: SessionDep,
     settings: SettingsDep,
     topic: Annotated[Slug, Query(description="Topic slug")],
     options: Annotated[TimelineOptions, Query()],
     actor: ActorsParam = [],  # noqa: B006
-) -> Any:
+) -> Response:
     """Per actor and bucket: confidence-weighted mean score, 90% band, count and weight.
 
     Every bucket between the first and last of the window is present; an empty one has count 0
     and a null score. Rejected observations are left out. Buckets: `day`, ISO `week` (Monday) or
-    `month`, starting at the given UTC instant.
+    `month`, starting at the given UTC instant. The ETag changes whenever the data does: send it
+    back in `If-None-Match` to get a 304 while it is current.
     """
-    return _timeline(
-        session, topic, actor, options, settings.rollup_member_weight, settings.timeline_max_buckets
+    return await cached_read(
+        request,
+        reader,
+        session,
+        lambda s: _timeline(
+            s, topic, actor, options, settings.rollup_member_weight, settings.timeline_max_buckets
+        ),
     )
 
 
-@router.get("/topics/{slug}/timeline", response_model=Timeline, responses={**TABULAR_RESPONSES, 404: {}})
-def get_topic_timeline(
-    slug: SlugPath, session: SessionDep, settings: SettingsDep, options: Annotated[TimelineOptions, Query()]
-) -> Any:
+@router.get(
+    "/topics/{slug}/timeline",
+    response_model=Timeline,
+    responses={**TABULAR_RESPONSES, **CACHED_RESPONSES, 404: {}},
+)
+async def get_topic_timeline(
+    request: Request,
+    slug: SlugPath,
+    reader: InlineReaderDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    options: Annotated[TimelineOptions, Query()],
+) -> Response:
     """Every actor observed on the topic, most observed first."""
-    return _timeline(session, slug, [], options, settings.rollup_member_weight, settings.timeline_max_buckets)
+    return await cached_read(
+        request,
+        reader,
+        session,
+        lambda s: _timeline(
+            s, slug, [], options, settings.rollup_member_weight, settings.timeline_max_buckets
+        ),
+    )
 
 
 @router.get("/compare", response_model=Comparison, responses={**TABULAR_RESPONSES, 422: {}})

@@ -209,7 +209,7 @@ def finish_if_complete(factory: sessionmaker[Session], job_id: int, *, settings:
                 counts,
             )
     if closed and settings.shift_detection == "sync":
-        background.run_once(settings, factory)
+        background.run_once(settings, factory, settle=False)
     return True
 
 

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, Select, TextClause
 
 from app.models import PERIODS, Observation, ObservationDaily, ObservationPeriod
+from app.store import data_state
 
 Key = tuple[int, int, date]  # (topic_id, actor_id, UTC day)
 PeriodKey = tuple[int, str, int, date]  # (topic_id, period, actor_id, first day)
@@ -206,6 +207,7 @@ def apply(session: Session, deltas: Deltas) -> int:
     keys changed."""
     rows = deltas.rows()
     if rows:
+        data_state.mark_changed(session)
         _upsert(session, TABLE, KEY_FIELDS, rows)
         _upsert(session, PERIOD_TABLE, PERIOD_KEY_FIELDS, _period_rows(rows))
     return len(rows)
@@ -307,6 +309,7 @@ def period_start_of(dialect: str, interval: str, day: Any) -> ColumnElement[Any]
 def rebuild(session: Session) -> int:
     """Replace both aggregates by their recomputation (the migration's backfill); returns the
     daily rows written."""
+    data_state.mark_changed(session)
     session.execute(delete(PERIOD_TABLE))
     session.execute(delete(TABLE))
     session.execute(insert(TABLE).from_select([*KEY_FIELDS, *SUM_FIELDS], recomputed(session)))

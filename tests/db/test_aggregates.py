@@ -4,7 +4,7 @@ from it give what the observations give, and `stanceline db check` finds any dif
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,11 @@ from sqlalchemy import create_engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app import ingest, migrate
+from app import migrate
 from app.api.timelines import series_levels
 from app.cli import DEMO_CORPUS, cli
 from app.config import Settings
-from app.db import get_session, make_engine, make_sessionmaker, session_scope
+from app.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
 from app.models import Actor, Observation, ObservationDaily, Topic
 from app.registry import STARTER_REGISTRY
@@ -30,132 +30,9 @@ from app.store import aggregates
 from app.store import observations as observation_store
 from app.store import timelines as timeline_store
 from app.timelines import buckets, levels, rollup
-from tests.conftest import ENGINES, create_database
+from tests.conftest import ENGINES, create_database, share_session
 from tests.factories import admin_headers
-
-TOPIC = "ground-troops-ukraine"
-ACTORS = ["france", "united-kingdom", "germany", "emmanuel-macron", "keir-starmer", "russia", "europe"]
-PARAGRAPHS = [
-    p.strip()
-    for line in DEMO_CORPUS.read_text(encoding="utf-8").splitlines()
-    for p in orjson.loads(line)["text"].split("\n\n")
-    if p.strip()
-]
-
-
-def _published(rng: random.Random) -> str:
-    at = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(200), hours=rng.randrange(24))
-    return at.isoformat().replace("+00:00", "Z")
-
-
-def _article(rng: random.Random, url: str) -> dict[str, Any]:
-    return {
-        "url": url,
-        "title": f"article {url}",
-        "published_at": _published(rng),
-        "source": rng.choice(["Wire A", "Wire B"]),
-        "text": "\n\n".join(rng.sample(PARAGRAPHS, rng.randint(2, 6))),
-    }
-
-
-class Workload:
-    """Seeded random ingest / revise / batch / review / manual coding / delete / reextract steps,
-    each through the path a user takes (the API, or the reextract use case)."""
-
-    def __init__(self, client: TestClient, session: Session, seed: int) -> None:
-        self.client, self.session, self.rng = client, session, random.Random(seed)
-        self.urls: list[str] = []
-        self.serial = 0
-
-    def _new_url(self) -> str:
-        self.serial += 1
-        url = f"https://example.org/aggregate/{self.serial}"
-        self.urls.append(url)
-        return url
-
-    def _observation_ids(self) -> list[int]:
-        return list(self.session.scalars(select(Observation.id).order_by(Observation.id)))
-
-    def _article_ids(self) -> list[int]:
-        ids = self.session.scalars(select(Observation.article_id).where(Observation.article_id.is_not(None)))
-        return sorted({i for i in ids if i is not None})
-
-    def create(self) -> None:
-        response = self.client.post("/v1/articles", json=_article(self.rng, self._new_url()))
-        assert response.status_code == 201, response.text
-
-    def revise(self) -> None:
-        if not self.urls:
-            return self.create()
-        response = self.client.post("/v1/articles", json=_article(self.rng, self.rng.choice(self.urls)))
-        assert response.status_code in (200, 201), response.text
-
-    def batch(self) -> None:
-        items: list[Any] = [_article(self.rng, self._new_url()) for _ in range(self.rng.randint(1, 4))]
-        if self.urls:  # revisions, and the same url twice in one batch
-            again = self.rng.choice(self.urls)
-            items += [_article(self.rng, again), _article(self.rng, again)]
-        items.append({"url": "https://example.org/broken", "published_at": "not a date", "text": "x"})
-        self.rng.shuffle(items)
-        response = self.client.post("/v1/articles/batch", json={"articles": items})
-        assert response.status_code == 200, response.text
-
-    def review(self) -> None:
-        ids = self._observation_ids()
-        if not ids:
-            return
-        body = self.rng.choice(
-            [
-                {"score": round(self.rng.uniform(-1, 1), 3), "label": None},
-                {"status": "rejected"},
-                {"status": "verified"},  # un-rejects a rejected one
-                {"score": -0.25, "status": "corrected"},
-            ]
-        )
-        body = {k: v for k, v in body.items() if v is not None}
-        response = self.client.patch(f"/v1/stances/{self.rng.choice(ids)}", json=body)
-        assert response.status_code == 200, response.text
-
-    def manual(self) -> None:
-        at = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=self.rng.randrange(200 * 24 * 60))
-        body: dict[str, Any] = {
-            "actor": self.rng.choice(ACTORS),
-            "topic": self.rng.choice([TOPIC, "ceasefire-monitoring"]),
-            "score": round(self.rng.uniform(-1, 1), 3),
-            "confidence": round(self.rng.uniform(0.1, 1), 3),
-            "observed_at": at.isoformat(),
-        }
-        articles = self._article_ids()
-        if articles and self.rng.random() < 0.5:
-            body["article_id"] = self.rng.choice(articles)
-        response = self.client.post("/v1/stances", json=body)
-        assert response.status_code == 201, response.text
-
-    def delete(self) -> None:
-        articles = self._article_ids()
-        if articles:
-            response = self.client.delete(f"/v1/articles/{self.rng.choice(articles)}")
-            assert response.status_code == 200, response.text
-
-    def reextract(self) -> None:
-        articles = self._article_ids()
-        if articles:
-            context = ingest.load_registry_context(self.session)
-            ingest.reextract_article(self.session, self.rng.choice(articles), context=context, engine="rules")
-
-    def run(self, steps: int) -> None:
-        moves: list[tuple[Callable[[], None], int]] = [
-            (self.create, 4),
-            (self.revise, 2),
-            (self.batch, 2),
-            (self.review, 5),
-            (self.manual, 3),
-            (self.delete, 1),
-            (self.reextract, 1),
-        ]
-        for _ in range(steps):
-            move = self.rng.choices([m for m, _ in moves], weights=[w for _, w in moves])[0]
-            move()
+from tests.workload import ACTORS, TOPIC, Workload, random_article
 
 
 @pytest.fixture
@@ -163,15 +40,7 @@ def quick_client(settings: Settings, session: Session, admin_key: str) -> Iterat
     """The `client` fixture's API with shift detection off: only the aggregate is under test here."""
     app = create_app(settings.model_copy(update={"shift_detection": "off"}))
 
-    def test_session() -> Iterator[Session]:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-
-    app.dependency_overrides[get_session] = test_session
+    share_session(app, session)
     with TestClient(app, headers={"Authorization": f"Bearer {admin_key}"}) as client:
         yield client
 
@@ -480,7 +349,7 @@ def test_concurrent_writers_keep_the_aggregate_exact_without_deadlock(fresh_url:
         assert (
             client.post("/v1/registry", json=orjson.loads(STARTER_REGISTRY.read_bytes())).status_code == 200
         )
-        pool = [_article(rng, f"https://example.org/race/{i}") for i in range(24)]
+        pool = [random_article(rng, f"https://example.org/race/{i}") for i in range(24)]
         for article in pool:  # every article on the same day: the batches share their keys
             article["published_at"] = "2025-03-26T08:00:00Z"
         batches = [rng.sample(pool, 12) for _ in range(4)]

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import get_session
 from app.main import create_app
+from tests.conftest import share_session
 
 ALLOWED = "https://newsroom.example"
 OTHER = "https://elsewhere.example"
@@ -32,11 +32,7 @@ def _preflight(client: TestClient, origin: str, method: str = "POST") -> dict[st
 def cors_client(settings: Settings, session: Session, admin_key: str) -> Iterator[TestClient]:
     app = create_app(settings.model_copy(update={"cors_origins": [ALLOWED]}))
 
-    def test_session() -> Iterator[Session]:
-        yield session
-        session.commit()
-
-    app.dependency_overrides[get_session] = test_session
+    share_session(app, session)
     with TestClient(app, headers={"Authorization": f"Bearer {admin_key}"}) as client:
         yield client
 
