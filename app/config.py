@@ -49,7 +49,11 @@ class Settings(BaseSettings):
         ),
     )
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
-    db_pool_size: int = Field(default=5, ge=1)
+    db_pool_size: int = Field(
+        default=5,
+        ge=1,
+        description="Connections per process pool (each process keeps one more for its inline reads)",
+    )
     migrate_on_start: bool | None = Field(
         default=None, description="Run migrations at start; default: on for SQLite, off for PostgreSQL"
     )

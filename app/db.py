@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Annotated, Any
+from weakref import WeakKeyDictionary
 
 from fastapi import Depends, Request
 from fastapi.concurrency import contextmanager_in_threadpool
@@ -71,6 +73,8 @@ def make_engine(settings: Settings, *, single_connection: bool = False) -> Engin
             **pool,
         )
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        if not single_connection:
+            _writer_turns[engine] = (threading.Lock(), settings.sqlite_busy_timeout_ms / 1000)
         return engine
     # a ping per inline read would double its cost; a broken connection is replaced when it fails
     return create_engine(url, pool_pre_ping=not single_connection, **pool)
@@ -126,10 +130,40 @@ async def get_inline_reader(request: Request) -> InlineReader:
 InlineReaderDep = Annotated[InlineReader, Depends(get_inline_reader)]
 
 
+# SQLite engines -> (this process's writer lock, how long to wait for it)
+_writer_turns: WeakKeyDictionary[Engine, tuple[threading.Lock, float]] = WeakKeyDictionary()
+
+
+@contextmanager
+def _writer_turn(factory: sessionmaker[Session]) -> Iterator[None]:
+    """On SQLite, a process's writers take turns on a lock before asking SQLite for its own.
+
+    SQLite's busy handler sleeps and retries, so a writer waiting in it keeps missing the moments
+    the lock is free while another thread of the same process takes it straight back (the
+    background worker gave up after the whole busy timeout behind back-to-back batches); a lock
+    wakes the next waiter as soon as it is released. Writers of other processes still meet at
+    SQLite's lock. Released by whichever thread ends the unit of work (FastAPI may end it on
+    another thread than the one that began it), hence a plain Lock.
+    """
+    bind = factory.kw.get("bind")
+    turn = _writer_turns.get(bind) if isinstance(bind, Engine) else None
+    if turn is None:
+        yield
+        return
+    lock, timeout = turn
+    # past the timeout, go on to SQLite's own wait rather than fail here
+    acquired = lock.acquire(timeout=timeout)
+    try:
+        yield
+    finally:
+        if acquired:
+            lock.release()
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session], *, write: bool = True) -> Iterator[Session]:
     """A unit of work (a request, a CLI batch, a job): commit on success, roll back on any error."""
-    with factory() as session:
+    with factory() as session, _writer_turn(factory) if write else nullcontext():
         if write:
             session.connection(execution_options=WRITE_OPTIONS)
         try:
