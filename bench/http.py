@@ -266,7 +266,8 @@ def _ingest_one(base: str, url: str) -> None:
 
 
 def _warm_up(seconds: float) -> float:
-    return min(4.0, seconds)
+    """Seconds of discarded load before a measured one: up to 4, none for a smoke run (--tiny)."""
+    return min(4.0, seconds) if seconds >= 2 else 0.0
 
 
 def _warm(base: str, paths: list[str], count: int) -> None:
@@ -283,16 +284,19 @@ def run(source: Corpus, *, seconds: float) -> list[Result]:
         with server(url, engine="rules") as (base, process):
             # each load is measured after a discarded run of the same load (warm-up, as is usual)
             # the same load on the smallest read that touches the database: what the framework costs
-            drive(base, [FLOOR_PATH], _warm_up(seconds))
+            if _warm_up(seconds):
+                drive(base, [FLOOR_PATH], _warm_up(seconds))
             floor = drive(base, [FLOOR_PATH], seconds)
-            drive(base, paths, _warm_up(seconds))
+            if _warm_up(seconds):
+                drive(base, paths, _warm_up(seconds))
             load = drive(base, paths, seconds)
             _ingest_one(base, url)
             _ingest_one(base, url)  # two, so that each worker most likely took one
             rules_memory = memory(process)
         # every request computed: what a read costs when the data changed since it was last asked for
         with server(url, engine="rules", extra={"STANCELINE_READ_CACHE_MB": "0"}) as (base, _):
-            drive(base, paths, _warm_up(seconds))
+            if _warm_up(seconds):
+                drive(base, paths, _warm_up(seconds))
             uncached = drive(base, paths, seconds)
         rate, p99 = load["requests_per_s"], load["p99_ms"]
         met = rate >= 500 and p99 is not None and p99 <= 50 and load["failed"] == 0
