@@ -276,7 +276,7 @@ def _warm(base: str, paths: list[str], count: int) -> None:
             client.get(paths[i % len(paths)])
 
 
-def run(source: Corpus, *, seconds: float) -> list[Result]:
+def run(source: Corpus, *, seconds: float, with_embeddings: bool = True) -> list[Result]:
     paths = _series_paths()
     results = []
     drive = _wrk if shutil.which("wrk") else _httpx
@@ -334,7 +334,7 @@ def run(source: Corpus, *, seconds: float) -> list[Result]:
             )
         )
         results.append(_rss_result(source, "rules", rules_memory))
-        if "embeddings" in ENGINES:
+        if "embeddings" in ENGINES and with_embeddings:
             with server(url, engine="embeddings") as (base, process):
                 _warm(base, paths, 50)
                 _ingest_one(base, url)
@@ -343,7 +343,7 @@ def run(source: Corpus, *, seconds: float) -> list[Result]:
         else:
             results.append(
                 Result(
-                    scenario="server peak RSS, embeddings engine",
+                    scenario="server peak RSS per worker, embeddings engine",
                     engine=source.engine,
                     size=source.size,
                     unit="MB",
@@ -353,7 +353,9 @@ def run(source: Corpus, *, seconds: float) -> list[Result]:
                     ratio=None,
                     target="(none)",
                     met=None,
-                    skipped="the embeddings packages are not installed",
+                    skipped="the embeddings packages are not installed"
+                    if with_embeddings
+                    else "not in a smoke run (--tiny): loading the model is most of its time",
                 )
             )
     return results

@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 results += timelines.run(source, count=args.samples, budget_seconds=args.budget)
             if "http" in only:
                 print(f"http: {engine}, {_label(n)} observations ...")
-                results += http.run(source, seconds=args.http_seconds)
+                results += http.run(source, seconds=args.http_seconds, with_embeddings=not args.tiny)
     with tempfile.TemporaryDirectory(prefix="stanceline-bench-") as tmp:
         if "ingest" in only:
             print("batch ingest ...")
