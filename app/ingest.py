@@ -8,6 +8,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from functools import partial
 from typing import Any
 
 import orjson
@@ -412,18 +413,23 @@ def _store_article_safely(
     link_stories: bool = False,
     sources: Mapping[str, Source] | None = None,
 ) -> IngestOutcome:
+    attempt = partial(
+        _store_article,
+        session,
+        data,
+        context=context,
+        engine=engine,
+        link_stories=link_stories,
+        sources=sources,
+    )
     # the deltas travel in the outcome, outside the savepoint: a rolled-back attempt leaves none
     try:
         with session.begin_nested():
-            return _store_article(
-                session, data, context=context, engine=engine, link_stories=link_stories, sources=sources
-            )
+            return attempt()
     except IntegrityError:
         logger.info("ingest.race url=%s external_id=%s", data.url, data.external_id)
     with session.begin_nested():
-        return _store_article(
-            session, data, context=context, engine=engine, link_stories=link_stories, sources=sources
-        )
+        return attempt()
 
 
 # --- syndicated copies --------------------------------------------------------------------------

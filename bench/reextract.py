@@ -23,7 +23,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +35,10 @@ from app import ingest, jobs, migrate, registry
 from app.cli import DEMO_CORPUS
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
-from app.extraction import build_extractor
-from app.extraction.types import ArticleText, RegistrySnapshot
-from app.jobs import reextract
+from app.jobs import broker, reextract
 from app.models import Job
 from app.registry import STARTER_REGISTRY
+from bench.ingest import extraction_only, rate
 
 POSTGRES_URL = os.environ.get(
     "STANCELINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -60,24 +58,6 @@ def corpus(count: int) -> list[dict[str, Any]]:
         article["url"] = f"{article['url']}?reextract-bench={i}"
         out.append(article)
     return out
-
-
-def extraction_only(articles: list[dict[str, Any]]) -> float:
-    """Articles per second through the extractor alone, in this process (the baseline)."""
-    snapshot = RegistrySnapshot.from_dict(json.loads(STARTER_REGISTRY.read_text(encoding="utf-8")))
-    extractor = build_extractor(snapshot, "rules")
-    texts = [
-        ArticleText(
-            text=a["text"],
-            published_at=datetime.fromisoformat(a["published_at"].replace("Z", "+00:00")),
-            title=a.get("title"),
-        )
-        for a in articles
-    ]
-    started = time.perf_counter()
-    for text in texts:
-        extractor.extract(text)
-    return len(texts) / (time.perf_counter() - started)
 
 
 def fresh_database() -> str:
@@ -103,24 +83,7 @@ def workers(count: int, env: dict[str, str], queue: str, logs: Path) -> Iterator
     paths = [logs / f"worker-{count}-{n}.log" for n in range(count)]
     try:
         for n, path in enumerate(paths):
-            command = [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "app.jobs.celery_app",
-                "worker",
-                "-c",
-                "1",
-                "-Q",
-                queue,
-                "-n",
-                f"bench{count}-{n}-{queue}@%h",
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel",
-                "INFO",
-            ]
+            command = broker.worker_command(sys.executable, queue=queue, name=f"bench{count}-{n}-{queue}")
             with path.open("wb") as out:
                 processes.append(
                     subprocess.Popen(
@@ -212,7 +175,7 @@ def main() -> None:
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"stanceline-bench-{queue}"
     logs.mkdir(parents=True, exist_ok=True)
     try:
-        baseline = extraction_only(articles)
+        baseline, _ = rate(extraction_only(articles), 1)
         seed(factory, articles)
         figures: dict[str, Any] = {
             "articles": args.articles,

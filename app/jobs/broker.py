@@ -16,6 +16,28 @@ FEEDS_POLL = "stanceline.feeds.poll"
 BACKGROUND_ROUND = "stanceline.background.round"
 
 
+def worker_command(python: str, *, queue: str, name: str, concurrency: int = 1) -> list[str]:
+    """The command line of a Celery worker process on `queue`, named `name` on this host."""
+    return [
+        python,
+        "-m",
+        "celery",
+        "-A",
+        "app.jobs.celery_app",
+        "worker",
+        "-c",
+        str(concurrency),
+        "-Q",
+        queue,
+        "-n",
+        f"{name}@%h",
+        "--without-mingle",
+        "--without-gossip",
+        "--loglevel",
+        "INFO",
+    ]
+
+
 def make_celery(settings: Settings) -> Celery:
     """A Celery app for `settings.broker_url`. Job state lives in the database (`job`, `job_item`),
     so no result backend is needed: task results are ignored."""

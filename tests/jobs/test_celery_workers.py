@@ -29,7 +29,7 @@ from app import ingest, jobs, migrate, registry
 from app.cli import DEMO_CORPUS
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
-from app.jobs import reextract
+from app.jobs import broker, reextract
 from app.models import Job, JobItem, Observation
 from tests.conftest import create_database
 
@@ -93,24 +93,7 @@ def _per_article(factory: sessionmaker[Session]) -> dict[int, int]:
 
 
 def _start_worker(env: dict[str, str], queue: str, name: str, log: Path) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "app.jobs.celery_app",
-        "worker",
-        "-c",
-        "1",
-        "-Q",
-        queue,
-        "-n",
-        f"{name}@%h",
-        "--without-mingle",
-        "--without-gossip",
-        "--loglevel",
-        "INFO",
-    ]
+    command = broker.worker_command(sys.executable, queue=queue, name=name)
     with log.open("wb") as out:
         # its own process group: SIGKILL takes the worker and its pool process, as a lost machine would
         return subprocess.Popen(
