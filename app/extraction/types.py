@@ -46,6 +46,12 @@ class TopicEntry:
     keywords: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
     parent: str | None = None
+    # Keywords that name the topic only alongside another sign of it ("forces", "aid").
+    weak_keywords: tuple[str, ...] = ()
+    # Phrases that mark an unrelated sense of a keyword ("National Guard troops", "rally the troops").
+    excluded_phrases: tuple[str, ...] = ()
+    # How close a clause must be to the topic (0..1) to count as about it; None: the engine's default.
+    relevance_threshold: float | None = None
 
 
 def _as_date(value: object) -> date | None:
@@ -92,6 +98,11 @@ class RegistrySnapshot:
                 keywords=tuple(item.get("keywords") or ()),
                 examples=tuple(item.get("examples") or ()),
                 parent=item.get("parent"),
+                weak_keywords=tuple(item.get("weak_keywords") or ()),
+                excluded_phrases=tuple(item.get("excluded_phrases") or ()),
+                relevance_threshold=(
+                    float(item["relevance_threshold"]) if item.get("relevance_threshold") is not None else None
+                ),
             )
             for item in data.get("topics") or ()
         )
