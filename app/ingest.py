@@ -111,6 +111,9 @@ def load_registry_context(session: Session) -> RegistryContext:
                 keywords=tuple(t.keywords),
                 examples=tuple(t.examples),
                 parent=t.parent.slug if t.parent else None,
+                weak_keywords=tuple(t.weak_keywords),
+                excluded_phrases=tuple(t.excluded_phrases),
+                relevance_threshold=t.relevance_threshold,
             )
             for t in topics
         ),

@@ -207,6 +207,12 @@ class Topic(TimestampMixin, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     examples: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # keywords that count only alongside another sign of the topic ("forces", "aid")
+    weak_keywords: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # plain phrases (case-insensitive) that mark an unrelated sense of a keyword ("National Guard")
+    excluded_phrases: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # how close (0..1) a clause must be to the topic to count as about it; NULL: the engine's default
+    relevance_threshold: Mapped[float | None] = mapped_column(Float)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id", ondelete="SET NULL"), index=True)
 
     parent: Mapped[Topic | None] = relationship(remote_side=[id], lazy="raise")

@@ -48,6 +48,19 @@ Description = Annotated[str, StringConstraints(max_length=10_000)]
 Example = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(_refuse_nul)]
 Score = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
 Confidence = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+RelevanceThreshold = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+WEAK_KEYWORDS_HELP = (
+    "Keywords too weak to decide on their own that a text is about the topic; "
+    "they count only alongside another sign of it"
+)
+EXCLUDED_PHRASES_HELP = (
+    "Plain phrases (case-insensitive, not regexes) that mark an unrelated sense of a keyword; "
+    "a keyword inside one does not count"
+)
+RELEVANCE_THRESHOLD_HELP = (
+    "How close (0..1) a clause must be to the topic to count as about it; null: the engine's default"
+)
 
 T = TypeVar("T")
 
@@ -297,6 +310,9 @@ class TopicCreate(InputModel):
                         "The prime minister said his country was ready to put troops on the ground."
                     ],
                     "parent": None,
+                    "weak_keywords": ["forces", "deploy"],
+                    "excluded_phrases": ["National Guard", "rally its troops"],
+                    "relevance_threshold": None,
                 }
             ]
         },
@@ -308,14 +324,25 @@ class TopicCreate(InputModel):
     keywords: list[Alias] = Field(default_factory=list, max_length=1000)
     examples: list[Example] = Field(default_factory=list, max_length=200)
     parent: Slug | None = None
+    weak_keywords: list[Alias] = Field(default_factory=list, max_length=1000, description=WEAK_KEYWORDS_HELP)
+    excluded_phrases: list[Alias] = Field(
+        default_factory=list, max_length=1000, description=EXCLUDED_PHRASES_HELP
+    )
+    relevance_threshold: RelevanceThreshold | None = Field(None, description=RELEVANCE_THRESHOLD_HELP)
 
 
 class TopicUpdate(InputModel):
+    """Fields left out stay as they are; list fields, when given, replace the lists;
+    `parent` and `relevance_threshold` set to null clear them."""
+
     name: Name | None = None
     description: Description | None = None
     keywords: list[Alias] | None = Field(None, max_length=1000)
     examples: list[Example] | None = Field(None, max_length=200)
     parent: Slug | None = None
+    weak_keywords: list[Alias] | None = Field(None, max_length=1000, description=WEAK_KEYWORDS_HELP)
+    excluded_phrases: list[Alias] | None = Field(None, max_length=1000, description=EXCLUDED_PHRASES_HELP)
+    relevance_threshold: RelevanceThreshold | None = Field(None, description=RELEVANCE_THRESHOLD_HELP)
 
 
 class TopicRead(BaseModel):
@@ -325,6 +352,9 @@ class TopicRead(BaseModel):
     keywords: list[str]
     examples: list[str]
     parent: str | None
+    weak_keywords: list[str] = Field(description=WEAK_KEYWORDS_HELP)
+    excluded_phrases: list[str] = Field(description=EXCLUDED_PHRASES_HELP)
+    relevance_threshold: float | None = Field(description=RELEVANCE_THRESHOLD_HELP)
 
 
 class RegistryImport(InputModel):

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from app.cli import DEMO_CORPUS, cli
 from app.config import Settings
 from app.main import create_app
-from app.models import Article, Observation
+from app.models import Article, Observation, Topic
 from app.registry import STARTER_REGISTRY
 
 runner = CliRunner()
@@ -198,3 +198,43 @@ def test_eval_agrees_with_the_shared_scorer(tmp_path: Path) -> None:
     )
     for name in ("pair", "strict", "rollup", "label_accuracy", "score_mae", "date_within_7d"):
         assert ours[name] == shared[name], name
+
+
+def test_registry_load_reads_files_with_and_without_topic_relevance_fields(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    topic = {"slug": "urban-beekeeping", "name": "Rooftop beehives", "keywords": ["beehive", "honey"]}
+    old_format = tmp_path / "old.json"
+    old_format.write_text(json.dumps({"topics": [topic]}))
+    new_format = tmp_path / "new.json"
+    new_format.write_text(
+        json.dumps(
+            {
+                "topics": [
+                    {
+                        **topic,
+                        "weak_keywords": ["honey"],
+                        "excluded_phrases": ["honey trap"],
+                        "relevance_threshold": 0.45,
+                    }
+                ]
+            }
+        )
+    )
+    first = runner.invoke(cli, ["registry", "load", str(old_format), "--database-url", url])
+    assert first.exit_code == 0, first.output
+    assert "'created': 1" in first.output
+    second = runner.invoke(cli, ["registry", "load", str(new_format), "--database-url", url])
+    assert second.exit_code == 0, second.output
+    assert "'updated': 1" in second.output
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(Topic.weak_keywords, Topic.excluded_phrases, Topic.relevance_threshold)
+        ).one()
+    engine.dispose()
+    assert tuple(stored) == (["honey"], ["honey trap"], 0.45)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"topics": [{**topic, "relevance_threshold": 1.5}]}))
+    refused = runner.invoke(cli, ["registry", "load", str(bad), "--database-url", url])
+    assert refused.exit_code != 0
+    assert "relevance_threshold" in refused.output

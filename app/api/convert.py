@@ -38,6 +38,9 @@ def topic_read(topic: Topic) -> TopicRead:
         keywords=list(topic.keywords),
         examples=list(topic.examples),
         parent=topic.parent.slug if topic.parent else None,
+        weak_keywords=list(topic.weak_keywords),
+        excluded_phrases=list(topic.excluded_phrases),
+        relevance_threshold=topic.relevance_threshold,
     )
 
 

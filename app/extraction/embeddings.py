@@ -25,17 +25,15 @@ from typing import Protocol
 import numpy as np
 
 from app.extraction import minilm
-from app.extraction.rules import _SEMANTIC, RulesExtractor
-from app.extraction.rules import VERSION as RULES_VERSION
-from app.extraction.sentences import Sentence
-from app.extraction.topics import TopicHit
+from app.extraction.document import Document
+from app.extraction.pipeline import VERSION as PIPELINE_VERSION
+from app.extraction.pipeline import PipelineExtractor
 from app.extraction.types import RegistrySnapshot
 
-VERSION = f"embeddings-0.1.0+{RULES_VERSION}"
+VERSION = f"embeddings-0.2.0+{PIPELINE_VERSION}"
 ADD_THRESHOLD = 0.55
 ADD_MARGIN = 0.12
 CHILD_SLACK = 0.05  # a child topic within this much of its parent's similarity wins
-VETO_THRESHOLD = 0.28
 
 
 class Encoder(Protocol):
@@ -71,8 +69,8 @@ def topic_text(name: str, description: str, examples: tuple[str, ...]) -> tuple[
     return [t for t in (name, *covered, *examples) if t], excluded
 
 
-class EmbeddingsExtractor(RulesExtractor):
-    """Rules engine whose topic detection is refined by sentence similarity to topic centroids."""
+class EmbeddingsExtractor(PipelineExtractor):
+    """The staged extractor whose topic relevance also uses sentence similarity to topic centroids."""
 
     method = "embeddings"
     version = VERSION
@@ -82,6 +80,10 @@ class EmbeddingsExtractor(RulesExtractor):
         self.encoder = encoder or shared_encoder()
         self.topic_slugs = [t.slug for t in registry.topics]
         self.parents = {t.slug: t.parent for t in registry.topics}
+        self.thresholds = np.array(
+            [t.relevance_threshold if t.relevance_threshold is not None else ADD_THRESHOLD for t in registry.topics],
+            dtype=np.float32,
+        )
         centroids = np.zeros((len(registry.topics), self.encoder.dimensions), dtype=np.float32)
         exclusions: list[np.ndarray] = []
         for row, topic in enumerate(registry.topics):
@@ -98,38 +100,22 @@ class EmbeddingsExtractor(RulesExtractor):
             return np.zeros((len(texts), len(self.topic_slugs)), dtype=np.float32)
         return np.asarray(self.encoder.encode(texts) @ self.centroids.T, dtype=np.float32)
 
-    def refine_topics(
-        self, sentences: list[Sentence], hits: list[list[TopicHit]], claimable: list[bool]
-    ) -> list[list[TopicHit]]:
-        # Only sentences the gate can change are embedded: a claimant is possible, and either no
-        # keyword names a topic or only weak keywords do.
-        wanted = [i for i, found in enumerate(hits) if claimable[i] and not any(h.strong for h in found)]
-        sims = self.similarities([sentences[i].text for i in wanted])
-        rows = dict(zip(wanted, sims, strict=True))
-        column = {slug: i for i, slug in enumerate(self.topic_slugs)}
-        out: list[list[TopicHit]] = []
-        for sentence, found in zip(sentences, hits, strict=True):
-            row = rows.get(sentence.index)
-            if row is None:
-                out.append(found)
-                continue
-            if found:
-                kept = [
-                    h
-                    for h in found
-                    if h.strong
-                    or any(o.strong and o.topic == h.topic for o in found)
-                    or row[column[h.topic]] >= VETO_THRESHOLD
-                ]
-                out.append(kept)
-                continue
+    def semantic_topics(self, doc: Document) -> list[dict[str, float]]:
+        # Only sentences the similarity can change are embedded: an actor is named, and no strong
+        # keyword already names a topic.
+        wanted = [
+            i
+            for i, hits in enumerate(doc.topic_hits)
+            if doc.mentions[i] and not any(h.strong for h in hits)
+        ]
+        out: list[dict[str, float]] = [{} for _ in doc.sentences]
+        if not wanted:
+            return out
+        sims = self.similarities([doc.sentences[i].text for i in wanted])
+        for i, row in zip(wanted, sims, strict=True):
             topic = self._best_topic(row)
-            if topic is not None and self._excluded(sentence.text, topic):
-                topic = None
-            if topic is None:
-                out.append([])
-                continue
-            out.append([TopicHit(topic, 0, 0, _SEMANTIC, False)])
+            if topic is not None and not self._excluded(doc.sentences[i].text, topic):
+                out[i] = {topic: float(row[self.topic_slugs.index(topic)])}
         return out
 
     def _excluded(self, text: str, topic: str) -> bool:
@@ -144,15 +130,11 @@ class EmbeddingsExtractor(RulesExtractor):
     def _best_topic(self, row: np.ndarray) -> str | None:
         order = np.argsort(-row)
         best = int(order[0])
-        runner_up = float(row[order[1]]) if len(order) > 1 else -1.0
-        if float(row[best]) < ADD_THRESHOLD or float(row[best]) - runner_up < ADD_MARGIN:
-            # A parent and its child are not rivals: the margin is taken against other topics.
-            slug = self.topic_slugs[best]
-            related = {slug, self.parents.get(slug)} | {c for c, p in self.parents.items() if p == slug}
-            rivals = [float(row[i]) for i in order[1:] if self.topic_slugs[int(i)] not in related]
-            if float(row[best]) < ADD_THRESHOLD or (rivals and float(row[best]) - rivals[0] < ADD_MARGIN):
-                return None
         slug = self.topic_slugs[best]
+        related = {slug, self.parents.get(slug)} | {c for c, p in self.parents.items() if p == slug}
+        rivals = [float(row[i]) for i in order[1:] if self.topic_slugs[int(i)] not in related]
+        if float(row[best]) < float(self.thresholds[best]) or (rivals and float(row[best]) - rivals[0] < ADD_MARGIN):
+            return None
         children = [i for i, s in enumerate(self.topic_slugs) if self.parents.get(s) == slug]
         for child in children:
             if float(row[child]) >= float(row[best]) - CHILD_SLACK:

@@ -1,9 +1,10 @@
 """Scoring extracted observations against hand-coded gold, and coder agreement (pure functions).
 
-`score_predictions` reproduces the definitions of the shared scorer
-(`shared/eval/score.py`): pair, strict and roll-up precision/recall/F1, label accuracy,
-score MAE and dates within 7 days, micro-averaged over all articles, plus strict figures
-per topic and per label. `agreement` computes Cohen's kappa and Krippendorff's alpha
+`score_predictions` reproduces every figure of the shared scorer (`shared/eval/score.py
+--json`): pair, strict and roll-up precision/recall/F1, label accuracy, score MAE, dates
+within 7 days, predictions for unknown articles and traps, micro-averaged over all articles,
+plus strict figures per topic and per label (and, on request, the error lists of
+`--show-errors`). `score_by_topic` gives all of them restricted to each topic. `agreement` computes Cohen's kappa and Krippendorff's alpha
 (nominal) for (automatic, manual) label pairs.
 """
 
@@ -63,6 +64,18 @@ def state_of(registry: Mapping[str, Mapping[str, Any]], actor: Any, when: date |
     return actor
 
 
+def _number(value: object) -> float:
+    """A prediction's confidence as the shared scorer reads it: not a number counts as 0."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _sort_key(key: tuple[Any, ...]) -> tuple[str, ...]:
+    return tuple(str(part) for part in key)
+
+
 def _registry_map(registry_actors: Iterable[Mapping[str, Any]] | Mapping[str, Any] | None) -> dict[str, Any]:
     if not registry_actors:
         return {}
@@ -77,14 +90,21 @@ def score_predictions(
     gold_articles: Iterable[Mapping[str, Any]],
     predictions: Iterable[Mapping[str, Any]],
     registry_actors: Iterable[Mapping[str, Any]] | Mapping[str, Any] | None = None,
+    *,
+    with_errors: bool = False,
 ) -> dict[str, Any]:
     """The shared scorer's figures, plus `by_topic` and `by_label` strict P/R/F1.
 
-    `gold_articles`: corpus rows with `id`, optional `url` and `gold` tuples; `predictions`:
+    `gold_articles`: corpus rows with `id`, optional `url`, `gold` tuples and optional
+    `do_not_extract` (actor, topic) pairs; `predictions`:
     rows with `article_id` (id or url), `actor`, `topic`, `label`, `score`, `observed_at` and
     optional `confidence`; `registry_actors`: the registry's actors (a list, a slug map, or the
     registry document) for the roll-up figure, which is None without them. Raises ValueError
     on a label outside support/oppose/neutral/mixed, as the shared scorer exits.
+
+    `traps` counts predicted (article, actor, topic) pairs that an article lists under
+    `do_not_extract` and that are not gold, whatever their label. `with_errors` adds `errors`:
+    the sorted `missed`, `false_or_mislabel` and `traps` keys that `score.py --show-errors` prints.
     """
     corpus = list(gold_articles)
     registry = _registry_map(registry_actors)
@@ -111,6 +131,11 @@ def score_predictions(
             raise ValueError(f"prediction with label {label!r}: expected one of {sorted(LABELS)}")
         predicted[(article_id, row.get("actor"), row.get("topic"))].append({**row, "label": label})
 
+    traps = {
+        (str(article["id"]), item["actor"], item["topic"])
+        for article in corpus
+        for item in article.get("do_not_extract", [])
+    } - set(gold)
     pair_found = set(gold) & set(predicted)
     strict_gold: set[StrictKey] = {(*key, item["label"]) for key, items in gold.items() for item in items}
     strict_pred: set[StrictKey] = {
@@ -129,7 +154,7 @@ def score_predictions(
     score_errors: list[float] = []
     for key in pair_found:
         gold_labels = {item["label"] for item in gold[key]}
-        best = max(predicted[key], key=lambda item: float(item.get("confidence", 0) or 0))
+        best = max(predicted[key], key=lambda item: _number(item.get("confidence")))
         label_right += best["label"] in gold_labels
         gold_scores = [float(item["score"]) for item in gold[key] if item.get("score") is not None]
         if gold_scores and best.get("score") is not None:
@@ -148,7 +173,7 @@ def score_predictions(
     if registry:
         rollup_gold, rollup_pred = rolled(strict_gold, gold), rolled(strict_pred, predicted)
         rollup = prf(len(rollup_gold & rollup_pred), len(rollup_pred), len(rollup_gold))
-    return {
+    figures: dict[str, Any] = {
         "articles": len(corpus),
         "pair": prf(len(pair_found), len(predicted), len(gold)),
         "strict": prf(len(strict_found), len(strict_pred), len(strict_gold)),
@@ -157,9 +182,55 @@ def score_predictions(
         "score_mae": round(sum(score_errors) / len(score_errors), 3) if score_errors else None,
         "date_within_7d": round(date_right / dated, 3) if dated else None,
         "predictions_for_unknown_articles": unknown,
+        "traps": len(traps & set(predicted)),
         "by_topic": _breakdown(strict_gold, strict_pred, position=2),
         "by_label": _breakdown(strict_gold, strict_pred, position=3),
     }
+    if with_errors:
+        figures["errors"] = {
+            "missed": sorted(strict_gold - strict_pred, key=_sort_key),
+            "false_or_mislabel": sorted(strict_pred - strict_gold, key=_sort_key),
+            "traps": sorted(traps & set(predicted), key=_sort_key),
+        }
+    return figures
+
+
+def score_by_topic(
+    gold_articles: Iterable[Mapping[str, Any]],
+    predictions: Iterable[Mapping[str, Any]],
+    registry_actors: Iterable[Mapping[str, Any]] | Mapping[str, Any] | None = None,
+    *,
+    topics: Sequence[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """`score_predictions` restricted to each topic: the gold tuples, `do_not_extract` pairs and
+    predictions of that topic only (so `strict` equals `by_topic[topic]`), without the nested
+    `by_topic`/`by_label`. `topics`: which ones (default: every topic of a gold tuple or a
+    prediction, sorted)."""
+    corpus = list(gold_articles)
+    rows = list(predictions)
+    if topics is None:
+        topics = sorted(
+            {str(item["topic"]) for article in corpus for item in article.get("gold", [])}
+            | {str(row.get("topic")) for row in rows}
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for topic in topics:
+        restricted = [
+            {
+                **article,
+                "gold": [item for item in article.get("gold", []) if str(item["topic"]) == topic],
+                "do_not_extract": [
+                    item for item in article.get("do_not_extract", []) if str(item["topic"]) == topic
+                ],
+            }
+            for article in corpus
+        ]
+        figures = score_predictions(
+            restricted, [row for row in rows if str(row.get("topic")) == topic], registry_actors
+        )
+        del figures["by_topic"], figures["by_label"]
+        out[topic] = figures
+    return out
 
 
 def _breakdown(gold: set[StrictKey], predicted: set[StrictKey], position: int) -> dict[str, Any]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
-from app.extraction.topics import TopicMatcher
+from app.extraction.relevance import TopicIndex
 from app.extraction.types import RegistrySnapshot
 
 
 @lru_cache(maxsize=4)
-def _matcher(snapshot: RegistrySnapshot) -> TopicMatcher:
-    return TopicMatcher(snapshot)
+def _matcher(snapshot: RegistrySnapshot) -> TopicIndex:
+    return TopicIndex(snapshot)
 
 
 def with_subtopics(snapshot: RegistrySnapshot, hints: Iterable[str]) -> frozenset[str]:

@@ -126,15 +126,25 @@ def _resolve_topic_parent(session: Session, topic: Topic | None, parent_slug: st
     return parent.id
 
 
+def _topic_values(data: TopicCreate) -> dict[str, Any]:
+    """Every stored topic field a create or a registry file sets, except the parent (a reference)."""
+    return {
+        "name": data.name,
+        "description": data.description,
+        "keywords": _dedupe(data.keywords),
+        "examples": _dedupe(data.examples),
+        "weak_keywords": _dedupe(data.weak_keywords),
+        "excluded_phrases": _dedupe(data.excluded_phrases),
+        "relevance_threshold": data.relevance_threshold,
+    }
+
+
 def create_topic(session: Session, data: TopicCreate) -> Topic:
     if topic_store.get_topic(session, slug=data.slug) is not None:
         raise Conflict(f"topic {data.slug!r} already exists", field="slug", code="topic_exists")
     topic = Topic(
         slug=data.slug,
-        name=data.name,
-        description=data.description,
-        keywords=_dedupe(data.keywords),
-        examples=_dedupe(data.examples),
+        **_topic_values(data),
         parent_id=_resolve_topic_parent(session, None, data.parent),
     )
     session.add(topic)
@@ -156,6 +166,12 @@ def update_topic(session: Session, slug: str, data: TopicUpdate) -> Topic:
         topic.keywords = _dedupe(data.keywords)
     if data.examples is not None:
         topic.examples = _dedupe(data.examples)
+    if data.weak_keywords is not None:
+        topic.weak_keywords = _dedupe(data.weak_keywords)
+    if data.excluded_phrases is not None:
+        topic.excluded_phrases = _dedupe(data.excluded_phrases)
+    if "relevance_threshold" in fields:
+        topic.relevance_threshold = data.relevance_threshold
     if "parent" in fields:
         topic.parent_id = _resolve_topic_parent(session, topic, data.parent)
     session.flush()
@@ -210,12 +226,7 @@ def import_registry(session: Session, data: RegistryImport) -> RegistryImportRes
     pending_parents: list[tuple[int, Topic, str | None]] = []
     for index, topic_item in enumerate(data.topics):
         topic = known.get(topic_item.slug)
-        values = (
-            topic_item.name,
-            topic_item.description,
-            _dedupe(topic_item.keywords),
-            _dedupe(topic_item.examples),
-        )
+        values = _topic_values(topic_item)
         if topic is None:
             topic = Topic(slug=topic_item.slug)
             session.add(topic)
@@ -223,7 +234,7 @@ def import_registry(session: Session, data: RegistryImport) -> RegistryImportRes
             topics.created += 1
             changed = True
         else:
-            changed = (topic.name, topic.description, topic.keywords, topic.examples) != values
+            changed = any(getattr(topic, name) != value for name, value in values.items())
             current_parent = topic.parent.slug if topic.parent else None
             changed = changed or current_parent != topic_item.parent
             if changed:
@@ -231,7 +242,8 @@ def import_registry(session: Session, data: RegistryImport) -> RegistryImportRes
             else:
                 topics.unchanged += 1
         if changed:
-            topic.name, topic.description, topic.keywords, topic.examples = values
+            for name, value in values.items():
+                setattr(topic, name, value)
             pending_parents.append((index, topic, topic_item.parent))
     session.flush()
     for index, topic, parent_slug in pending_parents:

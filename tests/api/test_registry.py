@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import ingest, registry
 from app.models import Actor, ActorAlias, ActorMembership, Topic
 from app.registry import STARTER_REGISTRY
+from app.store import registry_state
 from tests.pages import all_pages
 
 
@@ -192,3 +196,141 @@ def test_actor_search_is_literal(client: TestClient) -> None:
     ]
     assert client.get("/v1/actors", params={"q": "%"}).json()["items"] == []
     assert client.get("/v1/actors", params={"q": "_"}).json()["items"] == []
+
+
+BEEKEEPING = {
+    "slug": "urban-beekeeping",
+    "name": "Beehives on city rooftops",
+    "keywords": ["beehive", "apiary", "beekeepers", "honey", "swarm"],
+    "weak_keywords": ["honey", "swarm", "honey"],
+    "excluded_phrases": ["honey trap", "swarm of reporters"],
+    "relevance_threshold": 0.4,
+}
+
+
+def _topic_fields(body: dict[str, Any]) -> tuple[Any, ...]:
+    return body["weak_keywords"], body["excluded_phrases"], body["relevance_threshold"]
+
+
+def test_topic_relevance_fields_are_stored_read_and_patched(client: TestClient, session: Session) -> None:
+    created = client.post("/v1/topics", json=BEEKEEPING)
+    assert created.status_code == 201, created.text
+    expected = (["honey", "swarm"], ["honey trap", "swarm of reporters"], 0.4)  # duplicates dropped
+    assert _topic_fields(created.json()) == expected
+    assert _topic_fields(client.get("/v1/topics/urban-beekeeping").json()) == expected
+    listed = client.get("/v1/topics").json()["items"]
+    assert [_topic_fields(t) for t in listed] == [expected]
+
+    plain = client.post("/v1/topics", json={"slug": "four-day-week", "name": "A four-day working week"})
+    assert _topic_fields(plain.json()) == ([], [], None)
+
+    revision = registry_state.get_registry_revision(session)
+    patched = client.patch("/v1/topics/urban-beekeeping", json={"weak_keywords": ["colony"]})
+    assert patched.status_code == 200, patched.text
+    # a list given replaces the list; fields left out stay as they are
+    assert _topic_fields(patched.json()) == (["colony"], ["honey trap", "swarm of reporters"], 0.4)
+    assert registry_state.get_registry_revision(session) > revision
+    patched = client.patch(
+        "/v1/topics/urban-beekeeping", json={"excluded_phrases": [], "relevance_threshold": 0.75}
+    )
+    assert _topic_fields(patched.json()) == (["colony"], [], 0.75)
+    untouched = client.patch("/v1/topics/urban-beekeeping", json={"name": "Rooftop beehives"})
+    assert _topic_fields(untouched.json()) == (["colony"], [], 0.75)
+    cleared = client.patch("/v1/topics/urban-beekeeping", json={"relevance_threshold": None})
+    assert _topic_fields(cleared.json()) == (["colony"], [], None)
+
+    # what the extractor is given
+    entry = next(
+        t for t in ingest.load_registry_context(session).snapshot.topics if t.slug == "urban-beekeeping"
+    )
+    assert (entry.weak_keywords, entry.excluded_phrases, entry.relevance_threshold) == (("colony",), (), None)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"relevance_threshold": 1.5}, "relevance_threshold"),
+        ({"relevance_threshold": -0.1}, "relevance_threshold"),
+        ({"relevance_threshold": "high"}, "relevance_threshold"),
+        ({"weak_keywords": "honey"}, "weak_keywords"),
+        ({"excluded_phrases": {"phrase": "honey trap"}}, "excluded_phrases"),
+        ({"weak_keywords": ["honey", "  "]}, "weak_keywords[1]"),
+        ({"excluded_phrases": ["x" * 301]}, "excluded_phrases[0]"),
+    ],
+)
+def test_bad_topic_relevance_fields_are_refused_naming_the_field(
+    client: TestClient, session: Session, change: dict[str, Any], field: str
+) -> None:
+    created = client.post("/v1/topics", json={**BEEKEEPING, **change})
+    assert created.status_code == 422, created.text
+    assert created.json()["error"]["field"] == field
+    assert _row_counts(session) == (0, 0, 0, 0)
+
+    assert client.post("/v1/topics", json=BEEKEEPING).status_code == 201
+    patched = client.patch("/v1/topics/urban-beekeeping", json=change)
+    assert patched.status_code == 422, patched.text
+    assert patched.json()["error"]["field"] == field
+    assert _topic_fields(client.get("/v1/topics/urban-beekeeping").json()) == (
+        ["honey", "swarm"],
+        ["honey trap", "swarm of reporters"],
+        0.4,
+    )
+    imported = client.post("/v1/registry", json={"topics": [{**BEEKEEPING, **change}]})
+    assert imported.status_code == 422
+    assert imported.json()["error"]["field"] == f"topics[0].{field}"
+
+
+def test_registry_file_loads_with_and_without_relevance_fields(
+    client: TestClient, session: Session, tmp_path: Path
+) -> None:
+    old_format = tmp_path / "old.json"
+    old_format.write_text(
+        json.dumps(
+            {"topics": [{"slug": "four-day-week", "name": "Four-day week", "keywords": ["four-day week"]}]}
+        )
+    )
+    new_format = tmp_path / "new.json"
+    new_format.write_text(json.dumps({"topics": [BEEKEEPING]}))
+
+    first = registry.import_registry(session, registry.read_registry_file(old_format))
+    assert first.topics.created == 1
+    second = registry.import_registry(session, registry.read_registry_file(new_format))
+    assert second.topics.created == 1
+    session.flush()
+    assert _topic_fields(client.get("/v1/topics/four-day-week").json()) == ([], [], None)
+    assert _topic_fields(client.get("/v1/topics/urban-beekeeping").json()) == (
+        ["honey", "swarm"],
+        ["honey trap", "swarm of reporters"],
+        0.4,
+    )
+
+    # loading the same file again changes nothing; a change to one of the new fields alone is an update
+    revision = registry_state.get_registry_revision(session)
+    again = registry.import_registry(session, registry.read_registry_file(new_format))
+    assert (again.topics.unchanged, again.topics.updated) == (1, 0)
+    assert registry_state.get_registry_revision(session) == revision
+    new_format.write_text(json.dumps({"topics": [{**BEEKEEPING, "relevance_threshold": 0.6}]}))
+    changed = registry.import_registry(session, registry.read_registry_file(new_format))
+    assert (changed.topics.unchanged, changed.topics.updated) == (0, 1)
+    assert registry_state.get_registry_revision(session) > revision
+    assert client.get("/v1/topics/urban-beekeeping").json()["relevance_threshold"] == 0.6
+    # the file is the whole topic: one without the fields sets them back to empty and unset
+    new_format.write_text(
+        json.dumps({"topics": [{k: v for k, v in BEEKEEPING.items() if k in ("slug", "name", "keywords")}]})
+    )
+    registry.import_registry(session, registry.read_registry_file(new_format))
+    assert _topic_fields(client.get("/v1/topics/urban-beekeeping").json()) == ([], [], None)
+
+
+def test_starter_topics_carry_their_relevance_fields(client: TestClient) -> None:
+    data = _starter()
+    assert client.post("/v1/registry", json=data).status_code == 200
+    for topic in data["topics"]:
+        body = client.get(f"/v1/topics/{topic['slug']}").json()
+        assert _topic_fields(body) == (
+            topic.get("weak_keywords", []),
+            topic.get("excluded_phrases", []),
+            topic.get("relevance_threshold"),
+        )
+    assert any(topic.get("weak_keywords") for topic in data["topics"])
+    assert any(topic.get("excluded_phrases") for topic in data["topics"])

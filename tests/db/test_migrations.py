@@ -10,7 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from app import migrate
 from app.db import Base
@@ -67,3 +67,37 @@ def test_downgrade_to_base_and_back(fresh_url: str) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM actor")).scalar_one() == 1
     engine.dispose()
+
+
+def test_topics_from_before_0009_get_empty_relevance_fields(fresh_url: str) -> None:
+    """0009 adds weak_keywords, excluded_phrases and relevance_threshold to stored topics, and takes
+    them away again on the way down, keeping the topics."""
+    migrate.upgrade(fresh_url, "0008")
+    engine = create_engine(fresh_url)
+    stamp = datetime(2025, 1, 1, tzinfo=UTC).replace(tzinfo=None)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO topic (slug, name, description, keywords, examples, created_at, updated_at) "
+                "VALUES ('urban-beekeeping', 'Rooftop beehives', '', '[\"beehive\"]', '[]', :t, :t)"
+            ),
+            {"t": stamp},
+        )
+    engine.dispose()
+    topic = Base.metadata.tables["topic"]
+    columns = (topic.c.keywords, topic.c.weak_keywords, topic.c.excluded_phrases, topic.c.relevance_threshold)
+
+    migrate.upgrade(fresh_url)
+    engine = create_engine(fresh_url)
+    with engine.connect() as connection:
+        assert connection.execute(select(*columns)).one() == (["beehive"], [], [], None)
+    engine.dispose()
+
+    migrate.downgrade(fresh_url, "0008")
+    engine = create_engine(fresh_url)
+    names = {c["name"] for c in inspect(engine).get_columns("topic")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT slug FROM topic")).scalars().all() == ["urban-beekeeping"]
+    engine.dispose()
+    assert not names & {"weak_keywords", "excluded_phrases", "relevance_threshold"}
+    migrate.upgrade(fresh_url)

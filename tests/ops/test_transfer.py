@@ -96,7 +96,16 @@ def build_source(url: str) -> None:
                     last_error="HTTP 503",
                 )
             )
-            child = Topic(slug="child-first", name="Child", description="", keywords=["a"], examples=[])
+            child = Topic(
+                slug="child-first",
+                name="Child",
+                description="",
+                keywords=["a"],
+                examples=[],
+                weak_keywords=["hive", "smoker"],
+                excluded_phrases=["hive mind", "Smoker's cough"],
+                relevance_threshold=0.35,
+            )
             parent = Topic(slug="parent-later", name="Parent", description="", keywords=[], examples=[])
             session.add(child)
             session.flush()
@@ -135,6 +144,22 @@ def fingerprint(url: str) -> Fingerprint:
     finally:
         engine.dispose()
     return out
+
+
+def relevance_fields(url: str) -> dict[str, tuple[list[str], list[str], float | None]]:
+    """Each topic's weak keywords, excluded phrases and relevance threshold, read back by slug."""
+    engine = create_engine(url)
+    topic = Base.metadata.tables["topic"]
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    topic.c.slug, topic.c.weak_keywords, topic.c.excluded_phrases, topic.c.relevance_threshold
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return {slug: (weak, excluded, threshold) for slug, weak, excluded, threshold in rows}
 
 
 def export(url: str, out: Path, *extra: str) -> list[bytes]:
@@ -195,6 +220,13 @@ def test_export_import_export_round_trip_loses_nothing(
 
     assert fingerprint(target) == before
     assert_same_export(first, second)
+    assert relevance_fields(target) == relevance_fields(source)
+    assert relevance_fields(target)["child-first"] == (
+        ["hive", "smoker"],
+        ["hive mind", "Smoker's cough"],
+        0.35,
+    )
+    assert relevance_fields(target)["ground-troops-ukraine"][1]  # the starter pack's excluded phrases
     header, trailer = orjson.loads(first[0]), orjson.loads(first[-1])
     assert header["tables"] == {name: count for name, (count, _) in before.items()}
     assert trailer["end"]["rows"] == len(first) - 2 == sum(count for count, _ in before.values())
@@ -209,6 +241,7 @@ def test_sqlite_database_moves_to_postgresql(new_database: Callable[[str], str],
     result = import_(target, tmp_path / "sqlite.ndjson")
     assert result.exit_code == 0, result.output
     assert fingerprint(target) == fingerprint(source)
+    assert relevance_fields(target) == relevance_fields(source)
     assert_same_export(first, export(target, tmp_path / "postgresql.ndjson", "--with-keys"))
     assert new_article_id(target) == fingerprint(source)["article"][0] + 1
 

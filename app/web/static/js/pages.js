@@ -81,7 +81,11 @@ export async function renderTopic(section, slug, { registry, onOpenShift, onOpen
     el("div", { class: "facts" },
       el("section", {}, el("h2", {}, "Keywords"), list(topic.keywords, "No keywords.")),
       el("section", {}, el("h2", {}, "Example sentences"), list(topic.examples, "No examples.")),
+      el("section", {}, el("h2", {}, "Weak keywords"), list(topic.weak_keywords || [], "None.")),
+      el("section", {}, el("h2", {}, "Excluded phrases"), list(topic.excluded_phrases || [], "None.")),
     ),
+    el("p", { class: "small" }, "Relevance threshold: ",
+      topic.relevance_threshold == null ? "the engine's default" : String(topic.relevance_threshold)),
     el("section", {}, el("h2", {}, "Latest shifts"),
       latestShifts(shifts.items, { showActor: true, onOpen: onOpenShift, topicNames })),
   );

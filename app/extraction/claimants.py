@@ -1,0 +1,175 @@
+"""Who makes a claim: actors in an agent role, read off the dependency parse.
+
+An actor mention is a claimant when it is the subject of a predicate ("Spain backs"), the
+agent of a passive ("was rejected by Hungary"), the source of "according to", or the
+possessor or modifier of a noun that speaks for it ("Meloni's office said", "Commission
+spokesperson"). Capitals stand for their state only in those roles, never as places
+("in Paris", "the Paris meeting"): no list of places is needed.
+
+Reported speech belongs to the outermost registry actor who reports it: in "Trump said
+Europe would send troops" the claim is Trump's. An actor inside what a source outside the
+registry reports ("a source said Germany would abstain") keeps the claim, with that
+source as speaker. Claims inside a condition ("if France agreed") are not claims.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.extraction.lexicon import NON_ACTOR_SOURCES, PREDICTION, SPEECH, SPOKES_NOUNS
+
+Token = Any  # spaCy Token
+
+_SUBJECT = frozenset(("nsubj", "csubj"))
+_CONDITION_MARKS = frozenset(("if", "unless", "whether"))
+
+
+@dataclass(frozen=True)
+class ActorRef:
+    """An actor named or referred to in a parsed sentence."""
+
+    slug: str
+    kind: str
+    start: int  # token index of the first token
+    end: int  # token index after the last token
+    direct: bool  # named, not resolved from a pronoun or a role noun
+    text: str
+
+
+@dataclass(frozen=True)
+class Claimant:
+    slug: str
+    actor_token: int
+    predicate: int  # token index of the predicate the actor is the agent of
+    speaker: str | None
+    direct: bool
+    via_spokes: bool = False
+
+
+def _climb_conj(token: Token) -> Token:
+    while token.dep_ == "conj" and token.head.pos_ in ("PROPN", "NOUN", "PRON"):
+        token = token.head
+    return token
+
+
+def _role_predicate(token: Token) -> tuple[Token | None, bool]:
+    """The predicate `token` is the agent of, and whether it got there through a spokes noun."""
+    token = _climb_conj(token)
+    via_spokes = False
+    if token.dep_ in ("poss", "compound", "nmod") and token.head.lemma_.lower() in SPOKES_NOUNS:
+        token = _climb_conj(token.head)
+        via_spokes = True
+    elif token.dep_ == "pobj" and token.head.lower_ == "of" and token.head.head.lemma_.lower() in SPOKES_NOUNS:
+        # "the leaders of Italy and Spain said", "a spokesman for the ministry"
+        token = _climb_conj(token.head.head)
+        via_spokes = True
+    elif token.dep_ == "pobj" and token.head.lower_ == "for" and token.head.head.lemma_.lower() in SPOKES_NOUNS:
+        token = _climb_conj(token.head.head)
+        via_spokes = True
+    if token.dep_ in _SUBJECT:
+        return token.head, via_spokes
+    if token.dep_ == "pobj" and token.head.dep_ == "agent":
+        return token.head.head, via_spokes
+    if token.dep_ == "pobj" and token.head.lower_ == "to" and token.head.head.lower_ == "according":
+        return token.head.head.head, via_spokes
+    if token.dep_ == "appos" and token.head.dep_ in _SUBJECT:
+        return token.head.head, via_spokes
+    return None, via_spokes
+
+
+def in_condition(predicate: Token) -> bool:
+    """The predicate sits in an "if"/"unless"/"whether" clause."""
+    token = predicate
+    while True:
+        if token.dep_ in ("advcl", "ccomp") and any(
+            c.dep_ == "mark" and c.lower_ in _CONDITION_MARKS for c in token.children
+        ):
+            return True
+        if token.head.i == token.i:
+            return False
+        token = token.head
+
+
+def is_prediction(predicate: Token) -> bool:
+    """ "X is expected to", "X is due to", "X is likely to": what others expect, not a position."""
+    if predicate.lemma_.lower() in PREDICTION:
+        return True
+    for child in predicate.children:
+        if child.dep_ in ("acomp", "xcomp", "attr") and child.lemma_.lower() in PREDICTION:
+            return True
+    return False
+
+
+def _speaker_of(predicate: Token, slug_names: dict[int, str]) -> str | None:
+    """A non-registry source that reports this predicate ("a source familiar with the matter said")."""
+    token = predicate
+    while token.head.i != token.i:
+        parent = token.head
+        if parent.lemma_.lower() in SPEECH and token.dep_ in ("ccomp", "xcomp", "parataxis", "advcl"):
+            subject = next((c for c in parent.children if c.dep_ in _SUBJECT), None)
+            if subject is not None and subject.i not in slug_names:
+                if subject.lemma_.lower() in NON_ACTOR_SOURCES:
+                    return None
+                words = [t.text for t in subject.subtree]
+                if subject.pos_ != "PRON" and len(words) <= 10:
+                    return " ".join(words)
+        token = parent
+    return None
+
+
+def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> list[Claimant]:
+    """Claimants of one parsed sentence, outermost speaker first; embedded reports are dropped."""
+    token_owner: dict[int, str] = {}
+    for ref in refs:
+        for i in range(ref.start, ref.end):
+            token_owner[i] = ref.slug
+    found: list[tuple[ActorRef, Token, bool]] = []
+    for ref in refs:
+        span = parse[ref.start : ref.end]
+        root = span.root
+        predicate, via_spokes = _role_predicate(root)
+        if predicate is None:
+            continue
+        if in_condition(predicate) or is_prediction(predicate):
+            continue
+        found.append((ref, predicate, via_spokes))
+    # A claimant whose predicate sits in the content of another actor's speech is content.
+    predicates = {p.i: ref.slug for ref, p, _ in found}
+    out: list[Claimant] = []
+    for ref, predicate, via_spokes in found:
+        token = predicate
+        embedded = False
+        while token.head.i != token.i:
+            parent = token.head
+            owner = predicates.get(parent.i)
+            if (
+                owner is not None
+                and owner != ref.slug
+                and parent.lemma_.lower() in SPEECH
+                and token.dep_ in ("ccomp", "xcomp", "parataxis", "dobj")
+            ):
+                embedded = True
+                break
+            token = parent
+        if embedded:
+            continue
+        speaker: str | None = None
+        if via_spokes:
+            speaker = " ".join(t.text for t in parse[ref.start : ref.end].root.head.subtree)[:120]
+        elif predicate.lemma_.lower() in SPEECH:
+            speaker = names.get(ref.slug, ref.text)
+        outer = _speaker_of(predicate, token_owner)
+        if outer is not None:
+            speaker = outer
+        out.append(
+            Claimant(
+                slug=ref.slug,
+                actor_token=parse[ref.start : ref.end].root.i,
+                predicate=predicate.i,
+                speaker=speaker,
+                direct=ref.direct,
+                via_spokes=via_spokes,
+            )
+        )
+    return out

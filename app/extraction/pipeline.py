@@ -1,0 +1,351 @@
+"""The staged extractor: sentences -> mentions -> topic relevance -> parse -> claimants -> stance -> merge.
+
+Each stage is its own module; this one wires them over one `Document`:
+
+1. `sentences`, `dates`: sentences with offsets, date phrases resolved against the article date;
+2. `actors` (registry aliases, dated offices) and short-range coreference (`coreference`);
+3. `relevance`: keyword hits per sentence and the topics the article is about;
+4. `nlp`: only sentences that hold an actor and a topic candidate are parsed;
+5. `claimants`: who makes each claim, with the speaker;
+6. `stance`: sign and strength relative to the topic;
+7. `merge`: one observation per (actor, topic, observed_at).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from app.extraction import nlp
+from app.extraction.actors import ActorGazetteer
+from app.extraction.claimants import ActorRef, Claimant, find_claimants
+from app.extraction.coreference import Discourse, references
+from app.extraction.dates import DATELINE, Precision, find_dates, pick, refers_earlier
+from app.extraction.document import Document
+from app.extraction.lexicon import REFERRING_NOUNS, SPEECH
+from app.extraction.merge import Candidate, label_for, merge, to_observation
+from app.extraction.relevance import TopicIndex
+from app.extraction.sentences import split_sentences
+from app.extraction.stance import Reading, ancestors_path, read_clause, read_path
+from app.extraction.topic_cues import topic_cues
+from app.extraction.types import ArticleText, ExtractedObservation, RegistrySnapshot
+
+VERSION = "pipeline-1.0.0"
+Token = Any
+_LEAD_WINDOW = 3  # days: the lead's event day dates undated remarks made at that event
+_RECENT_TOPIC = 3  # sentences: how far back "it", "the plan" may find the topic they refer to
+_FOCUS_ALONE = 0.6  # share of the article's topic evidence above which a clause may leave its topic unnamed
+_REFERRING_DETERMINERS = frozenset(("the", "this", "that", "these", "those", "such", "its", "their", "his", "her"))
+_TOPIC_PRONOUNS = frozenset(("it", "them", "this", "that"))
+
+
+@dataclass(frozen=True)
+class Anchor:
+    topic: str
+    token: int
+    strong: bool  # a keyword, not a reference
+
+
+def utc_day(article: ArticleText) -> date:
+    from datetime import UTC
+
+    published = article.published_at
+    if published.tzinfo is not None:
+        published = published.astimezone(UTC)
+    return published.date()
+
+
+class PipelineExtractor:
+    """The staged extractor compiled for one registry snapshot.
+
+    `semantic_topics(document)` is the hook for engines that add topic relevance by sentence
+    similarity; this engine adds none.
+    """
+
+    method = "rules"
+    version = VERSION
+
+    def __init__(self, registry: RegistrySnapshot) -> None:
+        self.registry = registry
+        self.gazetteer = ActorGazetteer(registry)
+        self.index = TopicIndex(registry)
+        self.names = {a.slug: a.name for a in registry.actors}
+        self.kinds = {a.slug: a.kind for a in registry.actors}
+        self.cues: dict[str, Mapping[str, float]] = {t.slug: topic_cues(t) for t in registry.topics}
+
+    # -- stages -----------------------------------------------------------------------------
+
+    def prepare(self, article: ArticleText) -> Document:
+        published = utc_day(article)
+        sentences = split_sentences(article.text)
+        doc = Document(article=article, published=published, sentences=sentences)
+        anchor: date | None = None
+        for sentence in sentences:
+            found = find_dates(sentence.text, published, anchor)
+            doc.dates.append(found)
+            days = [p.day for p in found if p.precision is Precision.DAY]
+            if days:
+                anchor = days[0]
+        doc.lead_day = _lead_day(doc)
+        doc.mentions = [self.gazetteer.find(s.text, published) for s in sentences]
+        doc.topic_hits = [self.index.hits(s.text) for s in sentences]
+        doc.title_hits = self.index.hits(article.title or "")
+        doc.focus = self.index.focus(doc.topic_hits, doc.title_hits)
+        doc.semantic = self.semantic_topics(doc)
+        return doc
+
+    def semantic_topics(self, doc: Document) -> list[dict[str, float]]:
+        return [{} for _ in doc.sentences]
+
+    def _worth_parsing(self, doc: Document, index: int) -> bool:
+        if not (doc.topic_hits[index] or doc.focus or doc.semantic[index]):
+            return False
+        if doc.mentions[index]:
+            return True
+        return index > 0  # pronouns and role nouns refer back
+
+    def parse(self, doc: Document) -> None:
+        wanted = [i for i in range(len(doc.sentences)) if self._worth_parsing(doc, i)]
+        if not wanted:
+            return
+        language = nlp.load()
+        texts = []
+        for i in wanted:
+            text = doc.sentences[i].text
+            skip = DATELINE.match(text) or _SHORT_DATELINE.match(text)
+            offset = skip.end() if skip else 0
+            doc.parse_offsets[i] = offset
+            texts.append(text[offset:])
+        for i, parsed in zip(wanted, language.pipe(texts, batch_size=64), strict=True):
+            doc.parses[i] = parsed
+
+    def extract(self, article: ArticleText) -> list[ExtractedObservation]:
+        doc = self.prepare(article)
+        if not any(doc.topic_hits) and not any(doc.semantic):
+            return []
+        self.parse(doc)
+        discourse = Discourse()
+        candidates: list[Candidate] = []
+        recent_topics: dict[str, int] = {}
+        for sentence in doc.sentences:
+            i = sentence.index
+            for hit in doc.topic_hits[i]:
+                recent_topics[hit.topic] = i
+            for topic in doc.semantic[i]:
+                recent_topics.setdefault(topic, i)
+            parsed = doc.parses.get(i)
+            if parsed is None:
+                discourse.forget_sentence()
+                continue
+            refs = self._refs(doc, i, parsed, discourse)
+            claimants = find_claimants(parsed, refs, self.names)
+            anchors = self._anchors(doc, i, parsed, recent_topics, {c.actor_token for c in claimants})
+            for claimant in claimants:
+                candidates.extend(self._read(doc, i, parsed, claimant, anchors))
+            discourse.update(parsed, refs, claimants, self.kinds)
+        candidates = _drop_summary_leads(candidates, self.gazetteer, doc.published)
+        return [to_observation(c) for c in merge(candidates)]
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _refs(self, doc: Document, i: int, parsed: Any, discourse: Discourse) -> list[ActorRef]:
+        offset = doc.parse_offsets[i]
+        refs: list[ActorRef] = []
+        taken: set[int] = set()
+        for mention in doc.mentions[i]:
+            if mention.end <= offset:
+                continue
+            span = parsed.char_span(
+                max(0, mention.start - offset), mention.end - offset, alignment_mode="expand"
+            )
+            if span is None or len(span) == 0:
+                continue
+            refs.append(ActorRef(mention.slug, mention.kind, span.start, span.end, True, mention.text))
+            taken.update(range(span.start, span.end))
+        refs.extend(references(parsed, taken, discourse, self.gazetteer, doc.published))
+        return refs
+
+    def _anchors(
+        self, doc: Document, i: int, parsed: Any, recent: dict[str, int], actor_tokens: set[int]
+    ) -> list[Anchor]:
+        offset = doc.parse_offsets[i]
+        anchors: list[Anchor] = []
+        covered: set[int] = set()
+        for hit in doc.topic_hits[i]:
+            if hit.end <= offset:
+                continue
+            span = parsed.char_span(max(0, hit.start - offset), hit.end - offset, alignment_mode="expand")
+            if span is None or len(span) == 0:
+                continue
+            anchors.append(Anchor(hit.topic, span.root.i, hit.strong))
+            covered.update(range(span.start, span.end))
+        near = [t for t, at in recent.items() if i - at <= _RECENT_TOPIC]
+        focused = sorted(doc.focus, key=lambda t: -doc.focus[t])
+        for token in parsed:
+            if token.i in covered or token.i in actor_tokens:
+                continue
+            lemma = str(token.lemma_).lower()
+            if token.pos_ == "NOUN":
+                topics = self.index.topics_for_noun(lemma)
+                chosen = [t for t in topics if t in near or t in doc.focus]
+                if not chosen and lemma in REFERRING_NOUNS and _definite(token):
+                    chosen = near[:1] if len(near) == 1 else focused[:1]
+                for topic in chosen[:1]:
+                    anchors.append(Anchor(topic, token.i, False))
+            elif token.pos_ == "PRON" and token.lower_ in _TOPIC_PRONOUNS and token.dep_ in ("dobj", "pobj"):
+                if len(near) == 1:
+                    anchors.append(Anchor(near[0], token.i, False))
+        return anchors
+
+    def _read(
+        self, doc: Document, i: int, parsed: Any, claimant: Claimant, anchors: list[Anchor]
+    ) -> list[Candidate]:
+        predicate = parsed[claimant.predicate]
+        actor_span = {t.i for t in parsed[claimant.actor_token].subtree}
+        by_topic: dict[str, list[tuple[Reading, Anchor]]] = {}
+        for anchor in anchors:
+            if anchor.token in actor_span:
+                continue
+            path = ancestors_path(parsed[anchor.token], predicate)
+            if path is None:
+                continue
+            reading = read_path(path, self.cues.get(anchor.topic, {}))
+            by_topic.setdefault(anchor.topic, []).append((reading, anchor))
+        neutral_speech = str(predicate.lemma_).lower() in SPEECH
+        out: list[Candidate] = []
+        for topic, readings in by_topic.items():
+            explicit = [(r, a) for r, a in readings if r.explicit]
+            if not explicit:
+                if neutral_speech or predicate.pos_ == "AUX":
+                    continue
+                explicit = [(Reading(1.0, False, False, readings[0][0].shift), readings[0][1])]
+            out.append(self._candidate(doc, i, parsed, claimant, topic, explicit))
+        if by_topic:
+            return out
+        # The clause names no topic: read it whole for a topic named elsewhere in the sentence,
+        # or for the one topic the article is about.
+        topics = {a.topic for a in anchors if a.strong}
+        topics |= set(doc.semantic[i])
+        if not topics:
+            dominant = [t for t, share in doc.focus.items() if share >= _FOCUS_ALONE]
+            topics = set(dominant)
+        if not topics:
+            return []
+        reading = read_clause(predicate, self.cues.get(next(iter(topics)), {}))
+        if not reading.explicit:
+            return []
+        return [
+            self._candidate(doc, i, parsed, claimant, topic, [(reading, None)], fallback=True)
+            for topic in sorted(topics)
+        ]
+
+    def _candidate(
+        self,
+        doc: Document,
+        i: int,
+        parsed: Any,
+        claimant: Claimant,
+        topic: str,
+        readings: list[tuple[Reading, Anchor | None]],
+        fallback: bool = False,
+    ) -> Candidate:
+        values = [r.score for r, _ in readings]
+        positives = [v for v in values if v > 0]
+        negatives = [v for v in values if v < 0]
+        mixed = bool(positives and negatives)
+        if mixed:
+            score = (max(positives) + min(negatives)) / 2
+        else:
+            score = max(values, key=abs)
+        strong = any(a is not None and a.strong for _, a in readings)
+        explicit = any(r.explicit for r, _ in readings)
+        confidence = (
+            0.4
+            + (0.15 if claimant.direct else 0.05)
+            + (0.15 if strong else 0.05)
+            + (0.15 if explicit else 0.0)
+            + (0.05 if abs(score) >= 1 else 0.0)
+            - (0.15 if fallback else 0.0)
+            - (0.1 if mixed else 0.0)
+        )
+        day, precision = self._date(doc, i, parsed, claimant)
+        return Candidate(
+            actor=claimant.slug,
+            topic=topic,
+            score=round(max(-1.0, min(1.0, score)), 3),
+            label=label_for(score, mixed),
+            confidence=round(max(0.05, min(0.95, confidence)), 3),
+            day=day,
+            precision=precision,
+            sentence=doc.sentences[i],
+            speaker=claimant.speaker,
+            shift=any(r.shift for r, _ in readings),
+            direct=claimant.direct,
+        )
+
+    def _date(self, doc: Document, i: int, parsed: Any, claimant: Claimant) -> tuple[date, Precision]:
+        sentence = doc.sentences[i]
+        offset = doc.parse_offsets[i]
+        predicate = parsed[claimant.predicate]
+        tokens = list(predicate.subtree)
+        start = tokens[0].idx + offset
+        end = tokens[-1].idx + len(tokens[-1]) + offset
+        own = doc.dates[i]
+        found = pick(own, start, end) or pick(own, 0, len(sentence.text))
+        if found is None and refers_earlier(sentence.text[start:end]):
+            window = [
+                p
+                for k in range(max(0, i - 2), min(len(doc.dates), i + 3))
+                for p in doc.dates[k]
+                if p.precision is Precision.MONTH and p.day < doc.published.replace(day=1)
+            ]
+            if window:
+                return window[0].day, Precision.MONTH
+        if found is None and doc.lead_day is not None and predicate.tag_ == "VBD":
+            return doc.lead_day, Precision.CONTEXT
+        if found is None:
+            return doc.published, Precision.DEFAULT
+        return found.day, found.precision
+
+
+def _definite(token: Token) -> bool:
+    return any(c.dep_ in ("det", "poss") and c.lower_ in _REFERRING_DETERMINERS for c in token.children)
+
+
+def _lead_day(doc: Document) -> date | None:
+    """The day of the event the lead reports ("said on Thursday"), if it is recent."""
+    if not doc.dates:
+        return None
+    for phrase in doc.dates[0]:
+        if phrase.precision is Precision.DAY and 0 <= (doc.published - phrase.day).days <= _LEAD_WINDOW:
+            return phrase.day
+    return None
+
+
+def _drop_summary_leads(candidates: list[Candidate], gazetteer: ActorGazetteer, on: date) -> list[Candidate]:
+    """A state's summary sentence followed by the same stance from its own person codes once."""
+    kept: list[Candidate] = []
+    for candidate in candidates:
+        actor = gazetteer.actor(candidate.actor)
+        if actor is not None and actor.kind == "state":
+            follows = [
+                c
+                for c in candidates
+                if c.topic == candidate.topic
+                and 0 < c.sentence.index - candidate.sentence.index <= 2
+                and candidate.actor in gazetteer.ancestors(c.actor, on)
+                and (a := gazetteer.actor(c.actor)) is not None
+                and a.kind == "person"
+            ]
+            if follows:
+                continue
+        kept.append(candidate)
+    return kept
+
+
+import re  # noqa: E402
+
+# "BERLIN - " or "PARIS, June 4 - ": a dateline before the lead sentence.
+_SHORT_DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}(?:,[^-]{0,30})?\s+[-\u2013\u2014]\s+")

@@ -1,0 +1,189 @@
+"""Topic relevance, from the registry alone: keywords, weak keywords, excluded senses, head nouns.
+
+A keyword matches its simple inflections ("deploy" -> "deployed", "deployment"). A strong
+keyword decides that a clause is about its topic; a weak one (`weak_keywords`) counts only
+where the article is about the topic already. A hit inside one of the topic's
+`excluded_phrases` ("National Guard troops") is another sense of the word and is dropped.
+A child topic's hit replaces its parent's in the same sentence.
+
+Beyond keywords, a clause can refer to a topic the article is about with a definite noun
+phrase built on one of the topic's head nouns ("the duties", "the deal": the last word of a
+keyword or of the topic name) or with a general referring noun ("the plan", "the move").
+`focus()` tells which topics the article is about: where its strong keywords fall.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from app.extraction.scan import prefixes, scan
+from app.extraction.types import RegistrySnapshot, TopicEntry
+
+_SUFFIXES = r"(?:s|es|ed|d|ing|ment|ments)?"
+_STOP = frozenset(
+    "a an the of on in to for and or with by from at as its their his her our this that these those "
+    "us eu un any all new other own more most such".split()
+)
+
+
+@dataclass(frozen=True)
+class TopicHit:
+    topic: str
+    start: int
+    end: int
+    keyword: str
+    strong: bool
+
+
+@dataclass(frozen=True)
+class _Keyword:
+    topic: str
+    keyword: str
+    strong: bool
+
+
+def keyword_pattern(keyword: str) -> str:
+    """A regex for `keyword` and the simple inflections of its last word."""
+    words = keyword.split()
+    last = words[-1]
+    if last[0].isupper() or not last.isalpha():
+        tail = re.escape(last) + r"s?"
+    else:
+        stem = last
+        if (stem.endswith("es") and len(stem) > 4 and stem[-3] in "cs") or (
+            stem.endswith("s") and not stem.endswith("ss")
+        ):
+            stem = stem[:-1]
+        if stem.endswith("y") and len(stem) > 3:
+            tail = re.escape(stem[:-1]) + r"(?:y|ies|ied|ying)"
+        elif stem.endswith("e"):
+            stem = stem[:-1]
+            tail = re.escape(stem) + r"(?:e|es|ed|ing|ement|ements)?"
+        else:
+            tail = re.escape(stem) + _SUFFIXES
+    head = "".join(re.escape(w) + r"[\s-]+" for w in words[:-1])
+    return head + tail
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    pattern: re.Pattern[str]
+    keywords: tuple[_Keyword, ...]
+    starts: frozenset[str]
+
+
+def _compile(entries: list[tuple[str, _Keyword]], flags: int) -> _Matcher | None:
+    if not entries:
+        return None
+    entries = sorted(entries, key=lambda item: len(item[1].keyword), reverse=True)
+    body = "|".join(f"(?P<k{i}>{pattern})" for i, (pattern, _) in enumerate(entries))
+    pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", flags)
+    return _Matcher(pattern, tuple(k for _, k in entries), prefixes(k.keyword for _, k in entries))
+
+
+def _head_noun(phrase: str) -> str | None:
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z-]*", phrase) if w.lower() not in _STOP]
+    if not words:
+        return None
+    last = words[-1].lower()
+    if len(last) < 4 or words[-1][0].isupper() and len(words) == 1:
+        return None
+    return last[:-1] if last.endswith("s") and not last.endswith("ss") else last
+
+
+class TopicIndex:
+    """Compiled keyword matchers and head nouns for one registry snapshot."""
+
+    def __init__(self, registry: RegistrySnapshot) -> None:
+        self.topics: dict[str, TopicEntry] = {t.slug: t for t in registry.topics}
+        self.parents = {t.slug: t.parent for t in registry.topics}
+        sensitive: list[tuple[str, _Keyword]] = []
+        insensitive: list[tuple[str, _Keyword]] = []
+        excluded: list[str] = []
+        self._excluded_topics: dict[str, set[str]] = {}
+        for topic in registry.topics:
+            weak = {w.lower() for w in topic.weak_keywords}
+            for keyword in sorted({*topic.keywords, *topic.weak_keywords}):
+                if not keyword.strip():
+                    continue
+                entry = _Keyword(topic.slug, keyword, keyword.lower() not in weak)
+                upper = keyword[:1].isupper() and not keyword.isupper() or keyword.isupper() and len(keyword) <= 4
+                (sensitive if upper else insensitive).append((keyword_pattern(keyword), entry))
+            for phrase in topic.excluded_phrases:
+                if phrase.strip():
+                    excluded.append(phrase)
+                    self._excluded_topics.setdefault(phrase.lower(), set()).add(topic.slug)
+        self._matchers = [m for m in (_compile(sensitive, 0), _compile(insensitive, re.IGNORECASE)) if m]
+        self._excluded = (
+            re.compile(
+                r"(?<![\w-])(?:" + "|".join(keyword_pattern(p) for p in sorted(excluded, key=len, reverse=True)) + r")(?![\w-])",
+                re.IGNORECASE,
+            )
+            if excluded
+            else None
+        )
+        self.head_nouns: dict[str, set[str]] = {}
+        for topic in registry.topics:
+            for phrase in (topic.name, *topic.keywords):
+                noun = _head_noun(phrase)
+                if noun is not None:
+                    self.head_nouns.setdefault(noun, set()).add(topic.slug)
+
+    def hits(self, text: str) -> list[TopicHit]:
+        """Keyword hits in `text`, leftmost-longest, minus excluded senses and parents of children."""
+        found: list[TopicHit] = []
+        for matcher in self._matchers:
+            for match in scan(matcher.pattern, text, matcher.starts):
+                name = match.lastgroup
+                assert name is not None
+                keyword = matcher.keywords[int(name[1:])]
+                found.append(TopicHit(keyword.topic, match.start(), match.end(), keyword.keyword, keyword.strong))
+        if not found:
+            return []
+        if self._excluded is not None:
+            blocked = [
+                (m.start(), m.end(), self._excluded_topics.get(m.group(0).lower()))
+                for m in self._excluded.finditer(text)
+            ]
+            found = [
+                h
+                for h in found
+                if not any(a < h.end and h.start < b and (ts is None or h.topic in ts) for a, b, ts in blocked)
+            ]
+        found.sort(key=lambda h: (h.start, -(h.end - h.start)))
+        kept: list[TopicHit] = []
+        last_end = -1
+        for hit in found:
+            if hit.start < last_end and kept and kept[-1].topic == hit.topic:
+                continue
+            kept.append(hit)
+            last_end = max(last_end, hit.end)
+        children = {h.topic for h in kept}
+        covered = {self.parents[t] for t in children if self.parents.get(t)}
+        return [h for h in kept if h.topic not in covered]
+
+    def focus(self, sentence_hits: list[list[TopicHit]], title_hits: list[TopicHit]) -> dict[str, float]:
+        """How much the article is about each topic: the share of its strong keyword evidence.
+
+        The title counts twice; weak hits count a quarter. Topics under a tenth are left out.
+        """
+        weight: Counter[str] = Counter()
+        for hits in sentence_hits:
+            for topic in {h.topic for h in hits if h.strong}:
+                weight[topic] += 1.0
+            for topic in {h.topic for h in hits if not h.strong}:
+                weight[topic] += 0.25
+        for topic in {h.topic for h in title_hits if h.strong}:
+            weight[topic] += 2.0
+        strong_total = sum(weight.values())
+        if not strong_total:
+            return {}
+        return {t: w / strong_total for t, w in weight.items() if w >= 1.0 and w / strong_total >= 0.1}
+
+    def topics_for_noun(self, lemma: str) -> set[str]:
+        return self.head_nouns.get(lemma.lower(), set())
+
+    def strong_topics_in(self, text: str) -> set[str]:
+        return {h.topic for h in self.hits(text) if h.strong}

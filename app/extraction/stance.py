@@ -1,0 +1,200 @@
+"""Stance relative to the topic: polarity through the parse from the claimant's predicate to the topic.
+
+Walking up from the word that names the topic to the claimant's predicate, every word with
+a side multiplies the sign: "rejected calls to delay the ban" is reject (-1) x delay (-1)
+= support of the ban. A polar preposition decides for its head ("warned against the
+tariffs", "voted for the deal"). A speech verb passes its content through unchanged
+("said the tariffs would harm Europe" is harm's -1, not say's). Negation in the parse
+("would never accept", "no troops") flips; modality and conditions ("could", "open to",
+"if") halve the strength; abstaining and deferring give a neutral reading.
+
+Where the clause refers to the topic without naming it, the claimant's own clause is read
+down its complements ("Beijing indicated it was ready to retaliate": ready (+1) x
+retaliate (-1)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.extraction.lexicon import NEGATORS, NEUTRAL, PHRASAL, POLARITY, SHIFT_STRONG, SPEECH, TENTATIVE
+
+Token = Any
+
+_CLAUSAL = ("ccomp", "xcomp", "parataxis")
+_DOWN_ORDER = ("xcomp", "ccomp", "dobj", "acomp", "attr", "oprd", "prep", "pobj", "pcomp", "advcl")
+_COMPLEMENTS = ("acomp", "attr", "oprd")
+_TENTATIVE_AUX = frozenset(("could", "might", "may"))
+_EARLIER = frozenset(("initially", "previously", "earlier", "once", "formerly"))
+_LATER = frozenset(("now", "since", "later", "longer"))
+
+
+@dataclass(frozen=True)
+class Reading:
+    score: float  # signed strength: +-1 firm, +-0.5 tentative, 0 neutral
+    explicit: bool  # a word with a side (or an abstention) decided it
+    neutral: bool
+    shift: bool
+
+
+def key(token: Token) -> str:
+    """The lexicon key of a token: its lemma, joined with a verb particle ("rule_out")."""
+    lemma = str(token.lemma_).lower()
+    for child in token.children:
+        if child.dep_ == "prt":
+            return f"{lemma}_{child.lower_}"
+    return lemma
+
+
+def polarity(token: Token, topic_cues: Mapping[str, float]) -> float | None:
+    word = key(token)
+    if word in PHRASAL:
+        return PHRASAL[word]
+    if word in POLARITY:
+        return POLARITY[word]
+    if word in topic_cues:
+        return topic_cues[word]
+    lemma = str(token.lemma_).lower()
+    return POLARITY.get(lemma, topic_cues.get(lemma))
+
+
+def _negated(token: Token) -> bool:
+    for child in token.children:
+        if child.dep_ == "neg" or (child.dep_ in ("advmod", "det", "preconj") and child.lower_ in NEGATORS):
+            following = child.nbor(1) if child.i + 1 < len(child.doc) else None
+            if following is not None and following.lower_ == "only":  # "not only ... but also"
+                continue
+            return True
+    return False
+
+
+def _tentative(token: Token) -> bool:
+    if str(token.lemma_).lower() in TENTATIVE:
+        return True
+    for child in token.children:
+        if child.dep_ == "aux" and child.lower_ in _TENTATIVE_AUX:
+            return True
+        if child.dep_ in ("advmod", "mark") and child.lower_ in TENTATIVE:
+            return True
+        if child.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in ("if", "unless") for c in child.children):
+            return True
+    return False
+
+
+def ancestors_path(anchor: Token, top: Token) -> list[Token] | None:
+    """[anchor, ..., top] when `top` governs `anchor`, else None."""
+    path = [anchor]
+    token = anchor
+    while token.i != top.i:
+        if token.head.i == token.i:
+            return None
+        token = token.head
+        path.append(token)
+    return path
+
+
+def read_path(path: list[Token], topic_cues: Mapping[str, float]) -> Reading:
+    """Sign and strength of the claimant's stance on the thing at path[0] (path ends at the predicate)."""
+    sign = 1.0
+    explicit = False
+    neutral = False
+    tentative = False
+    anchor = path[0]
+    if _negated(anchor):
+        sign, explicit = -sign, True
+    for child in anchor.children:
+        if child.dep_ == "amod" and child.pos_ == "ADJ":
+            value = polarity(child, topic_cues)
+            if value is not None and value < 0:
+                sign, explicit = sign * value, True
+    decided_by_preposition = False
+    for index in range(1, len(path)):
+        node, below = path[index], path[index - 1]
+        word = key(node)
+        if node.dep_ == "prep" or node.pos_ == "ADP":
+            if word == "against":
+                sign, explicit, decided_by_preposition = -sign, True, True
+            elif word == "for" and node.head.pos_ in ("VERB", "NOUN", "ADJ", "AUX"):
+                explicit, decided_by_preposition = True, True
+            continue
+        skip = decided_by_preposition
+        decided_by_preposition = False
+        if below.dep_ == "conj":
+            continue  # a coordinated clause shares its head's subject, not its sign
+        if word in SPEECH and below.dep_ in (*_CLAUSAL, "dobj"):
+            skip = True  # what is said carries the sign
+        if below.dep_ in ("nsubj", "nsubjpass", "csubj") and node.pos_ in ("AUX", "VERB"):
+            # the topic does something or is described: "the tariffs would harm", "the deal is a mistake"
+            for child in node.children:
+                if child.dep_ in _COMPLEMENTS:
+                    value = polarity(child, topic_cues)
+                    if value is None:
+                        value = next(
+                            (v for g in child.children if g.dep_ == "amod" and (v := polarity(g, topic_cues))),
+                            None,
+                        )
+                    if value is not None:
+                        sign, explicit = sign * value, True
+                    if _negated(child):
+                        sign = -sign
+        if not skip:
+            value = polarity(node, topic_cues)
+            if value is not None:
+                sign, explicit = sign * value, True
+            if word in NEUTRAL:
+                neutral, explicit = True, True
+        if _negated(node):
+            sign, explicit = -sign, True
+        tentative = tentative or _tentative(node)
+    if neutral and not any(polarity(n, topic_cues) for n in path[1:] if key(n) not in NEUTRAL):
+        return Reading(0.0, True, True, _shift(path[-1]))
+    strength = 0.5 if tentative else 1.0
+    return Reading(sign * strength, explicit, False, _shift(path[-1]))
+
+
+def downward_path(predicate: Token) -> list[Token]:
+    """The claimant's clause read down its complements, returned anchor-first like a path up."""
+    chain = [predicate]
+    token = predicate
+    for _ in range(8):
+        children = [c for c in token.children if c.dep_ in _DOWN_ORDER]
+        if not children:
+            break
+        children.sort(key=lambda c: _DOWN_ORDER.index(c.dep_))
+        preferred = [c for c in children if c.dep_ == "prep" and c.lower_ in ("against", "for")]
+        token = preferred[0] if preferred else children[0]
+        chain.append(token)
+    return list(reversed(chain))
+
+
+def read_clause(predicate: Token, topic_cues: Mapping[str, float]) -> Reading:
+    """The claimant's stance read from its own clause, for a topic the clause does not name."""
+    path = downward_path(predicate)
+    reading = read_path([_Leaf(path[0]), *path] if len(path) > 0 else path, topic_cues)
+    return reading
+
+
+class _Leaf:
+    """A stand-in anchor below the last word of the clause, so that word's own sign counts."""
+
+    def __init__(self, under: Token) -> None:
+        self.head = under
+        self.i = -1
+        self.children: tuple[Token, ...] = ()
+        self.dep_ = "dobj"
+        self.pos_ = "NOUN"
+        self.lemma_ = ""
+        self.lower_ = ""
+
+
+def _shift(predicate: Token) -> bool:
+    """The clause reports that the claimant's position changed."""
+    words = {str(t.lemma_).lower() for t in predicate.subtree}
+    lowers = {t.lower_ for t in predicate.subtree}
+    if words & SHIFT_STRONG:
+        return True
+    if "no" in lowers and "longer" in lowers:
+        return True
+    return bool(lowers & _EARLIER and lowers & _LATER)
