@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy.engine import Engine
@@ -324,16 +325,16 @@ def _eval_sets(
     if (corpus is None) != (registry_file is None):
         raise _fail("--corpus and --registry go together")
     chosen: list[devsets.DevSet] = []
-    for folder in sets_dirs:
-        found = devsets.sets_in(folder)
-        if not found:
-            raise _fail(f"no sets in {folder}: no subfolder holds articles.jsonl and registry.json")
-        chosen += found
     for text in named_sets:
         try:
             chosen.append(devsets.parse_named_set(text))
         except ValueError as error:
             raise _fail(f"--set {error}") from error
+    for folder in sets_dirs:
+        found = devsets.sets_in(folder)
+        if not found:
+            raise _fail(f"no sets in {folder}: no subfolder holds articles.jsonl and registry.json")
+        chosen += found
     if corpus is not None and registry_file is not None:
         name = corpus.stem if corpus.stem != "articles" else corpus.resolve().parent.name
         chosen.append(devsets.DevSet(name, corpus, registry_file))
@@ -386,16 +387,16 @@ def _eval_table(scored: dict[str, dict[str, Any]], engine: str) -> Table:
     ):  # fmt: skip
         table.add_column(column, justify="right")
     for name, figures in scored.items():
-        table.add_row(f"[bold]{name}[/bold] ({figures['articles']} articles)", *cells(figures))
+        table.add_row(f"[bold]{escape(name)}[/bold] ({figures['articles']} articles)", *cells(figures))
         for topic, topic_figures in figures["topics"].items():
-            table.add_row(f"  {topic}", *cells(topic_figures))
+            table.add_row(f"  {escape(topic)}", *cells(topic_figures))
     return table
 
 
 def _print_errors(scored: dict[str, dict[str, Any]], out: Console) -> None:
     """As `score.py --show-errors` prints them, per set."""
     for name, figures in scored.items():
-        out.print(f"[bold]{name}[/bold]")
+        out.print(f"[bold]{escape(name)}[/bold]")
         for kind, label in (("missed", "missed"), ("false_or_mislabel", "false/mislabel"), ("traps", "trap")):
             for key in figures["errors"][kind]:
                 out.print(f"  {label:14}", *key, highlight=False, markup=False)

@@ -77,9 +77,10 @@ def corpus_copy(source: Corpus) -> Iterator[str]:
 
 @contextmanager
 def server(
-    url: str, *, engine: str, extra: dict[str, str] | None = None
+    url: str, *, engine: str, extra: dict[str, str] | None = None, workers: int = WORKERS
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`stanceline serve --workers 2` on a free port; yields its base URL and process."""
+    """`stanceline serve --workers 2` (or `workers`) on a free port; yields its base URL and process.
+    With one worker the process is the worker itself (uvicorn runs in it, no supervisor)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -89,12 +90,12 @@ def server(
         "STANCELINE_LOG_LEVEL": "WARNING",
         "STANCELINE_EXTRACTION_ENGINE": engine,
     }
-    command = [sys.executable, "-m", "app.cli", "serve", "--workers", str(WORKERS), "--port", str(port)]
+    command = [sys.executable, "-m", "app.cli", "serve", "--workers", str(workers), "--port", str(port)]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_ready(base, process, log)
+            _wait_ready(base, process, log, settle=workers > 1)
             yield base, process
         finally:
             process.send_signal(signal.SIGTERM)
@@ -105,7 +106,9 @@ def server(
                 process.wait()
 
 
-def _wait_ready(base: str, process: subprocess.Popen[bytes], log: IO[bytes], timeout: float = 60.0) -> None:
+def _wait_ready(
+    base: str, process: subprocess.Popen[bytes], log: IO[bytes], timeout: float = 60.0, *, settle: bool = True
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -114,8 +117,8 @@ def _wait_ready(base: str, process: subprocess.Popen[bytes], log: IO[bytes], tim
             raise RuntimeError(f"the server exited with {process.returncode}: {stderr[-2000:]}")
         try:
             if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                # both workers answer once each has started; give the second a moment
-                time.sleep(1.0)
+                if settle:  # both workers answer once each has started; give the second a moment
+                    time.sleep(1.0)
                 return
         except httpx.HTTPError:
             pass

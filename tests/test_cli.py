@@ -175,13 +175,19 @@ def test_eval_prints_the_shared_figures_and_breakdowns(tmp_path: Path) -> None:
         cli, ["eval", "--corpus", str(DEMO_CORPUS), "--registry", str(STARTER_REGISTRY), "--json"]
     )
     assert result.exit_code == 0, result.output
-    figures = json.loads(result.output)
+    report = json.loads(result.stdout)
+    assert report["engine"] == "rules"
+    figures = report["sets"]["demo"]
     assert set(figures["by_label"]) == {"support", "oppose", "neutral", "mixed"}
     assert "ground-troops-ukraine" in figures["by_topic"]
     assert 0 < figures["strict"]["f1"] <= 1
+    assert (
+        figures["topics"]["ground-troops-ukraine"]["strict"] == figures["by_topic"]["ground-troops-ukraine"]
+    )
+    assert 0 < figures["naive_floor"]["strict"]["f1"] < 1
     table = runner.invoke(cli, ["eval", "--corpus", str(DEMO_CORPUS), "--registry", str(STARTER_REGISTRY)])
-    assert "strict, label mixed" in table.output
-    assert "date_within_7d=" in table.output
+    assert "demo (" in table.stdout
+    assert "  ground-troops-ukraine" in table.stdout
 
 
 @pytest.mark.skipif(not SCORER.exists(), reason=f"the shared scorer is not at {SCORER}")
@@ -194,10 +200,9 @@ def test_eval_agrees_with_the_shared_scorer(tmp_path: Path) -> None:
     ours = json.loads(
         runner.invoke(
             cli, ["eval", "--corpus", str(DEMO_CORPUS), "--registry", str(STARTER_REGISTRY), "--json"]
-        ).output
-    )
-    for name in ("pair", "strict", "rollup", "label_accuracy", "score_mae", "date_within_7d"):
-        assert ours[name] == shared[name], name
+        ).stdout
+    )["sets"]["demo"]
+    assert {name: ours[name] for name in shared} == shared
 
 
 def test_registry_load_reads_files_with_and_without_topic_relevance_fields(tmp_path: Path) -> None:
@@ -238,3 +243,124 @@ def test_registry_load_reads_files_with_and_without_topic_relevance_fields(tmp_p
     refused = runner.invoke(cli, ["registry", "load", str(bad), "--database-url", url])
     assert refused.exit_code != 0
     assert "relevance_threshold" in refused.output
+
+
+# Two tiny development sets and a fake engine: the CLI's table and JSON, not the extractor.
+TINY_REGISTRY = {
+    "actors": [{"slug": "alice", "name": "Alice", "kind": "person", "memberships": []},
+               {"slug": "bob", "name": "Bob", "kind": "person", "memberships": []}],
+    "topics": [{"slug": "tariffs", "name": "Tariffs"}, {"slug": "quotas", "name": "Quotas"}],
+}  # fmt: skip
+TINY_SETS = {
+    "north": [
+        {"id": "n1", "published_at": "2025-01-05T00:00:00Z", "text": "Alice backs tariffs. Bob opposes them.",
+         "gold": [{"actor": "alice", "topic": "tariffs", "label": "support", "observed_at": "2025-01-05"},
+                  {"actor": "bob", "topic": "tariffs", "label": "oppose", "observed_at": "2025-01-05"}],
+         "do_not_extract": [{"actor": "bob", "topic": "quotas", "why": "a mere mention"}]},
+        {"id": "n2", "published_at": "2025-01-06T00:00:00Z", "text": "Nothing here.", "gold": []},
+    ],
+    "south": [
+        {"id": "s1", "published_at": "2025-02-01T00:00:00Z", "text": "Bob rejects quotas.",
+         "gold": [{"actor": "bob", "topic": "quotas", "label": "oppose", "observed_at": "2025-02-01"}]},
+    ],
+}  # fmt: skip
+# What the fake engine "extracts": n1 alice/tariffs right, bob/quotas a trap; s1 bob/quotas right.
+FAKE_PREDICTIONS = {
+    "n1": [("alice", "tariffs", "support"), ("bob", "quotas", "oppose")],
+    "s1": [("bob", "quotas", "oppose")],
+}
+
+
+def _write_set(folder: Path, articles: list[dict[str, Any]]) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "articles.jsonl").write_text("".join(json.dumps(a) + "\n" for a in articles), encoding="utf-8")
+    (folder / "registry.json").write_text(json.dumps(TINY_REGISTRY), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Replaces extraction with FAKE_PREDICTIONS; records the registry topics it was given per call."""
+    from app.extraction import corpus as corpus_module
+
+    calls: list[str] = []
+
+    def extract_corpus(articles: Any, snapshot: Any, engine: str = "rules") -> Any:
+        calls.append(",".join(t.slug for t in snapshot.topics))
+        for article in articles:
+            for actor, topic, label in FAKE_PREDICTIONS.get(article["id"], []):
+                yield {"article_id": article["id"], "actor": actor, "topic": topic, "label": label,
+                       "score": 1.0, "observed_at": article["published_at"][:10]}  # fmt: skip
+
+    monkeypatch.setattr(corpus_module, "extract_corpus", extract_corpus)
+    return calls
+
+
+def test_eval_scores_every_set_in_one_table(tmp_path: Path, fake_engine: list[str]) -> None:
+    sets = tmp_path / "sets"
+    for name, articles in TINY_SETS.items():
+        _write_set(sets / name, articles)
+    result = runner.invoke(cli, ["eval", "--sets", str(sets)])
+    assert result.exit_code == 0, result.output
+    assert len(fake_engine) == 2  # one extraction per set, each with its own registry
+    lines = result.stdout.splitlines()
+    assert sum("development set" in line for line in lines) == 1  # one table
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines if "│" in line]
+    assert [row[0] for row in rows] == [
+        "north (2 articles)",
+        "quotas",
+        "tariffs",
+        "south (1 articles)",
+        "quotas",
+    ]
+    assert any(line.startswith("│   tariffs") for line in lines)  # topic rows indented under their set
+    # pair F1, strict P, strict R, strict F1, roll-up F1, label acc., date <=7d, traps, floor F1
+    # north: 2 gold, 2 predicted, 1 right, 1 trap; floor: alice and bob "support" on tariffs, 1 of 2 right
+    assert rows[0][1:] == ["0.500", "0.500", "0.500", "0.500", "0.500", "1.000", "1.000", "1", "0.500"]
+    assert rows[1][1:] == ["0.000", "0.000", "0.000", "0.000", "0.000", "0.000", "-", "1", "0.000"]
+    assert rows[2][1:] == ["0.667", "1.000", "0.500", "0.667", "0.667", "1.000", "1.000", "0", "0.500"]
+    assert rows[3][1:] == ["1.000"] * 7 + ["0", "0.000"]
+
+
+def test_eval_json_has_every_figure_of_every_set(tmp_path: Path, fake_engine: list[str]) -> None:
+    north = _write_set(tmp_path / "a", TINY_SETS["north"])
+    south = _write_set(tmp_path / "b", TINY_SETS["south"])
+    result = runner.invoke(cli, ["eval", "--set", f"north={north}", "--set", f"south={south}", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert list(report["sets"]) == ["north", "south"]
+    north_figures = report["sets"]["north"]
+    assert north_figures["traps"] == 1
+    assert north_figures["observations"] == 2
+    assert north_figures["naive_floor"]["strict"]["f1"] == 0.5
+    assert north_figures["topics"]["quotas"]["traps"] == 1
+    assert north_figures["articles_path"] == str(north / "articles.jsonl")
+    for key in ("pair", "strict", "rollup", "label_accuracy", "score_mae", "date_within_7d",
+                "predictions_for_unknown_articles", "by_topic", "by_label"):  # fmt: skip
+        assert key in north_figures
+
+
+def test_eval_finds_the_shared_sets_next_to_the_repository(
+    tmp_path: Path, fake_engine: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write_set(tmp_path / "shared" / "corpus", TINY_SETS["north"])
+    _write_set(tmp_path / "shared" / "corpora" / "south", TINY_SETS["south"])
+    (tmp_path / "repo").mkdir()
+    monkeypatch.setattr("app.cli.REPO_ROOT", tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    result = runner.invoke(cli, ["eval", "--json"])
+    assert result.exit_code == 0, result.output
+    assert list(json.loads(result.stdout)["sets"]) == ["ukraine", "south"]
+    assert f"found relative to {tmp_path / 'repo'}:" in "".join(result.stderr.split("\n"))
+
+
+def test_eval_without_sets_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "repo").mkdir()
+    monkeypatch.setattr("app.cli.REPO_ROOT", tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    result = runner.invoke(cli, ["eval"])
+    assert result.exit_code == 2
+    assert "no development sets found" in result.stderr
+    bad = runner.invoke(cli, ["eval", "--set", f"x={tmp_path}"])
+    assert bad.exit_code == 2
+    assert "does not hold articles.jsonl" in " ".join(bad.stderr.split())

@@ -38,6 +38,7 @@ _COLLECTIVE_KINDS = frozenset(("bloc", "group", "organization"))
 class Discourse:
     last_person: str | None = None
     persons: list[str] = field(default_factory=list)  # persons named so far, latest last
+    named: list[str] = field(default_factory=list)  # every actor named so far, latest last
     last_other: str | None = None
     other_age: int = 99
     last_plural: str | None = None
@@ -50,6 +51,10 @@ class Discourse:
     def update(self, parsed: Any, refs: list[ActorRef], claimants: list[Claimant], kinds: dict[str, str]) -> None:
         self.forget_sentence()
         for ref in refs:
+            if ref.direct:
+                if ref.slug in self.named:
+                    self.named.remove(ref.slug)
+                self.named.append(ref.slug)
             if ref.direct and kinds.get(ref.slug) == "person":
                 if ref.slug in self.persons:
                     self.persons.remove(ref.slug)
@@ -75,6 +80,20 @@ def _role_words(gazetteer: ActorGazetteer, slug: str) -> set[str]:
     return set(re.findall(r"[a-z]+", text)) & ROLE_NOUNS
 
 
+def _institution(gazetteer: ActorGazetteer, discourse: Discourse, noun: str) -> str | None:
+    """ "the ministry": the last actor named whose aliases carry the noun, else a recent state."""
+    for slug in reversed(discourse.named):
+        actor = gazetteer.actor(slug)
+        if actor is not None and any(noun in alias.lower().split() for alias in actor.aliases):
+            return slug
+    last = discourse.last_other
+    if last is not None and discourse.other_age <= _OTHER_REACH + 1:
+        actor = gazetteer.actor(last)
+        if actor is not None and actor.kind == "state":
+            return last
+    return None
+
+
 def references(
     parsed: Any, taken: set[int], discourse: Discourse, gazetteer: ActorGazetteer, on: date
 ) -> list[ActorRef]:
@@ -97,8 +116,8 @@ def references(
                 slug = next(
                     (p for p in reversed(discourse.persons) if lemma in _role_words(gazetteer, p)), None
                 )
-            elif lemma in INSTITUTION_NOUNS and discourse.other_age <= _OTHER_REACH + 1:
-                slug = discourse.last_other
+            elif lemma in INSTITUTION_NOUNS:
+                slug = _institution(gazetteer, discourse, lemma)
         if slug is None:
             continue
         actor = gazetteer.actor(slug)

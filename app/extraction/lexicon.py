@@ -29,7 +29,7 @@ POLARITY: dict[str, float] = {
             "commitment", "pledge", "proposal", "demand", "call", "ready", "willing", "prepared",
             "eager", "keen", "determined", "committed", "open", "favourable", "favorable",
             "positive", "good", "right", "necessary", "essential", "vital", "important", "brave",
-            "welcome", "fair", "justified", "legitimate", "reasonable", "useful", "helpful",
+            "welcome", "fair", "justified", "reasonable", "useful", "helpful",
             "in_favour", "in_favor", "for",
         ),
         1.0,
@@ -37,7 +37,8 @@ POLARITY: dict[str, float] = {
     # against
     **dict.fromkeys(
         (
-            "oppose", "reject", "refuse", "decline", "block", "veto", "criticise", "criticize", "condemn",
+            "oppose", "reject", "refuse", "decline", "lift", "remove", "abolish", "eliminate", "dismantle",
+            "ditch", "axe", "wane", "fade", "erode", "dwindle", "diminish", "cool", "complaint", "concern", "attack", "retaliation", "countermeasure", "block", "veto", "criticise", "criticize", "condemn",
             "denounce", "slam", "attack", "decry", "dismiss", "resist", "fight", "challenge",
             "contest", "protest", "warn", "caution", "scrap", "drop", "abandon", "withdraw",
             "suspend", "halt", "pause", "freeze", "stop", "end", "cancel", "retaliate", "object",
@@ -69,7 +70,7 @@ PHRASAL: dict[str, float] = {
     ),
     **dict.fromkeys(
         ("rule_out", "turn_down", "pull_out", "back_down", "back_away", "step_back", "walk_away", "hold_back",
-         "hold_off", "hold_out", "stay_out", "water_down", "phase_out", "give_up", "call_off", "pull_back", "opt_out", "strike_down",
+         "hold_off", "hold_out", "shift_away", "move_away", "turn_away", "step_away", "stay_out", "water_down", "phase_out", "give_up", "call_off", "pull_back", "opt_out", "strike_down",
          "vote_down", "shoot_down", "wind_down", "scale_back", "cut_off"),
         -1.0,
     ),

@@ -31,6 +31,7 @@ class Candidate:
     speaker: str | None
     shift: bool
     direct: bool
+    basis: str = "path"  # how the stance was read: path, act, clause, focus
     # other sentences of the article that report the same claim (same actor, topic, day and sign)
     supporting: tuple[tuple[Sentence, str | None], ...] = ()
 
@@ -104,6 +105,7 @@ def to_observation(candidate: Candidate) -> ExtractedObservation:
         shift=candidate.shift,
         extras={
             "date_precision": candidate.precision.name.lower(),
+            "basis": candidate.basis,
             "sentence": sentence.index,
             "supporting": [
                 {"evidence": other.text, "start": other.start, "end": other.end, "speaker": speaker}

@@ -13,7 +13,8 @@ Each stage is its own module; this one wires them over one `Document`:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,7 +29,7 @@ from app.extraction.lexicon import REFERRING_NOUNS, SPEECH
 from app.extraction.merge import Candidate, label_for, merge, to_observation
 from app.extraction.relevance import TopicIndex
 from app.extraction.sentences import split_sentences
-from app.extraction.stance import Reading, ancestors_path, read_clause, read_path
+from app.extraction.stance import Reading, ancestors_path, foreign_clause, read_clause, read_path
 from app.extraction.topic_cues import topic_cues
 from app.extraction.types import ArticleText, ExtractedObservation, RegistrySnapshot
 
@@ -204,12 +205,17 @@ class PipelineExtractor:
     ) -> list[Candidate]:
         predicate = parsed[claimant.predicate]
         actor_span = {t.i for t in parsed[claimant.actor_token].subtree}
+        subtree = {t.i for t in predicate.subtree}
         by_topic: dict[str, list[tuple[Reading, Anchor]]] = {}
         for anchor in anchors:
             if anchor.token in actor_span:
                 continue
             path = ancestors_path(parsed[anchor.token], predicate)
-            if path is None:
+            if path is None and predicate.dep_ == "relcl" and anchor.token not in subtree:
+                # "the pause that Trump had ordered": the noun a relative clause modifies is its object
+                head_path = ancestors_path(parsed[anchor.token], predicate.head)
+                path = [*head_path, predicate] if head_path is not None else None
+            if path is None or foreign_clause(path, claimant.actor_token):
                 continue
             reading = read_path(path, self.cues.get(anchor.topic, {}))
             by_topic.setdefault(anchor.topic, []).append((reading, anchor))
@@ -218,28 +224,45 @@ class PipelineExtractor:
         for topic, readings in by_topic.items():
             explicit = [(r, a) for r, a in readings if r.explicit]
             if not explicit:
+                if not os.environ.get("ACT"):
+                    continue
                 if neutral_speech or predicate.pos_ == "AUX":
                     continue
                 explicit = [(Reading(1.0, False, False, readings[0][0].shift), readings[0][1])]
+                out.append(self._candidate(doc, i, parsed, claimant, topic, explicit, basis="act"))
+                continue
             out.append(self._candidate(doc, i, parsed, claimant, topic, explicit))
         if by_topic:
             return out
         # The clause names no topic: read it whole for a topic named elsewhere in the sentence,
         # or for the one topic the article is about.
-        topics = {a.topic for a in anchors if a.strong}
+        if os.environ.get("NOFB"):
+            return []
+        if os.environ.get("NOCLAUSE") and any(a.strong for a in anchors):
+            return []
+        claimant_tokens = {t.i for t in parsed[claimant.actor_token].subtree}
+        topics = {a.topic for a in anchors if a.strong and a.token not in claimant_tokens}
         topics |= set(doc.semantic[i])
+        basis = "clause"
         if not topics:
             dominant = [t for t, share in doc.focus.items() if share >= _FOCUS_ALONE]
-            topics = set(dominant)
+            topics, basis = set(dominant), "focus"
         if not topics:
             return []
-        reading = read_clause(predicate, self.cues.get(next(iter(topics)), {}))
-        if not reading.explicit:
+        reading = read_clause(predicate, self.cues.get(next(iter(topics)), {}), self._refers(topics))
+        if reading is None or not reading.explicit:
             return []
         return [
-            self._candidate(doc, i, parsed, claimant, topic, [(reading, None)], fallback=True)
+            self._candidate(doc, i, parsed, claimant, topic, [(reading, None)], basis=basis)
             for topic in sorted(topics)
         ]
+
+    def _refers(self, topics: set[str]) -> Callable[[Token], bool]:
+        def refers(token: Token) -> bool:
+            lemma = str(token.lemma_).lower()
+            return lemma in REFERRING_NOUNS or bool(self.index.topics_for_noun(lemma) & topics)
+
+        return refers
 
     def _candidate(
         self,
@@ -249,8 +272,9 @@ class PipelineExtractor:
         claimant: Claimant,
         topic: str,
         readings: list[tuple[Reading, Anchor | None]],
-        fallback: bool = False,
+        basis: str = "path",
     ) -> Candidate:
+        fallback = basis in ("clause", "focus")
         values = [r.score for r, _ in readings]
         positives = [v for v in values if v > 0]
         negatives = [v for v in values if v < 0]
@@ -283,6 +307,7 @@ class PipelineExtractor:
             speaker=claimant.speaker,
             shift=any(r.shift for r, _ in readings),
             direct=claimant.direct,
+            basis=basis,
         )
 
     def _date(self, doc: Document, i: int, parsed: Any, claimant: Claimant) -> tuple[date, Precision]:

@@ -15,7 +15,7 @@ retaliate (-1)).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,10 @@ Token = Any
 _CLAUSAL = ("ccomp", "xcomp", "parataxis")
 _DOWN_ORDER = ("xcomp", "ccomp", "dobj", "acomp", "attr", "oprd", "prep", "pobj", "pcomp", "advcl")
 _COMPLEMENTS = ("acomp", "attr", "oprd")
+_PARTICLES = frozenset(("away", "back", "out", "down", "off", "up", "ahead"))
+_FOREIGN_EDGES = frozenset(("conj", "advcl", "relcl", "parataxis", "acl"))
+# Prepositions a clause is read down through ("opposed to", "voted against"), not places or times.
+_DOWN_PREPOSITIONS = frozenset(("against", "for", "to", "of", "over", "with", "about", "into", "on"))
 _TENTATIVE_AUX = frozenset(("could", "might", "may"))
 _EARLIER = frozenset(("initially", "previously", "earlier", "once", "formerly"))
 _LATER = frozenset(("now", "since", "later", "longer"))
@@ -40,11 +44,13 @@ class Reading:
 
 
 def key(token: Token) -> str:
-    """The lexicon key of a token: its lemma, joined with a verb particle ("rule_out")."""
+    """The lexicon key of a token: its lemma, joined with a verb particle ("rule_out", "shift_away")."""
     lemma = str(token.lemma_).lower()
     for child in token.children:
-        if child.dep_ == "prt":
-            return f"{lemma}_{child.lower_}"
+        if child.dep_ == "prt" or (child.dep_ == "advmod" and child.lower_ in _PARTICLES):
+            joined = f"{lemma}_{child.lower_}"
+            if child.dep_ == "prt" or joined in PHRASAL:
+                return joined
     return lemma
 
 
@@ -95,11 +101,23 @@ def ancestors_path(anchor: Token, top: Token) -> list[Token] | None:
     return path
 
 
+def foreign_clause(path: list[Token], claimant_token: int) -> bool:
+    """The path climbs out of a clause with a subject of its own (a coordinated, adverbial or
+    relative clause about someone else: "..., as farmers press him to kill it")."""
+    for index in range(1, len(path) - 1):
+        node, below = path[index], path[index - 1]
+        if below.dep_ in _CLAUSAL or node.dep_ not in _FOREIGN_EDGES:
+            continue
+        if any(c.dep_ in ("nsubj", "nsubjpass") and c.i != claimant_token for c in node.children):
+            return True
+    return False
+
+
 def read_path(path: list[Token], topic_cues: Mapping[str, float]) -> Reading:
     """Sign and strength of the claimant's stance on the thing at path[0] (path ends at the predicate)."""
     sign = 1.0
     explicit = False
-    neutral = False
+    neutral: bool | None = None  # decided by the lowest word with a side or an abstention
     tentative = False
     anchor = path[0]
     if _negated(anchor):
@@ -110,10 +128,12 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float]) -> Reading:
             if value is not None and value < 0:
                 sign, explicit = sign * value, True
     decided_by_preposition = False
+    via_preposition = False
     for index in range(1, len(path)):
         node, below = path[index], path[index - 1]
         word = key(node)
         if node.dep_ == "prep" or node.pos_ == "ADP":
+            via_preposition = True
             if word == "against":
                 sign, explicit, decided_by_preposition = -sign, True, True
             elif word == "for" and node.head.pos_ in ("VERB", "NOUN", "ADJ", "AUX"):
@@ -121,11 +141,18 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float]) -> Reading:
             continue
         skip = decided_by_preposition
         decided_by_preposition = False
+        came_by_preposition, via_preposition = via_preposition, False
         if below.dep_ == "conj":
-            continue  # a coordinated clause shares its head's subject, not its sign
+            # a coordinated word shares its head's governor, and its negation only in "not X or Y"
+            joined_by = next((c.lower_ for c in node.children if c.dep_ == "cc"), "and")
+            if joined_by in ("or", "nor") and _negated(node):
+                sign = -sign
+            continue
         if word in SPEECH and below.dep_ in (*_CLAUSAL, "dobj"):
             skip = True  # what is said carries the sign
-        if below.dep_ in ("nsubj", "nsubjpass", "csubj") and node.pos_ in ("AUX", "VERB"):
+        copula = node.pos_ == "AUX" or str(node.lemma_) == "be"
+        entering = below.dep_ in ("nsubj", "nsubjpass", "csubj") or (copula and below.dep_ in _CLAUSAL)
+        if entering and node.pos_ in ("AUX", "VERB"):
             # the topic does something or is described: "the tariffs would harm", "the deal is a mistake"
             for child in node.children:
                 if child.dep_ in _COMPLEMENTS:
@@ -137,18 +164,28 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float]) -> Reading:
                         )
                     if value is not None:
                         sign, explicit = sign * value, True
+                        if neutral is None:
+                            neutral = False
                     if _negated(child):
                         sign = -sign
         if not skip:
             value = polarity(node, topic_cues)
-            if value is not None:
-                sign, explicit = sign * value, True
+            if came_by_preposition:
+                # a light verb takes its side from its object: "stepped up its attack on X"
+                light = [polarity(c, topic_cues) for c in node.children if c.dep_ == "dobj"]
+                value = next((v for v in light if v is not None), value)
             if word in NEUTRAL:
-                neutral, explicit = True, True
+                if neutral is None:
+                    neutral = True
+                explicit = True
+            elif value is not None:
+                sign, explicit = sign * value, True
+                if neutral is None:
+                    neutral = False
         if _negated(node):
             sign, explicit = -sign, True
         tentative = tentative or _tentative(node)
-    if neutral and not any(polarity(n, topic_cues) for n in path[1:] if key(n) not in NEUTRAL):
+    if neutral:
         return Reading(0.0, True, True, _shift(path[-1]))
     strength = 0.5 if tentative else 1.0
     return Reading(sign * strength, explicit, False, _shift(path[-1]))
@@ -159,7 +196,11 @@ def downward_path(predicate: Token) -> list[Token]:
     chain = [predicate]
     token = predicate
     for _ in range(8):
-        children = [c for c in token.children if c.dep_ in _DOWN_ORDER]
+        children = [
+            c
+            for c in token.children
+            if c.dep_ in _DOWN_ORDER and (c.dep_ != "prep" or c.lower_ in _DOWN_PREPOSITIONS)
+        ]
         if not children:
             break
         children.sort(key=lambda c: _DOWN_ORDER.index(c.dep_))
@@ -169,11 +210,21 @@ def downward_path(predicate: Token) -> list[Token]:
     return list(reversed(chain))
 
 
-def read_clause(predicate: Token, topic_cues: Mapping[str, float]) -> Reading:
-    """The claimant's stance read from its own clause, for a topic the clause does not name."""
+def read_clause(
+    predicate: Token, topic_cues: Mapping[str, float], refers: Callable[[Token], bool]
+) -> Reading | None:
+    """The claimant's stance read from its own clause, for a topic the clause does not name.
+
+    None when the clause ends in a thing of its own ("agreed to a halt to strikes", "ruled out
+    stepping down"): only a clause that ends in itself ("abstained"), a pronoun, a word that
+    refers to the topic (`refers`) or a word with a side is read for a topic named elsewhere.
+    """
     path = downward_path(predicate)
-    reading = read_path([_Leaf(path[0]), *path] if len(path) > 0 else path, topic_cues)
-    return reading
+    end = path[0]
+    if end.i != predicate.i and end.pos_ != "PRON" and not refers(end):
+        if polarity(end, topic_cues) is None and key(end) not in NEUTRAL:
+            return None
+    return read_path([_Leaf(end), *path], topic_cues)
 
 
 class _Leaf:
