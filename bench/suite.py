@@ -9,6 +9,9 @@ Scenarios (see each module's docstring for exactly what is timed):
                     roll-up) vs the raw SQL bucket query on the raw table; medians and p99
   bench.http        GET timeline under 32 connections on `stanceline serve --workers 2`
                     (requests/s, p50, p99); peak RSS of the server, rules and embeddings engines
+  bench.extraction  the default engine over the development sets' texts vs sentence splitting
+                    alone (articles/s per core and per wall second); peak RSS of a one-worker
+                    server with the extractor loaded
   bench.ingest      batch ingest with the rules extractor vs extraction alone in a loop
   bench.inserts     observation bulk insert vs the driver's executemany (SQLite) / COPY (PostgreSQL)
 
@@ -33,11 +36,11 @@ from typing import Any
 import psycopg
 
 from app import migrate
-from bench import corpus, http, ingest, inserts, timelines
+from bench import corpus, extraction, http, ingest, inserts, timelines
 from bench.stats import Result, load_average
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SCENARIOS = ("timelines", "http", "ingest", "insert")
+SCENARIOS = ("timelines", "http", "extraction", "ingest", "insert")
 
 
 def size(text: str) -> int:
@@ -147,6 +150,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if "http" in only:
                 print(f"http: {engine}, {_label(n)} observations ...")
                 results += http.run(source, seconds=args.http_seconds, with_embeddings=not args.tiny)
+    if "extraction" in only:
+        print("extraction speed and a worker's memory ...")
+        results += extraction.run(tiny=args.tiny, repeats=args.repeats)
     with tempfile.TemporaryDirectory(prefix="stanceline-bench-") as tmp:
         if "ingest" in only:
             print("batch ingest ...")
@@ -178,6 +184,18 @@ def _figure(row: dict[str, Any]) -> tuple[str, str]:
             f"{row['baseline']}: {floor['requests_per_s']:.0f} req/s, p50 {floor['p50_ms']:.1f} ms, "
             f"p99 {floor['p99_ms']:.1f} ms",
         )
+    if row["unit"] == extraction.PER_CORE:
+        value = f"{row['value']:,.0f} {row['unit']} (wall: {d['per_wall_second']:,.0f}/s)"
+        if row["baseline"] == "(baseline)":
+            return value, "(this is the baseline)"
+        floor = f"{row['baseline_value']:,.0f} per core (wall: {d['floor_per_wall_second']:,.0f}/s)"
+        return value, f"{row['baseline']}: {floor}"
+    if row["unit"] == "MB" and "articles_ingested" in d:
+        return (
+            f"{row['value']:.0f} MB",
+            f"{d['ready_mb']:.0f} MB when ready; {d['articles_ingested']} articles ingested, "
+            f"registries of {', '.join(d['registries'])}",
+        )
     if row["unit"] == "MB":
         workers = " + ".join(f"{w:.0f}" for w in d["workers_mb"])
         return (
@@ -204,6 +222,8 @@ def table(report: dict[str, Any]) -> str:
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}x"
         if row["unit"] == "ms" and "speedup" in row["details"]:
             ratio = f"{row['ratio']:.3f}x ({row['details']['speedup']:.0f}x faster)"
+        if row["details"].get("times_floor_cpu"):
+            ratio = f"{row['ratio']:.4f}x ({row['details']['times_floor_cpu']:.0f}x the floor's time)"
         met = {True: "yes", False: "**no**", None: "-"}[row["met"]]
         lines.append(
             f"| {row['scenario']} | {row['engine']} | {_label(row['size'])} | {value} | {baseline} | {ratio} "

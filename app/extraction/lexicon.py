@@ -29,7 +29,8 @@ POLARITY: dict[str, float] = {
             "commitment", "pledge", "proposal", "demand", "call", "ready", "willing", "prepared",
             "eager", "keen", "determined", "committed", "open", "favourable", "favorable",
             "positive", "good", "right", "necessary", "essential", "vital", "important", "brave",
-            "welcome", "fair", "justified", "reasonable", "useful", "helpful",
+            "welcome", "fair", "justified", "reasonable", "great", "excellent", "historic", "wonderful",
+            "fantastic", "crucial", "success", "successful", "win", "breakthrough", "useful", "helpful",
             "in_favour", "in_favor", "for",
         ),
         1.0,
@@ -37,7 +38,7 @@ POLARITY: dict[str, float] = {
     # against
     **dict.fromkeys(
         (
-            "oppose", "reject", "refuse", "decline", "lift", "remove", "abolish", "eliminate", "dismantle",
+            "oppose", "reject", "refuse", "decline", "remove", "abolish", "eliminate", "dismantle",
             "ditch", "axe", "wane", "fade", "erode", "dwindle", "diminish", "cool", "complaint", "concern", "attack", "retaliation", "countermeasure", "block", "veto", "criticise", "criticize", "condemn",
             "denounce", "slam", "attack", "decry", "dismiss", "resist", "fight", "challenge",
             "contest", "protest", "warn", "caution", "scrap", "drop", "abandon", "withdraw",
@@ -56,11 +57,17 @@ POLARITY: dict[str, float] = {
             "dangerous", "premature", "sceptical", "skeptical", "wary", "reluctant", "hesitant",
             "critical", "worried", "concerned", "unreasonable", "unrealistic", "absurd",
             "ridiculous", "bad", "harmful", "damaging", "discriminatory", "unnecessary",
-            "unwise", "reckless", "provocative", "hostile", "negative", "unhappy", "wrongheaded",
+            "unwise", "reckless", "terrible", "awful", "disgraceful", "shameful", "disastrous",
+            "outrageous", "regrettable", "disaster", "shame", "failure", "catastrophe", "provocative", "hostile", "negative", "unhappy", "wrongheaded",
         ),
         -1.0,
     ),
 }
+# Nouns for what "lift" removes rather than raises.
+RESTRICTIONS = frozenset(
+    ("ban", "pause", "sanction", "tariff", "duty", "embargo", "restriction", "freeze", "suspension", "blockade",
+     "moratorium", "curb", "cap", "limit", "veto", "hold", "siege", "barrier", "levy", "quota")
+)  # fmt: skip
 # Verbs with a particle, keyed "lemma_particle" ("ruled out" -> rule_out).
 PHRASAL: dict[str, float] = {
     **dict.fromkeys(

@@ -222,6 +222,8 @@ class PipelineExtractor:
         neutral_speech = str(predicate.lemma_).lower() in SPEECH
         out: list[Candidate] = []
         for topic, readings in by_topic.items():
+            named = [(r, a) for r, a in readings if a.strong]
+            readings = named or readings  # a keyword outweighs "it" or "the plan"
             explicit = [(r, a) for r, a in readings if r.explicit]
             if not explicit:
                 if not os.environ.get("ACT"):

@@ -19,7 +19,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.extraction.lexicon import NEGATORS, NEUTRAL, PHRASAL, POLARITY, SHIFT_STRONG, SPEECH, TENTATIVE
+from app.extraction.lexicon import (
+    NEGATORS,
+    NEUTRAL,
+    PHRASAL,
+    POLARITY,
+    RESTRICTIONS,
+    SHIFT_STRONG,
+    SPEECH,
+    TENTATIVE,
+)
 
 Token = Any
 
@@ -56,6 +65,12 @@ def key(token: Token) -> str:
 
 def polarity(token: Token, topic_cues: Mapping[str, float]) -> float | None:
     word = key(token)
+    if word in ("lift", "lift_up"):
+        # "lift the ban" removes it; "lift spending" raises it
+        objects = [c for c in token.children if c.dep_ in ("dobj", "nsubjpass")]
+        if token.dep_ == "amod":
+            objects.append(token.head)
+        return -1.0 if any(str(o.lemma_).lower() in RESTRICTIONS for o in objects) else 1.0
     if word in PHRASAL:
         return PHRASAL[word]
     if word in POLARITY:
@@ -101,12 +116,32 @@ def ancestors_path(anchor: Token, top: Token) -> list[Token] | None:
     return path
 
 
+def _complement_side(node: Token, topic_cues: Mapping[str, float], *, with_objects: bool) -> float | None:
+    """The side taken by what a predicate says of its subject or content (its complement, and
+    for a subject also its object: "would put security at risk")."""
+    deps = (*_COMPLEMENTS, "dobj", "prep") if with_objects else _COMPLEMENTS
+    for child in node.children:
+        if child.dep_ not in deps:
+            continue
+        target = child
+        if child.dep_ == "prep":
+            target = next((g for g in child.children if g.dep_ == "pobj"), None)
+            if target is None:
+                continue
+        value = polarity(target, topic_cues)
+        if value is None and child.dep_ in _COMPLEMENTS:
+            value = next((v for g in target.children if g.dep_ == "amod" and (v := polarity(g, topic_cues))), None)
+        if value is not None:
+            return -value if _negated(target) else value
+    return None
+
+
 def foreign_clause(path: list[Token], claimant_token: int) -> bool:
     """The path climbs out of a clause with a subject of its own (a coordinated, adverbial or
     relative clause about someone else: "..., as farmers press him to kill it")."""
     for index in range(1, len(path) - 1):
         node, below = path[index], path[index - 1]
-        if below.dep_ in _CLAUSAL or node.dep_ not in _FOREIGN_EDGES:
+        if node.dep_ not in _FOREIGN_EDGES:
             continue
         if any(c.dep_ in ("nsubj", "nsubjpass") and c.i != claimant_token for c in node.children):
             return True
@@ -150,24 +185,15 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float]) -> Reading:
             continue
         if word in SPEECH and below.dep_ in (*_CLAUSAL, "dobj"):
             skip = True  # what is said carries the sign
-        copula = node.pos_ == "AUX" or str(node.lemma_) == "be"
-        entering = below.dep_ in ("nsubj", "nsubjpass", "csubj") or (copula and below.dep_ in _CLAUSAL)
-        if entering and node.pos_ in ("AUX", "VERB"):
-            # the topic does something or is described: "the tariffs would harm", "the deal is a mistake"
-            for child in node.children:
-                if child.dep_ in _COMPLEMENTS:
-                    value = polarity(child, topic_cues)
-                    if value is None:
-                        value = next(
-                            (v for g in child.children if g.dep_ == "amod" and (v := polarity(g, topic_cues))),
-                            None,
-                        )
-                    if value is not None:
-                        sign, explicit = sign * value, True
-                        if neutral is None:
-                            neutral = False
-                    if _negated(child):
-                        sign = -sign
+        by_subject = below.dep_ in ("nsubj", "nsubjpass", "csubj")
+        if (by_subject or below.dep_ in _CLAUSAL) and node.pos_ in ("AUX", "VERB"):
+            # the topic does something or is judged: "the tariffs would harm", "the deal is a
+            # mistake", "called it terrible that ...", "not adopting it would put security at risk"
+            value = _complement_side(node, topic_cues, with_objects=by_subject)
+            if value is not None:
+                sign, explicit = sign * value, True
+                if neutral is None:
+                    neutral = False
         if not skip:
             value = polarity(node, topic_cues)
             if came_by_preposition:
