@@ -2,7 +2,8 @@
 
 Timings are never asserted (they are the benchmark's business, as ratios within one run); this
 proves that the suite works: corpus generation and its aggregate check, in-process timelines,
-a real two-worker server under load and its memory, batch ingest and bulk insert. SQLite only,
+a real two-worker server under load and its memory, extraction speed against sentence splitting
+and a one-worker server's memory with the extractor, batch ingest and bulk insert. SQLite only,
 to stay within seconds; `python -m bench` itself covers PostgreSQL when it is reachable.
 """
 
@@ -24,6 +25,9 @@ SCENARIOS = {
     "HTTP GET timeline, 32 connections, 2 workers, read cache off",
     "server peak RSS per worker, rules engine",
     "server peak RSS per worker, embeddings engine",
+    "sentence splitting only (extraction floor)",
+    "extraction, rules engine, development sets (default engine)",
+    "server worker peak RSS, rules extractor loaded",
     "extraction only (rules)",
     "batch ingest (100/request), default (shift worker in-process)",
     "batch ingest (100/request), shift detection off",
@@ -56,5 +60,14 @@ def test_the_tiny_suite_writes_every_scenario(tmp_path: Path) -> None:
     http = next(row for row in rows if row["scenario"].startswith("HTTP"))
     assert http["details"]["failed"] == 0
     assert http["details"]["floor"]["requests_per_s"] > 0
+    floor, extracted, worker = (
+        next(row for row in rows if row["scenario"].startswith(prefix))
+        for prefix in ("sentence splitting", "extraction, ", "server worker peak RSS")
+    )
+    assert extracted["baseline_value"] == floor["value"]
+    assert extracted["ratio"] == pytest.approx(extracted["value"] / floor["value"])
+    assert extracted["details"]["per_wall_second"] > 0
+    assert extracted["details"]["cpu_seconds"] > 0
+    assert worker["details"]["articles_ingested"] >= 1
     assert report["corpora"][0]["size"] == 3000
     assert "| scenario | engine | size |" in done.stdout  # the Markdown table

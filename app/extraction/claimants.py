@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.extraction.lexicon import NON_ACTOR_SOURCES, PREDICTION, SPEECH, SPOKES_NOUNS
+from app.extraction.lexicon import MEMBER_NOUNS, NON_ACTOR_SOURCES, PREDICTION, SPEECH, SPOKES_NOUNS
 
 Token = Any  # spaCy Token
 
@@ -64,6 +64,13 @@ def _role_predicate(token: Token) -> tuple[Token | None, bool]:
         # "the leaders of Italy and Spain said", "a spokesman for the ministry"
         token = _climb_conj(token.head.head)
         via_spokes = True
+    elif (
+        token.dep_ == "pobj"
+        and token.head.lower_ in ("of", "in")
+        and token.head.head.lemma_.lower() in MEMBER_NOUNS
+    ):
+        # "twenty-six countries in the coalition have committed": the members act for the group
+        token = _climb_conj(token.head.head)
     elif token.dep_ == "pobj" and token.head.lower_ == "for" and token.head.head.lemma_.lower() in SPOKES_NOUNS:
         token = _climb_conj(token.head.head)
         via_spokes = True

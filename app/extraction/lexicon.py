@@ -135,6 +135,8 @@ SPOKES_NOUNS = frozenset(
         "authorities", "authority", "camp", "campaign", "party", "coalition",
     )
 )
+# Plural nouns for the members of a group ("countries in the coalition", "members of the bloc").
+MEMBER_NOUNS = frozenset(("country", "member", "nation", "state", "government", "ally", "capital", "partner"))
 # Nouns that refer back to whatever the article is about ("the plan", "the move", "the deal").
 REFERRING_NOUNS = frozenset(
     (

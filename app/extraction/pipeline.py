@@ -198,7 +198,10 @@ class PipelineExtractor:
             elif token.pos_ == "PRON" and token.lower_ in _TOPIC_PRONOUNS and token.dep_ in ("dobj", "pobj"):
                 if len(near) == 1:
                     anchors.append(Anchor(near[0], token.i, False))
-        return anchors
+        # a child topic named in the sentence replaces its parent ("Tomahawks" is not also "aid")
+        present = {a.topic for a in anchors}
+        covered = {self.index.parents[t] for t in present if self.index.parents.get(t)}
+        return [a for a in anchors if a.topic not in covered]
 
     def _read(
         self, doc: Document, i: int, parsed: Any, claimant: Claimant, anchors: list[Anchor]

@@ -22,9 +22,10 @@ from app.extraction.scan import prefixes, scan
 from app.extraction.types import RegistrySnapshot, TopicEntry
 
 _SUFFIXES = r"(?:s|es|ed|d|ing|ment|ments)?"
+_COMPOUND_WINDOW = 6  # words from a head noun to a distinctive word of its topic
 _STOP = frozenset(
     "a an the of on in to for and or with by from at as its their his her our this that these those "
-    "us eu un any all new other own more most such".split()
+    "us eu un any all new other own more most such positions position".split()
 )
 
 
@@ -83,12 +84,25 @@ def _compile(entries: list[tuple[str, _Keyword]], flags: int) -> _Matcher | None
     return _Matcher(pattern, tuple(k for _, k in entries), prefixes(k.keyword for _, k in entries))
 
 
+def _names(phrase: str) -> list[str]:
+    """Names and figures in a phrase ("Mercosur", "NATO", "5%"); a capital that only opens the phrase is not one."""
+    out = []
+    for match in re.finditer(r"\b[A-Z][A-Za-z-]{2,}|\d+(?:\.\d+)?\s?%", phrase):
+        word = match.group(0)
+        internal_capital = any(c.isupper() for c in word[1:])
+        if match.start() > 0 or internal_capital or word[0].isdigit():
+            out.append(word)
+    return out
+
+
 def _head_noun(phrase: str) -> str | None:
+    """The noun a phrase is about: its last word before any preposition ("trade war with China" -> war)."""
+    phrase = re.split(r"\s(?:of|with|to|for|on|in|by|from|against)\s", phrase)[0]
     words = [w for w in re.findall(r"[A-Za-z][A-Za-z-]*", phrase) if w.lower() not in _STOP]
     if not words:
         return None
     last = words[-1].lower()
-    if len(last) < 4 or words[-1][0].isupper() and len(words) == 1:
+    if len(last) < 4 or words[-1][0].isupper():
         return None
     return last[:-1] if last.endswith("s") and not last.endswith("ss") else last
 
@@ -130,6 +144,49 @@ class TopicIndex:
                 noun = _head_noun(phrase)
                 if noun is not None:
                     self.head_nouns.setdefault(noun, set()).add(topic.slug)
+        self._compounds = self._compile_compounds(registry)
+
+    def _compile_compounds(self, registry: RegistrySnapshot) -> list[tuple[str, re.Pattern[str], re.Pattern[str]]]:
+        """Per topic: its head nouns, and the distinctive words of its name and keywords.
+
+        "the Mercosur accord" or "tariffs on Chinese-made electric cars" name a topic without
+        being one of its keywords: a head noun with a distinctive word of the topic nearby.
+        """
+        shared: Counter[str] = Counter()
+        words_of: dict[str, set[str]] = {}
+        for topic in registry.topics:
+            words = set()
+            for phrase in (topic.name, *topic.keywords):
+                # distinctive: names ("Mercosur", "Chinese", "NATO") and figures ("5%"), not common words
+                words |= {w.lower() for w in _names(phrase)} - _STOP
+            words_of[topic.slug] = words
+            shared.update(words)
+        out = []
+        for topic in registry.topics:
+            heads = {n for n, topics in self.head_nouns.items() if topic.slug in topics}
+            marks = {w for w in words_of[topic.slug] if shared[w] == 1 and w not in heads}
+            marks -= {w for h in heads for w in (h, h + "s")}
+            if not heads or not marks:
+                continue
+            head_re = re.compile(r"(?<![\w-])(?:" + "|".join(keyword_pattern(h) for h in sorted(heads)) + r")(?![\w-])", re.I)
+            mark_re = re.compile(r"(?<![\w])(?:" + "|".join(re.escape(m) + "s?" for m in sorted(marks)) + r")(?![\w])", re.I)
+            out.append((topic.slug, head_re, mark_re))
+        return out
+
+    def _compound_hits(self, text: str) -> list[TopicHit]:
+        found: list[TopicHit] = []
+        for slug, head_re, mark_re in self._compounds:
+            marks = [m.span() for m in mark_re.finditer(text)]
+            if not marks:
+                continue
+            for head in head_re.finditer(text):
+                near = any(
+                    len(text[min(e, head.start()) : max(s, head.end())].split()) <= _COMPOUND_WINDOW
+                    for s, e in marks
+                )
+                if near:
+                    found.append(TopicHit(slug, head.start(), head.end(), head.group(0), True))
+        return found
 
     def hits(self, text: str) -> list[TopicHit]:
         """Keyword hits in `text`, leftmost-longest, minus excluded senses and parents of children."""
@@ -140,6 +197,7 @@ class TopicIndex:
                 assert name is not None
                 keyword = matcher.keywords[int(name[1:])]
                 found.append(TopicHit(keyword.topic, match.start(), match.end(), keyword.keyword, keyword.strong))
+        found.extend(self._compound_hits(text))
         if not found:
             return []
         if self._excluded is not None:
