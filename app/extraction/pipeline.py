@@ -218,9 +218,15 @@ class PipelineExtractor:
                 # "the pause that Trump had ordered": the noun a relative clause modifies is its object
                 head_path = ancestors_path(parsed[anchor.token], predicate.head)
                 path = [*head_path, predicate] if head_path is not None else None
+            if path is None and str(predicate.lemma_).lower() in SPEECH:
+                # a quote the parser split off from its "he said": its root is the content
+                root = _root(parsed[anchor.token])
+                if root.i != _root(predicate).i:
+                    to_root = ancestors_path(parsed[anchor.token], root)
+                    path = [*to_root, predicate] if to_root is not None else None
             if path is None or foreign_clause(path, claimant.actor_token):
                 continue
-            reading = read_path(path, self.cues.get(anchor.topic, {}))
+            reading = read_path(path, self.cues.get(anchor.topic, {}), named=anchor.strong)
             by_topic.setdefault(anchor.topic, []).append((reading, anchor))
         neutral_speech = str(predicate.lemma_).lower() in SPEECH
         out: list[Candidate] = []
@@ -338,6 +344,12 @@ class PipelineExtractor:
         if found is None:
             return doc.published, Precision.DEFAULT
         return found.day, found.precision
+
+
+def _root(token: Token) -> Token:
+    while token.head.i != token.i:
+        token = token.head
+    return token
 
 
 def _definite(token: Token) -> bool:

@@ -45,9 +45,20 @@ class _Keyword:
     strong: bool
 
 
+_SPELLINGS = ((r"ence\b", "en[cs]e"), (r"ense\b", "en[cs]e"), (r"our\b", "o(?:u)?r"), (r"is(?=e|ing|ation)", "i[sz]"), (r"iz(?=e|ing|ation)", "i[sz]"))
+
+
+def _spelling_variants(pattern: str) -> str:
+    """British and American spellings of one escaped word ("defence"/"defense", "favour"/"favor")."""
+    for ending, either in _SPELLINGS:
+        pattern = re.sub(ending, either, pattern)
+    return pattern
+
+
 def keyword_pattern(keyword: str) -> str:
-    """A regex for `keyword` and the simple inflections of its last word."""
-    words = keyword.split()
+    """A regex for `keyword`, the simple inflections of its last word, British and American
+    spellings, and a hyphen or a space between its parts ("opt-out", "opt out")."""
+    words = keyword.replace("-", " ").split() if keyword.replace("-", "").isalpha() else keyword.split()
     last = words[-1]
     if last[0].isupper() or not last.isalpha():
         tail = re.escape(last) + r"s?"
@@ -64,8 +75,8 @@ def keyword_pattern(keyword: str) -> str:
             tail = re.escape(stem) + r"(?:e|es|ed|ing|ement|ements)?"
         else:
             tail = re.escape(stem) + _SUFFIXES
-    head = "".join(re.escape(w) + r"[\s-]+" for w in words[:-1])
-    return head + tail
+    head = "".join(_spelling_variants(re.escape(w)) + r"[\s-]+" for w in words[:-1])
+    return head + _spelling_variants(tail)
 
 
 @dataclass(frozen=True)

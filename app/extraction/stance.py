@@ -40,6 +40,7 @@ _FOREIGN_EDGES = frozenset(("conj", "advcl", "relcl", "parataxis", "acl"))
 # Prepositions a clause is read down through ("opposed to", "voted against"), not places or times.
 _DOWN_PREPOSITIONS = frozenset(("against", "for", "to", "of", "over", "with", "about", "into", "on"))
 _TENTATIVE_AUX = frozenset(("could", "might", "may"))
+_DEONTIC = frozenset(("should", "must", "ought"))
 _EARLIER = frozenset(("initially", "previously", "earlier", "once", "formerly"))
 _LATER = frozenset(("now", "since", "later", "longer"))
 
@@ -148,13 +149,24 @@ def foreign_clause(path: list[Token], claimant_token: int) -> bool:
     return False
 
 
-def read_path(path: list[Token], topic_cues: Mapping[str, float]) -> Reading:
-    """Sign and strength of the claimant's stance on the thing at path[0] (path ends at the predicate)."""
+def read_path(path: list[Token], topic_cues: Mapping[str, float], *, named: bool = False) -> Reading:
+    """Sign and strength of the claimant's stance on the thing at path[0] (path ends at the predicate).
+
+    `named`: path[0] is a keyword of the topic, whose own side counts ("an opt-out", "a
+    blocking minority" name what goes against the topic).
+    """
     sign = 1.0
     explicit = False
     neutral: bool | None = None  # decided by the lowest word with a side or an abstention
     tentative = False
     anchor = path[0]
+    if named:
+        own = polarity(anchor, topic_cues)
+        own = own if own is not None else next(
+            (v for c in anchor.children if c.dep_ == "amod" and (v := polarity(c, topic_cues)) is not None), None
+        )
+        if own is not None and own < 0:
+            sign, explicit, neutral = -1.0, True, False
     if _negated(anchor):
         sign, explicit = -sign, True
     for child in anchor.children:
@@ -210,6 +222,8 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float]) -> Reading:
                     neutral = False
         if _negated(node):
             sign, explicit = -sign, True
+        if any(c.dep_ == "aux" and c.lower_ in _DEONTIC for c in node.children):
+            explicit = True  # "members should spend more", said by someone, is a demand
         tentative = tentative or _tentative(node)
     if neutral:
         return Reading(0.0, True, True, _shift(path[-1]))
