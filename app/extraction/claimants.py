@@ -147,6 +147,8 @@ def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> l
     for ref, predicate, via_spokes in found:
         token = predicate
         embedded = False
+        # "that the US needs ...": a clause opened by "that" inside a report is its content
+        reported = any(c.dep_ == "mark" and c.lower_ == "that" for c in predicate.children)
         while token.head.i != token.i:
             parent = token.head
             owner = predicates.get(parent.i)
@@ -154,7 +156,7 @@ def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> l
                 owner is not None
                 and owner != ref.slug
                 and parent.lemma_.lower() in SPEECH
-                and token.dep_ in ("ccomp", "xcomp", "parataxis", "dobj")
+                and (token.dep_ in ("ccomp", "xcomp", "parataxis", "dobj") or reported)
             ):
                 embedded = True
                 break

@@ -95,9 +95,10 @@ def _institution(gazetteer: ActorGazetteer, discourse: Discourse, noun: str) -> 
 
 
 def references(
-    parsed: Any, taken: set[int], discourse: Discourse, gazetteer: ActorGazetteer, on: date
+    parsed: Any, named: list[ActorRef], discourse: Discourse, gazetteer: ActorGazetteer, on: date
 ) -> list[ActorRef]:
-    """Actor references in subject position that are not names."""
+    """Actor references in subject position that are not names (`named`: the sentence's names)."""
+    taken = {i for ref in named for i in range(ref.start, ref.end)}
     out: list[ActorRef] = []
     for token in parsed:
         if token.i in taken or token.dep_ not in _SUBJECTS:
@@ -105,7 +106,10 @@ def references(
         lower = token.lower_
         slug: str | None = None
         if lower in ("he", "she"):
-            slug = discourse.last_person or (discourse.persons[-1] if discourse.persons else None)
+            # a person named earlier in the same sentence comes first ("Trump said ..., and he refused")
+            earlier = [r.slug for r in named if r.end <= token.i and r.kind == "person"]
+            slug = earlier[-1] if earlier else None
+            slug = slug or discourse.last_person or (discourse.persons[-1] if discourse.persons else None)
         elif lower == "they":
             slug = discourse.last_plural if discourse.plural_age <= _PLURAL_REACH else None
         elif lower == "it":

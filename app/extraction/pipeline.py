@@ -154,7 +154,6 @@ class PipelineExtractor:
     def _refs(self, doc: Document, i: int, parsed: Any, discourse: Discourse) -> list[ActorRef]:
         offset = doc.parse_offsets[i]
         refs: list[ActorRef] = []
-        taken: set[int] = set()
         for mention in doc.mentions[i]:
             if mention.end <= offset:
                 continue
@@ -164,8 +163,7 @@ class PipelineExtractor:
             if span is None or len(span) == 0:
                 continue
             refs.append(ActorRef(mention.slug, mention.kind, span.start, span.end, True, mention.text))
-            taken.update(range(span.start, span.end))
-        refs.extend(references(parsed, taken, discourse, self.gazetteer, doc.published))
+        refs.extend(references(parsed, refs, discourse, self.gazetteer, doc.published))
         return refs
 
     def _anchors(
