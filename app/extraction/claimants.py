@@ -77,6 +77,8 @@ def _role_predicate(token: Token) -> tuple[Token | None, bool]:
     if token.dep_ in _SUBJECT:
         return token.head, via_spokes
     if token.dep_ == "pobj" and token.head.dep_ == "agent":
+        if token.head.head.dep_ == "acl":
+            return None, via_spokes  # "a meeting called by Macron", "the duties imposed by the EU"
         return token.head.head, via_spokes
     if token.dep_ == "pobj" and token.head.lower_ == "to" and token.head.head.lower_ == "according":
         return token.head.head.head, via_spokes
@@ -96,6 +98,16 @@ def in_condition(predicate: Token) -> bool:
         if token.head.i == token.i:
             return False
         token = token.head
+
+
+def _silent(predicate: Token) -> bool:
+    """ "has not said", "declined to comment": a report that no position was given."""
+    lemma = predicate.lemma_.lower()
+    if lemma in SPEECH and any(c.dep_ == "neg" for c in predicate.children):
+        return True
+    return lemma in ("decline", "refuse") and any(
+        c.dep_ == "xcomp" and c.lemma_.lower() in ("comment", "say", "elaborate") for c in predicate.children
+    )
 
 
 def is_prediction(predicate: Token) -> bool:
@@ -138,7 +150,7 @@ def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> l
         predicate, via_spokes = _role_predicate(root)
         if predicate is None:
             continue
-        if in_condition(predicate) or is_prediction(predicate):
+        if in_condition(predicate) or is_prediction(predicate) or _silent(predicate):
             continue
         found.append((ref, predicate, via_spokes))
     # A claimant whose predicate sits in the content of another actor's speech is content.

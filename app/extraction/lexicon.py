@@ -39,7 +39,7 @@ POLARITY: dict[str, float] = {
     **dict.fromkeys(
         (
             "oppose", "reject", "refuse", "decline", "remove", "abolish", "eliminate", "dismantle",
-            "ditch", "axe", "wane", "fade", "erode", "dwindle", "diminish", "cool", "complaint", "concern", "attack", "retaliation", "countermeasure", "block", "veto", "criticise", "criticize", "condemn",
+            "ditch", "axe", "escalation", "escalate", "provocation", "aggression", "wane", "fade", "erode", "dwindle", "diminish", "cool", "complaint", "concern", "attack", "retaliation", "countermeasure", "block", "veto", "criticise", "criticize", "condemn",
             "denounce", "slam", "attack", "decry", "dismiss", "resist", "fight", "challenge",
             "contest", "protest", "warn", "caution", "scrap", "drop", "abandon", "withdraw",
             "suspend", "halt", "pause", "freeze", "stop", "end", "cancel", "retaliate", "object",
@@ -99,6 +99,7 @@ NEUTRAL_SPEECH = SPEECH - frozenset(POLARITY)
 NEUTRAL = frozenset(
     ("abstain", "abstention", "defer", "undecided", "neutral", "wait", "review", "study", "assess", "weigh")
 )
+NEUTRAL_WITH_PREPOSITION = frozenset(("look_at", "decide_on", "think_about", "reflect_on", "wait_for", "consult_on"))
 # Words that make a claim tentative or conditional (+-1 becomes +-0.5).
 TENTATIVE = frozenset(
     (

@@ -22,6 +22,7 @@ from typing import Any
 from app.extraction.lexicon import (
     NEGATORS,
     NEUTRAL,
+    NEUTRAL_WITH_PREPOSITION,
     PHRASAL,
     POLARITY,
     RESTRICTIONS,
@@ -92,6 +93,15 @@ def _negated(token: Token) -> bool:
     return False
 
 
+def _deferral(token: Token) -> bool:
+    """ "will decide on", "looking at": a decision put off, with no lean."""
+    lemma = str(token.lemma_).lower()
+    preposition = next((c.lower_ for c in token.children if c.dep_ == "prep"), "")
+    if f"{lemma}_{preposition}" in NEUTRAL_WITH_PREPOSITION:
+        return True
+    return lemma == "decide" and not any(c.dep_ in ("xcomp", "ccomp", "dobj") for c in token.children)
+
+
 def _tentative(token: Token) -> bool:
     if str(token.lemma_).lower() in TENTATIVE:
         return True
@@ -130,8 +140,11 @@ def _complement_side(node: Token, topic_cues: Mapping[str, float], *, with_objec
             if target is None:
                 continue
         value = polarity(target, topic_cues)
-        if value is None and child.dep_ in _COMPLEMENTS:
-            value = next((v for g in target.children if g.dep_ == "amod" and (v := polarity(g, topic_cues))), None)
+        if value is None:
+            # "a mistake", "a new stage of escalation": the complement's modifiers and nouns of its own
+            below = [g for g in target.children if g.dep_ == "amod"] if child.dep_ in _COMPLEMENTS else []
+            below += [p for g in target.children if g.dep_ == "prep" for p in g.children if p.dep_ == "pobj"]
+            value = next((v for g in below if (v := polarity(g, topic_cues)) is not None), None)
         if value is not None:
             return -value if _negated(target) else value
     return None
@@ -212,7 +225,7 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float], *, named: bool
                 # a light verb takes its side from its object: "stepped up its attack on X"
                 light = [polarity(c, topic_cues) for c in node.children if c.dep_ == "dobj"]
                 value = next((v for v in light if v is not None), value)
-            if word in NEUTRAL:
+            if word in NEUTRAL or _deferral(node):
                 if neutral is None:
                     neutral = True
                 explicit = True
