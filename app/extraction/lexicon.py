@@ -39,7 +39,7 @@ POLARITY: dict[str, float] = {
     **dict.fromkeys(
         (
             "oppose", "reject", "refuse", "decline", "remove", "abolish", "eliminate", "dismantle",
-            "ditch", "axe", "escalation", "escalate", "provocation", "aggression", "wane", "fade", "erode", "dwindle", "diminish", "cool", "complaint", "concern", "attack", "retaliation", "countermeasure", "block", "veto", "criticise", "criticize", "condemn",
+            "ditch", "axe", "baulk", "balk", "hesitate", "fail", "escalation", "escalate", "provocation", "aggression", "wane", "fade", "erode", "dwindle", "diminish", "cool", "complaint", "concern", "attack", "retaliation", "countermeasure", "block", "veto", "criticise", "criticize", "condemn",
             "denounce", "slam", "attack", "decry", "dismiss", "resist", "fight", "challenge",
             "contest", "protest", "warn", "caution", "scrap", "drop", "abandon", "withdraw",
             "suspend", "halt", "pause", "freeze", "stop", "end", "cancel", "retaliate", "object",
@@ -68,6 +68,8 @@ RESTRICTIONS = frozenset(
     ("ban", "pause", "sanction", "tariff", "duty", "embargo", "restriction", "freeze", "suspension", "blockade",
      "moratorium", "curb", "cap", "limit", "veto", "hold", "siege", "barrier", "levy", "quota")
 )  # fmt: skip
+# Nouns that take a side only as what something is said to be ("troops would be targets").
+COMPLEMENT_POLARITY: dict[str, float] = {"target": -1.0, "liability": -1.0, "burden": -1.0, "asset": 1.0}
 # Verbs with a particle, keyed "lemma_particle" ("ruled out" -> rule_out).
 PHRASAL: dict[str, float] = {
     **dict.fromkeys(
@@ -77,7 +79,7 @@ PHRASAL: dict[str, float] = {
     ),
     **dict.fromkeys(
         ("rule_out", "turn_down", "pull_out", "back_down", "back_away", "step_back", "walk_away", "hold_back",
-         "hold_off", "hold_out", "shift_away", "move_away", "turn_away", "step_away", "stay_out", "water_down", "phase_out", "give_up", "call_off", "pull_back", "opt_out", "strike_down",
+         "hold_off", "hold_out", "shy_away", "back_off", "shift_away", "move_away", "turn_away", "step_away", "stay_out", "water_down", "phase_out", "give_up", "call_off", "pull_back", "opt_out", "strike_down",
          "vote_down", "shoot_down", "wind_down", "scale_back", "cut_off"),
         -1.0,
     ),
@@ -123,8 +125,10 @@ SHIFT_WORDS = frozenset(
 )
 # Markers that need a second marker to report a change ("initially ... now", "no longer").
 SHIFT_STRONG = frozenset(
-    ("reverse", "reversal", "u-turn", "backtrack", "about-face", "turnaround", "renege", "u-turned", "flip")
-)
+    ("reverse", "reversal", "u-turn", "backtrack", "about-face", "turnaround", "renege", "u-turned", "flip",
+     "shift_away", "step_back", "back_away", "move_away", "turn_away", "walk_away", "back_down", "shift",
+     "soften", "harden", "rethink", "reconsider", "change_course", "volte-face", "climbdown")
+)  # fmt: skip
 # Nouns through which an institution speaks ("Meloni's office said", "Commission spokesperson").
 SPOKES_NOUNS = frozenset(
     (

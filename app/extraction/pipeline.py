@@ -189,7 +189,7 @@ class PipelineExtractor:
             if token.pos_ == "NOUN":
                 topics = self.index.topics_for_noun(lemma)
                 chosen = [t for t in topics if t in near or t in doc.focus]
-                if not chosen and lemma in REFERRING_NOUNS and _definite(token):
+                if not chosen and lemma in REFERRING_NOUNS and _definite(token) and not os.environ.get("NOREF"):
                     chosen = near[:1] if len(near) == 1 else focused[:1]
                 for topic in chosen[:1]:
                     anchors.append(Anchor(topic, token.i, False))

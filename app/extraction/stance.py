@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.extraction.lexicon import (
+    COMPLEMENT_POLARITY,
     NEGATORS,
     NEUTRAL,
     NEUTRAL_WITH_PREPOSITION,
@@ -36,6 +37,7 @@ Token = Any
 _CLAUSAL = ("ccomp", "xcomp", "parataxis")
 _DOWN_ORDER = ("xcomp", "ccomp", "dobj", "acomp", "attr", "oprd", "prep", "pobj", "pcomp", "advcl")
 _COMPLEMENTS = ("acomp", "attr", "oprd")
+_NO_SIDE_POS = frozenset(("ADV", "ADP", "PART", "DET", "PRON", "PUNCT", "CCONJ", "SCONJ", "NUM"))
 _PARTICLES = frozenset(("away", "back", "out", "down", "off", "up", "ahead"))
 _FOREIGN_EDGES = frozenset(("conj", "advcl", "relcl", "parataxis", "acl"))
 # Prepositions a clause is read down through ("opposed to", "voted against"), not places or times.
@@ -57,6 +59,8 @@ class Reading:
 def key(token: Token) -> str:
     """The lexicon key of a token: its lemma, joined with a verb particle ("rule_out", "shift_away")."""
     lemma = str(token.lemma_).lower()
+    if lemma == "take" and any(c.dep_ == "dobj" and c.lower_ == "step" for c in token.children):
+        lemma = "step"  # "take a step back": the step is the verb
     for child in token.children:
         if child.dep_ == "prt" or (child.dep_ == "advmod" and child.lower_ in _PARTICLES):
             joined = f"{lemma}_{child.lower_}"
@@ -67,6 +71,8 @@ def key(token: Token) -> str:
 
 def polarity(token: Token, topic_cues: Mapping[str, float]) -> float | None:
     word = key(token)
+    if token.pos_ in _NO_SIDE_POS and word not in PHRASAL and word not in ("against", "for"):
+        return None  # "back" as an adverb is not "to back"
     if word in ("lift", "lift_up"):
         # "lift the ban" removes it; "lift spending" raises it
         objects = [c for c in token.children if c.dep_ in ("dobj", "nsubjpass")]
@@ -84,6 +90,10 @@ def polarity(token: Token, topic_cues: Mapping[str, float]) -> float | None:
 
 
 def _negated(token: Token) -> bool:
+    if str(token.lemma_).lower() == "have" and any(
+        c.dep_ == "advmod" and c.lower_ == "yet" for c in token.children
+    ):
+        return True  # "has yet to abandon" has not abandoned
     for child in token.children:
         if child.dep_ == "neg" or (child.dep_ in ("advmod", "det", "preconj") and child.lower_ in NEGATORS):
             following = child.nbor(1) if child.i + 1 < len(child.doc) else None
@@ -140,6 +150,8 @@ def _complement_side(node: Token, topic_cues: Mapping[str, float], *, with_objec
             if target is None:
                 continue
         value = polarity(target, topic_cues)
+        if value is None and child.dep_ in _COMPLEMENTS:
+            value = COMPLEMENT_POLARITY.get(str(target.lemma_).lower())
         if value is None:
             # "a mistake", "a new stage of escalation": the complement's modifiers and nouns of its own
             below = [g for g in target.children if g.dep_ == "amod"] if child.dep_ in _COMPLEMENTS else []
@@ -295,8 +307,9 @@ class _Leaf:
 
 def _shift(predicate: Token) -> bool:
     """The clause reports that the claimant's position changed."""
-    words = {str(t.lemma_).lower() for t in predicate.subtree}
-    lowers = {t.lower_ for t in predicate.subtree}
+    tokens = list(predicate.subtree)
+    words = {str(t.lemma_).lower() for t in tokens} | {key(t) for t in tokens}
+    lowers = {t.lower_ for t in tokens}
     if words & SHIFT_STRONG:
         return True
     if "no" in lowers and "longer" in lowers:
