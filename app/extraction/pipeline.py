@@ -27,7 +27,7 @@ from app.extraction.dates import DATELINE, Precision, find_dates, pick, refers_e
 from app.extraction.document import Document
 from app.extraction.lexicon import REFERRING_NOUNS, SPEECH
 from app.extraction.merge import Candidate, label_for, merge, to_observation
-from app.extraction.relevance import TopicIndex
+from app.extraction.relevance import TopicIndex, excluded
 from app.extraction.sentences import split_sentences
 from app.extraction.stance import Reading, ancestors_path, foreign_clause, read_clause, read_path
 from app.extraction.topic_cues import topic_cues
@@ -181,6 +181,7 @@ class PipelineExtractor:
             anchors.append(Anchor(hit.topic, span.root.i, hit.strong))
             covered.update(range(span.start, span.end))
         near = [t for t, at in recent.items() if i - at <= _RECENT_TOPIC]
+        blocked = self.index.excluded_spans(doc.sentences[i].text)
         focused = sorted(doc.focus, key=lambda t: -doc.focus[t])
         for token in parsed:
             if token.i in covered or token.i in actor_tokens:
@@ -191,8 +192,10 @@ class PipelineExtractor:
                 chosen = [t for t in topics if t in near or t in doc.focus]
                 if not chosen and lemma in REFERRING_NOUNS and _definite(token) and not os.environ.get("NOREF"):
                     chosen = near[:1] if len(near) == 1 else focused[:1]
+                at = token.idx + offset
                 for topic in chosen[:1]:
-                    anchors.append(Anchor(topic, token.i, False))
+                    if not excluded(blocked, topic, at, at + len(token)):
+                        anchors.append(Anchor(topic, token.i, False))
             elif token.pos_ == "PRON" and token.lower_ in _TOPIC_PRONOUNS and token.dep_ in ("dobj", "pobj"):
                 if len(near) == 1:
                     anchors.append(Anchor(near[0], token.i, False))

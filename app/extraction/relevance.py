@@ -118,6 +118,10 @@ def _head_noun(phrase: str) -> str | None:
     return last[:-1] if last.endswith("s") and not last.endswith("ss") else last
 
 
+def excluded(blocked: list[tuple[int, int, set[str] | None]], topic: str, start: int, end: int) -> bool:
+    return any(a < end and start < b and (ts is None or topic in ts) for a, b, ts in blocked)
+
+
 class TopicIndex:
     """Compiled keyword matchers and head nouns for one registry snapshot."""
 
@@ -211,16 +215,9 @@ class TopicIndex:
         found.extend(self._compound_hits(text))
         if not found:
             return []
-        if self._excluded is not None:
-            blocked = [
-                (m.start(), m.end(), self._excluded_topics.get(m.group(0).lower()))
-                for m in self._excluded.finditer(text)
-            ]
-            found = [
-                h
-                for h in found
-                if not any(a < h.end and h.start < b and (ts is None or h.topic in ts) for a, b, ts in blocked)
-            ]
+        blocked = self.excluded_spans(text)
+        if blocked:
+            found = [h for h in found if not excluded(blocked, h.topic, h.start, h.end)]
         found.sort(key=lambda h: (h.start, -(h.end - h.start)))
         kept: list[TopicHit] = []
         last_end = -1
@@ -232,6 +229,12 @@ class TopicIndex:
         children = {h.topic for h in kept}
         covered = {self.parents[t] for t in children if self.parents.get(t)}
         return [h for h in kept if h.topic not in covered]
+
+    def excluded_spans(self, text: str) -> list[tuple[int, int, set[str] | None]]:
+        """Where `text` uses a word in a sense one of the topics excludes, and for which topics."""
+        if self._excluded is None:
+            return []
+        return [(m.start(), m.end(), self._excluded_topics.get(m.group(0).lower())) for m in self._excluded.finditer(text)]
 
     def focus(self, sentence_hits: list[list[TopicHit]], title_hits: list[TopicHit]) -> dict[str, float]:
         """How much the article is about each topic: the share of its strong keyword evidence.
