@@ -155,6 +155,8 @@ def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> l
         found.append((ref, predicate, via_spokes))
     # A claimant whose predicate sits in the content of another actor's speech is content.
     predicates = {p.i: ref.slug for ref, p, _ in found}
+    # officials and spokespeople relay the claim of the actor they report on; they do not own it
+    relays = {p.i for _, p, via_spokes in found if via_spokes}
     out: list[Claimant] = []
     for ref, predicate, via_spokes in found:
         token = predicate
@@ -173,6 +175,15 @@ def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> l
                 embedded = True
                 break
             token = parent
+        # "The EU should rethink its plan, Sanchez said": the report hangs off what it reports
+        if not embedded:
+            embedded = any(
+                c.dep_ in ("parataxis", "ccomp")
+                and c.lemma_.lower() in SPEECH
+                and predicates.get(c.i) not in (None, ref.slug)
+                and c.i not in relays
+                for c in predicate.children
+            )
         if embedded:
             continue
         speaker: str | None = None
@@ -193,4 +204,20 @@ def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> l
                 via_spokes=via_spokes,
             )
         )
-    return out
+    return _without_relays(parse, out)
+
+
+def _without_relays(parse: Any, claimants: list[Claimant]) -> list[Claimant]:
+    """An official or spokesperson who reports another actor's claim in the same sentence adds no
+    claim of their own ("Trump has paused the aid, a White House official said")."""
+    kept: list[Claimant] = []
+    for claimant in claimants:
+        if claimant.via_spokes:
+            predicate = parse[claimant.predicate]
+            reported = {c.predicate for c in claimants if c.slug != claimant.slug and not c.via_spokes}
+            above = predicate.head.i if predicate.dep_ in ("parataxis", "ccomp") else None
+            below = {t.i for t in predicate.subtree} - {predicate.i}
+            if above in reported or reported & below:
+                continue
+        kept.append(claimant)
+    return kept

@@ -39,7 +39,7 @@ POLARITY: dict[str, float] = {
     **dict.fromkeys(
         (
             "oppose", "reject", "refuse", "decline", "remove", "abolish", "eliminate", "dismantle",
-            "ditch", "axe", "baulk", "balk", "hesitate", "fail", "escalation", "escalate", "provocation", "aggression", "wane", "fade", "erode", "dwindle", "diminish", "cool", "complaint", "concern", "attack", "retaliation", "countermeasure", "block", "veto", "criticise", "criticize", "condemn",
+            "ditch", "axe", "rethink", "reconsider", "baulk", "balk", "hesitate", "fail", "escalation", "escalate", "provocation", "aggression", "wane", "fade", "erode", "dwindle", "diminish", "cool", "complaint", "concern", "attack", "retaliation", "countermeasure", "block", "veto", "criticise", "criticize", "condemn",
             "denounce", "slam", "attack", "decry", "dismiss", "resist", "fight", "challenge",
             "contest", "protest", "warn", "caution", "scrap", "drop", "abandon", "withdraw",
             "suspend", "halt", "pause", "freeze", "stop", "end", "cancel", "retaliate", "object",

@@ -219,6 +219,10 @@ class PipelineExtractor:
                 # "the pause that Trump had ordered": the noun a relative clause modifies is its object
                 head_path = ancestors_path(parsed[anchor.token], predicate.head)
                 path = [*head_path, predicate] if head_path is not None else None
+            if path is None and str(predicate.lemma_).lower() in SPEECH and predicate.dep_ == "parataxis":
+                # "The EU should rethink its plan, Sanchez said": the report hangs off its content
+                to_content = ancestors_path(parsed[anchor.token], predicate.head)
+                path = [*to_content, predicate] if to_content is not None else None
             if path is None and str(predicate.lemma_).lower() in SPEECH:
                 # a quote the parser split off from its "he said": its root is the content
                 root = _root(parsed[anchor.token])
