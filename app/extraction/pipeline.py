@@ -189,7 +189,7 @@ class PipelineExtractor:
             lemma = str(token.lemma_).lower()
             if token.pos_ == "NOUN":
                 topics = self.index.topics_for_noun(lemma)
-                chosen = [t for t in topics if t in near or t in doc.focus]
+                chosen = [t for t in topics if t in near or t in doc.focus or self.index.parents.get(t) in doc.focus]
                 if not chosen and lemma in REFERRING_NOUNS and _definite(token) and not os.environ.get("NOREF"):
                     chosen = near[:1] if len(near) == 1 else focused[:1]
                 at = token.idx + offset
@@ -200,9 +200,9 @@ class PipelineExtractor:
                 if len(near) == 1:
                     anchors.append(Anchor(near[0], token.i, False))
         # a child topic named in the sentence replaces its parent ("Tomahawks" is not also "aid")
-        present = {a.topic for a in anchors}
-        covered = {self.index.parents[t] for t in present if self.index.parents.get(t)}
-        return [a for a in anchors if a.topic not in covered]
+        named = {a.topic for a in anchors if a.strong}
+        covered = {self.index.parents[t] for t in named if self.index.parents.get(t)}
+        return [a for a in anchors if a.strong or a.topic not in covered]
 
     def _read(
         self, doc: Document, i: int, parsed: Any, claimant: Claimant, anchors: list[Anchor]
@@ -257,7 +257,11 @@ class PipelineExtractor:
         if os.environ.get("NOCLAUSE") and any(a.strong for a in anchors):
             return []
         claimant_tokens = {t.i for t in parsed[claimant.actor_token].subtree}
-        topics = {a.topic for a in anchors if a.strong and a.token not in claimant_tokens}
+        topics = {
+            a.topic
+            for a in anchors
+            if a.token not in claimant_tokens and parsed[a.token].pos_ != "PRON"
+        }
         topics |= set(doc.semantic[i])
         basis = "clause"
         if not topics:

@@ -247,7 +247,7 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float], *, named: bool
                     neutral = False
         if _negated(node):
             sign, explicit = -sign, True
-        if any(c.dep_ == "aux" and c.lower_ in _DEONTIC for c in node.children):
+        if node.lower_ in _DEONTIC or any(c.dep_ == "aux" and c.lower_ in _DEONTIC for c in node.children):
             explicit = True  # "members should spend more", said by someone, is a demand
         tentative = tentative or _tentative(node)
     if neutral:
