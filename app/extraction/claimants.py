@@ -60,7 +60,9 @@ def _role_predicate(token: Token) -> tuple[Token | None, bool]:
     if token.dep_ in ("poss", "compound", "nmod") and token.head.lemma_.lower() in SPOKES_NOUNS:
         token = _climb_conj(token.head)
         via_spokes = True
-    elif token.dep_ == "pobj" and token.head.lower_ == "of" and token.head.head.lemma_.lower() in SPOKES_NOUNS:
+    elif (
+        token.dep_ == "pobj" and token.head.lower_ == "of" and token.head.head.lemma_.lower() in SPOKES_NOUNS
+    ):
         # "the leaders of Italy and Spain said", "a spokesman for the ministry"
         token = _climb_conj(token.head.head)
         via_spokes = True
@@ -71,7 +73,9 @@ def _role_predicate(token: Token) -> tuple[Token | None, bool]:
     ):
         # "twenty-six countries in the coalition have committed": the members act for the group
         token = _climb_conj(token.head.head)
-    elif token.dep_ == "pobj" and token.head.lower_ == "for" and token.head.head.lemma_.lower() in SPOKES_NOUNS:
+    elif (
+        token.dep_ == "pobj" and token.head.lower_ == "for" and token.head.head.lemma_.lower() in SPOKES_NOUNS
+    ):
         token = _climb_conj(token.head.head)
         via_spokes = True
     if token.dep_ in _SUBJECT:

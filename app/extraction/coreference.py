@@ -48,7 +48,9 @@ class Discourse:
         self.other_age += 1
         self.plural_age += 1
 
-    def update(self, parsed: Any, refs: list[ActorRef], claimants: list[Claimant], kinds: dict[str, str]) -> None:
+    def update(
+        self, parsed: Any, refs: list[ActorRef], claimants: list[Claimant], kinds: dict[str, str]
+    ) -> None:
         self.forget_sentence()
         for ref in refs:
             if ref.direct:
@@ -68,7 +70,9 @@ class Discourse:
             else:
                 self.last_other, self.other_age = claimant.slug, 0
                 token = parsed[claimant.actor_token]
-                if kind in _COLLECTIVE_KINDS and (token.tag_ in ("NNS", "NNPS") or token.lower_.endswith("s")):
+                if kind in _COLLECTIVE_KINDS and (
+                    token.tag_ in ("NNS", "NNPS") or token.lower_.endswith("s")
+                ):
                     self.last_plural, self.plural_age = claimant.slug, 0
 
 
@@ -125,7 +129,5 @@ def references(
         if slug is None:
             continue
         actor = gazetteer.actor(slug)
-        out.append(
-            ActorRef(slug, actor.kind if actor else "group", token.i, token.i + 1, False, token.text)
-        )
+        out.append(ActorRef(slug, actor.kind if actor else "group", token.i, token.i + 1, False, token.text))
     return out

@@ -81,7 +81,10 @@ class EmbeddingsExtractor(PipelineExtractor):
         self.topic_slugs = [t.slug for t in registry.topics]
         self.parents = {t.slug: t.parent for t in registry.topics}
         self.thresholds = np.array(
-            [t.relevance_threshold if t.relevance_threshold is not None else ADD_THRESHOLD for t in registry.topics],
+            [
+                t.relevance_threshold if t.relevance_threshold is not None else ADD_THRESHOLD
+                for t in registry.topics
+            ],
             dtype=np.float32,
         )
         centroids = np.zeros((len(registry.topics), self.encoder.dimensions), dtype=np.float32)
@@ -104,9 +107,7 @@ class EmbeddingsExtractor(PipelineExtractor):
         # Only sentences the similarity can change are embedded: an actor is named, and no strong
         # keyword already names a topic.
         wanted = [
-            i
-            for i, hits in enumerate(doc.topic_hits)
-            if doc.mentions[i] and not any(h.strong for h in hits)
+            i for i, hits in enumerate(doc.topic_hits) if doc.mentions[i] and not any(h.strong for h in hits)
         ]
         out: list[dict[str, float]] = [{} for _ in doc.sentences]
         if not wanted:
@@ -133,7 +134,9 @@ class EmbeddingsExtractor(PipelineExtractor):
         slug = self.topic_slugs[best]
         related = {slug, self.parents.get(slug)} | {c for c, p in self.parents.items() if p == slug}
         rivals = [float(row[i]) for i in order[1:] if self.topic_slugs[int(i)] not in related]
-        if float(row[best]) < float(self.thresholds[best]) or (rivals and float(row[best]) - rivals[0] < ADD_MARGIN):
+        if float(row[best]) < float(self.thresholds[best]) or (
+            rivals and float(row[best]) - rivals[0] < ADD_MARGIN
+        ):
             return None
         children = [i for i, s in enumerate(self.topic_slugs) if self.parents.get(s) == slug]
         for child in children:

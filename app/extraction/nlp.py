@@ -49,7 +49,9 @@ class PipelineCheck:
 
 
 def available() -> bool:
-    return importlib.util.find_spec("spacy") is not None and importlib.util.find_spec(MODEL_PACKAGE) is not None
+    return (
+        importlib.util.find_spec("spacy") is not None and importlib.util.find_spec(MODEL_PACKAGE) is not None
+    )
 
 
 def model_path() -> Path:

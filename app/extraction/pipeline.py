@@ -13,8 +13,7 @@ Each stage is its own module; this one wires them over one `Document`:
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -36,10 +35,22 @@ from app.extraction.types import ArticleText, ExtractedObservation, RegistrySnap
 VERSION = "pipeline-1.0.0"
 Token = Any
 _LEAD_WINDOW = 3  # days: the lead's event day dates undated remarks made at that event
-_RECENT_TOPIC = 3  # sentences: how far back "it", "the plan" may find the topic they refer to
-_FOCUS_ALONE = 0.6  # share of the article's topic evidence above which a clause may leave its topic unnamed
-_REFERRING_DETERMINERS = frozenset(("the", "this", "that", "these", "those", "such", "its", "their", "his", "her"))
+_REFERRING_DETERMINERS = frozenset(
+    ("the", "this", "that", "these", "those", "such", "its", "their", "his", "her")
+)
 _TOPIC_PRONOUNS = frozenset(("it", "them", "this", "that"))
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The pipeline's few numbers; set by hand, checked storyline by storyline held out (`stanceline eval --held-out`)."""
+
+    # share of the article's topic evidence above which a clause may leave its topic unnamed
+    focus_alone: float = 0.6
+    # sentences: how far back "it" or "the plan" may find the topic they refer to
+    recent_topic: int = 3
+    # words from a topic's head noun to a distinctive name of it ("the Mercosur accord")
+    compound_window: int = 6
 
 
 @dataclass(frozen=True)
@@ -68,10 +79,11 @@ class PipelineExtractor:
     method = "rules"
     version = VERSION
 
-    def __init__(self, registry: RegistrySnapshot) -> None:
+    def __init__(self, registry: RegistrySnapshot, tuning: Tuning | None = None) -> None:
         self.registry = registry
+        self.tuning = tuning or Tuning()
         self.gazetteer = ActorGazetteer(registry)
-        self.index = TopicIndex(registry)
+        self.index = TopicIndex(registry, compound_window=self.tuning.compound_window)
         self.names = {a.slug: a.name for a in registry.actors}
         self.kinds = {a.slug: a.kind for a in registry.actors}
         self.cues: dict[str, Mapping[str, float]] = {t.slug: topic_cues(t) for t in registry.topics}
@@ -180,7 +192,7 @@ class PipelineExtractor:
                 continue
             anchors.append(Anchor(hit.topic, span.root.i, hit.strong))
             covered.update(range(span.start, span.end))
-        near = [t for t, at in recent.items() if i - at <= _RECENT_TOPIC]
+        near = [t for t, at in recent.items() if i - at <= self.tuning.recent_topic]
         blocked = self.index.excluded_spans(doc.sentences[i].text)
         focused = sorted(doc.focus, key=lambda t: -doc.focus[t])
         for token in parsed:
@@ -189,20 +201,26 @@ class PipelineExtractor:
             lemma = str(token.lemma_).lower()
             if token.pos_ == "NOUN":
                 topics = self.index.topics_for_noun(lemma)
-                chosen = [t for t in topics if t in near or t in doc.focus or self.index.parents.get(t) in doc.focus]
-                if not chosen and lemma in REFERRING_NOUNS and _definite(token) and not os.environ.get("NOREF"):
+                chosen = [
+                    t for t in topics if t in near or t in doc.focus or self.index.parents.get(t) in doc.focus
+                ]
+                if not chosen and lemma in REFERRING_NOUNS and _definite(token):
                     chosen = near[:1] if len(near) == 1 else focused[:1]
                 at = token.idx + offset
                 for topic in chosen[:1]:
                     if not excluded(blocked, topic, at, at + len(token)):
                         anchors.append(Anchor(topic, token.i, False))
-            elif token.pos_ == "PRON" and token.lower_ in _TOPIC_PRONOUNS and token.dep_ in ("dobj", "pobj"):
-                if len(near) == 1:
-                    anchors.append(Anchor(near[0], token.i, False))
+            elif (
+                token.pos_ == "PRON"
+                and token.lower_ in _TOPIC_PRONOUNS
+                and token.dep_ in ("dobj", "pobj")
+                and len(near) == 1
+            ):
+                anchors.append(Anchor(near[0], token.i, False))
         # a child topic named in the sentence replaces its parent ("Tomahawks" is not also "aid")
         named = {a.topic for a in anchors if a.strong}
-        covered = {self.index.parents[t] for t in named if self.index.parents.get(t)}
-        return [a for a in anchors if a.strong or a.topic not in covered]
+        replaced = {parent for t in named if (parent := self.index.parents.get(t)) is not None}
+        return [a for a in anchors if a.strong or a.topic not in replaced]
 
     def _read(
         self, doc: Document, i: int, parsed: Any, claimant: Claimant, anchors: list[Anchor]
@@ -233,47 +251,34 @@ class PipelineExtractor:
                 continue
             reading = read_path(path, self.cues.get(anchor.topic, {}), named=anchor.strong)
             by_topic.setdefault(anchor.topic, []).append((reading, anchor))
-        neutral_speech = str(predicate.lemma_).lower() in SPEECH
         out: list[Candidate] = []
         for topic, readings in by_topic.items():
             named = [(r, a) for r, a in readings if a.strong]
             readings = named or readings  # a keyword outweighs "it" or "the plan"
             explicit = [(r, a) for r, a in readings if r.explicit]
             if not explicit:
-                if not os.environ.get("ACT"):
-                    continue
-                if neutral_speech or predicate.pos_ == "AUX":
-                    continue
-                explicit = [(Reading(1.0, False, False, readings[0][0].shift), readings[0][1])]
-                out.append(self._candidate(doc, i, parsed, claimant, topic, explicit, basis="act"))
-                continue
+                continue  # naming the topic without taking a side ("said the tariffs take effect")
             out.append(self._candidate(doc, i, parsed, claimant, topic, explicit))
         if by_topic:
             return out
         # The clause names no topic: read it whole for a topic named elsewhere in the sentence,
         # or for the one topic the article is about.
-        if os.environ.get("NOFB"):
-            return []
-        if os.environ.get("NOCLAUSE") and any(a.strong for a in anchors):
-            return []
         claimant_tokens = {t.i for t in parsed[claimant.actor_token].subtree}
         topics = {
-            a.topic
-            for a in anchors
-            if a.token not in claimant_tokens and parsed[a.token].pos_ != "PRON"
+            a.topic for a in anchors if a.token not in claimant_tokens and parsed[a.token].pos_ != "PRON"
         }
         topics |= set(doc.semantic[i])
         basis = "clause"
         if not topics:
-            dominant = [t for t, share in doc.focus.items() if share >= _FOCUS_ALONE]
+            dominant = [t for t, share in doc.focus.items() if share >= self.tuning.focus_alone]
             topics, basis = set(dominant), "focus"
         if not topics:
             return []
-        reading = read_clause(predicate, self.cues.get(next(iter(topics)), {}), self._refers(topics))
-        if reading is None or not reading.explicit:
+        clause = read_clause(predicate, self.cues.get(next(iter(topics)), {}), self._refers(topics))
+        if clause is None or not clause.explicit:
             return []
         return [
-            self._candidate(doc, i, parsed, claimant, topic, [(reading, None)], basis=basis)
+            self._candidate(doc, i, parsed, claimant, topic, [(clause, None)], basis=basis)
             for topic in sorted(topics)
         ]
 
@@ -291,7 +296,7 @@ class PipelineExtractor:
         parsed: Any,
         claimant: Claimant,
         topic: str,
-        readings: list[tuple[Reading, Anchor | None]],
+        readings: Sequence[tuple[Reading, Anchor | None]],
         basis: str = "path",
     ) -> Candidate:
         fallback = basis in ("clause", "focus")
@@ -299,10 +304,7 @@ class PipelineExtractor:
         positives = [v for v in values if v > 0]
         negatives = [v for v in values if v < 0]
         mixed = bool(positives and negatives)
-        if mixed:
-            score = (max(positives) + min(negatives)) / 2
-        else:
-            score = max(values, key=abs)
+        score = (max(positives) + min(negatives)) / 2 if mixed else max(values, key=abs)
         strong = any(a is not None and a.strong for _, a in readings)
         explicit = any(r.explicit for r, _ in readings)
         confidence = (

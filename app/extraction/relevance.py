@@ -22,10 +22,46 @@ from app.extraction.scan import prefixes, scan
 from app.extraction.types import RegistrySnapshot, TopicEntry
 
 _SUFFIXES = r"(?:s|es|ed|d|ing|ment|ments)?"
-_COMPOUND_WINDOW = 6  # words from a head noun to a distinctive word of its topic
 _STOP = frozenset(
-    "a an the of on in to for and or with by from at as its their his her our this that these those "
-    "us eu un any all new other own more most such positions position".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "on",
+        "in",
+        "to",
+        "for",
+        "and",
+        "or",
+        "with",
+        "by",
+        "from",
+        "at",
+        "as",
+        "its",
+        "their",
+        "his",
+        "her",
+        "our",
+        "this",
+        "that",
+        "these",
+        "those",
+        "us",
+        "eu",
+        "un",
+        "any",
+        "all",
+        "new",
+        "other",
+        "own",
+        "more",
+        "most",
+        "such",
+        "positions",
+        "position",
+    ]
 )
 
 
@@ -45,7 +81,13 @@ class _Keyword:
     strong: bool
 
 
-_SPELLINGS = ((r"ence\b", "en[cs]e"), (r"ense\b", "en[cs]e"), (r"our\b", "o(?:u)?r"), (r"is(?=e|ing|ation)", "i[sz]"), (r"iz(?=e|ing|ation)", "i[sz]"))
+_SPELLINGS = (
+    (r"ence\b", "en[cs]e"),
+    (r"ense\b", "en[cs]e"),
+    (r"our\b", "o(?:u)?r"),
+    (r"is(?=e|ing|ation)", "i[sz]"),
+    (r"iz(?=e|ing|ation)", "i[sz]"),
+)
 
 
 def _spelling_variants(pattern: str) -> str:
@@ -95,13 +137,13 @@ def _compile(entries: list[tuple[str, _Keyword]], flags: int) -> _Matcher | None
     return _Matcher(pattern, tuple(k for _, k in entries), prefixes(k.keyword for _, k in entries))
 
 
-def _names(phrase: str) -> list[str]:
+def _names(phrase: str, *, sentence_case: bool) -> list[str]:
     """Names and figures in a phrase ("Mercosur", "NATO", "5%"); a capital that only opens the phrase is not one."""
     out = []
     for match in re.finditer(r"\b[A-Z][A-Za-z-]{2,}|\d+(?:\.\d+)?\s?%", phrase):
         word = match.group(0)
         internal_capital = any(c.isupper() for c in word[1:])
-        if match.start() > 0 or internal_capital or word[0].isdigit():
+        if match.start() > 0 or not sentence_case or internal_capital or word[0].isdigit():
             out.append(word)
     return out
 
@@ -112,7 +154,7 @@ def _head_noun(phrase: str) -> str | None:
     words = [w for w in re.findall(r"[A-Za-z][A-Za-z-]*", phrase) if w.lower() not in _STOP]
     if not words:
         return None
-    last = words[-1].lower()
+    last = str(words[-1]).lower()
     if len(last) < 4 or words[-1][0].isupper():
         return None
     return last[:-1] if last.endswith("s") and not last.endswith("ss") else last
@@ -125,7 +167,8 @@ def excluded(blocked: list[tuple[int, int, set[str] | None]], topic: str, start:
 class TopicIndex:
     """Compiled keyword matchers and head nouns for one registry snapshot."""
 
-    def __init__(self, registry: RegistrySnapshot) -> None:
+    def __init__(self, registry: RegistrySnapshot, *, compound_window: int = 6) -> None:
+        self.compound_window = compound_window  # words from a head noun to a distinctive name of its topic
         self.topics: dict[str, TopicEntry] = {t.slug: t for t in registry.topics}
         self.parents = {t.slug: t.parent for t in registry.topics}
         sensitive: list[tuple[str, _Keyword]] = []
@@ -138,7 +181,9 @@ class TopicIndex:
                 if not keyword.strip():
                     continue
                 entry = _Keyword(topic.slug, keyword, keyword.lower() not in weak)
-                upper = keyword[:1].isupper() and not keyword.isupper() or keyword.isupper() and len(keyword) <= 4
+                upper = (keyword[:1].isupper() and not keyword.isupper()) or (
+                    keyword.isupper() and len(keyword) <= 4
+                )
                 (sensitive if upper else insensitive).append((keyword_pattern(keyword), entry))
             for phrase in topic.excluded_phrases:
                 if phrase.strip():
@@ -147,7 +192,9 @@ class TopicIndex:
         self._matchers = [m for m in (_compile(sensitive, 0), _compile(insensitive, re.IGNORECASE)) if m]
         self._excluded = (
             re.compile(
-                r"(?<![\w-])(?:" + "|".join(keyword_pattern(p) for p in sorted(excluded, key=len, reverse=True)) + r")(?![\w-])",
+                r"(?<![\w-])(?:"
+                + "|".join(keyword_pattern(p) for p in sorted(excluded, key=len, reverse=True))
+                + r")(?![\w-])",
                 re.IGNORECASE,
             )
             if excluded
@@ -161,7 +208,9 @@ class TopicIndex:
                     self.head_nouns.setdefault(noun, set()).add(topic.slug)
         self._compounds = self._compile_compounds(registry)
 
-    def _compile_compounds(self, registry: RegistrySnapshot) -> list[tuple[str, re.Pattern[str], re.Pattern[str]]]:
+    def _compile_compounds(
+        self, registry: RegistrySnapshot
+    ) -> list[tuple[str, re.Pattern[str], re.Pattern[str]]]:
         """Per topic: its head nouns, and the distinctive words of its name and keywords.
 
         "the Mercosur accord" or "tariffs on Chinese-made electric cars" name a topic without
@@ -171,9 +220,11 @@ class TopicIndex:
         words_of: dict[str, set[str]] = {}
         for topic in registry.topics:
             words = set()
-            for phrase in (topic.name, *topic.keywords):
-                # distinctive: names ("Mercosur", "Chinese", "NATO") and figures ("5%"), not common words
-                words |= {w.lower() for w in _names(phrase)} - _STOP
+            # distinctive: names ("Mercosur", "Chinese", "NATO") and figures ("5%"), not common words;
+            # the topic's name is written in sentence case, its keywords are not
+            for phrase, sentence_case in ((topic.name, True), *((k, False) for k in topic.keywords)):
+                for name in _names(phrase, sentence_case=sentence_case):
+                    words |= {part.lower() for part in (name, *name.split("-")) if len(part) > 1} - _STOP
             words_of[topic.slug] = words
             shared.update(words)
         out = []
@@ -183,8 +234,12 @@ class TopicIndex:
             marks -= {w for h in heads for w in (h, h + "s")}
             if not heads or not marks:
                 continue
-            head_re = re.compile(r"(?<![\w-])(?:" + "|".join(keyword_pattern(h) for h in sorted(heads)) + r")(?![\w-])", re.I)
-            mark_re = re.compile(r"(?<![\w])(?:" + "|".join(re.escape(m) + "s?" for m in sorted(marks)) + r")(?![\w])", re.I)
+            head_re = re.compile(
+                r"(?<![\w-])(?:" + "|".join(keyword_pattern(h) for h in sorted(heads)) + r")(?![\w-])", re.I
+            )
+            mark_re = re.compile(
+                r"(?<![\w])(?:" + "|".join(re.escape(m) + "s?" for m in sorted(marks)) + r")(?![\w])", re.I
+            )
             out.append((topic.slug, head_re, mark_re))
         return out
 
@@ -196,7 +251,7 @@ class TopicIndex:
                 continue
             for head in head_re.finditer(text):
                 near = any(
-                    len(text[min(e, head.start()) : max(s, head.end())].split()) <= _COMPOUND_WINDOW
+                    len(text[min(e, head.start()) : max(s, head.end())].split()) <= self.compound_window
                     for s, e in marks
                 )
                 if near:
@@ -211,7 +266,9 @@ class TopicIndex:
                 name = match.lastgroup
                 assert name is not None
                 keyword = matcher.keywords[int(name[1:])]
-                found.append(TopicHit(keyword.topic, match.start(), match.end(), keyword.keyword, keyword.strong))
+                found.append(
+                    TopicHit(keyword.topic, match.start(), match.end(), keyword.keyword, keyword.strong)
+                )
         found.extend(self._compound_hits(text))
         if not found:
             return []
@@ -234,21 +291,24 @@ class TopicIndex:
         """Where `text` uses a word in a sense one of the topics excludes, and for which topics."""
         if self._excluded is None:
             return []
-        return [(m.start(), m.end(), self._excluded_topics.get(m.group(0).lower())) for m in self._excluded.finditer(text)]
+        return [
+            (m.start(), m.end(), self._excluded_topics.get(m.group(0).lower()))
+            for m in self._excluded.finditer(text)
+        ]
 
     def focus(self, sentence_hits: list[list[TopicHit]], title_hits: list[TopicHit]) -> dict[str, float]:
         """How much the article is about each topic: the share of its strong keyword evidence.
 
         The title counts twice; weak hits count a quarter. Topics under a tenth are left out.
         """
-        weight: Counter[str] = Counter()
+        weight: dict[str, float] = {}
         for hits in sentence_hits:
             for topic in {h.topic for h in hits if h.strong}:
-                weight[topic] += 1.0
+                weight[topic] = weight.get(topic, 0.0) + 1.0
             for topic in {h.topic for h in hits if not h.strong}:
-                weight[topic] += 0.25
+                weight[topic] = weight.get(topic, 0.0) + 0.25
         for topic in {h.topic for h in title_hits if h.strong}:
-            weight[topic] += 2.0
+            weight[topic] = weight.get(topic, 0.0) + 2.0
         strong_total = sum(weight.values())
         if not strong_total:
             return {}

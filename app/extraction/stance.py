@@ -120,7 +120,9 @@ def _tentative(token: Token) -> bool:
             return True
         if child.dep_ in ("advmod", "mark") and child.lower_ in TENTATIVE:
             return True
-        if child.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in ("if", "unless") for c in child.children):
+        if child.dep_ == "advcl" and any(
+            c.dep_ == "mark" and c.lower_ in ("if", "unless") for c in child.children
+        ):
             return True
     return False
 
@@ -166,7 +168,7 @@ def foreign_clause(path: list[Token], claimant_token: int) -> bool:
     """The path climbs out of a clause with a subject of its own (a coordinated, adverbial or
     relative clause about someone else: "..., as farmers press him to kill it")."""
     for index in range(1, len(path) - 1):
-        node, below = path[index], path[index - 1]
+        node, _below = path[index], path[index - 1]
         if node.dep_ not in _FOREIGN_EDGES:
             continue
         if any(c.dep_ in ("nsubj", "nsubjpass") and c.i != claimant_token for c in node.children):
@@ -187,8 +189,17 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float], *, named: bool
     anchor = path[0]
     if named:
         own = polarity(anchor, topic_cues)
-        own = own if own is not None else next(
-            (v for c in anchor.children if c.dep_ == "amod" and (v := polarity(c, topic_cues)) is not None), None
+        own = (
+            own
+            if own is not None
+            else next(
+                (
+                    v
+                    for c in anchor.children
+                    if c.dep_ == "amod" and (v := polarity(c, topic_cues)) is not None
+                ),
+                None,
+            )
         )
         if own is not None and own < 0:
             sign, explicit, neutral = -1.0, True, False
@@ -286,9 +297,9 @@ def read_clause(
     """
     path = downward_path(predicate)
     end = path[0]
-    if end.i != predicate.i and end.pos_ != "PRON" and not refers(end):
-        if polarity(end, topic_cues) is None and key(end) not in NEUTRAL:
-            return None
+    ends_elsewhere = end.i != predicate.i and end.pos_ != "PRON" and not refers(end)
+    if ends_elsewhere and polarity(end, topic_cues) is None and key(end) not in NEUTRAL:
+        return None
     return read_path([_Leaf(end), *path], topic_cues)
 
 

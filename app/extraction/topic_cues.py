@@ -22,7 +22,9 @@ _SIDE = re.compile(
     r"(support|opposition|oppose|opposing|against|in\s+favou?r)\b",
     re.IGNORECASE,
 )
-_IGNORED = frozenset(("be", "have", "do", "count", "code", "make", "take", "get", "go", "give", "use", "include"))
+_IGNORED = frozenset(
+    ("be", "have", "do", "count", "code", "make", "take", "get", "go", "give", "use", "include")
+)
 
 
 def topic_cues(topic: TopicEntry) -> Mapping[str, float]:
@@ -41,9 +43,15 @@ def topic_cues(topic: TopicEntry) -> Mapping[str, float]:
             if token.idx >= cut:
                 break
             lemma = str(token.lemma_).lower()
-            if token.pos_ not in ("VERB", "ADJ") and not token.tag_ == "VBG":
+            if token.pos_ not in ("VERB", "ADJ") and token.tag_ != "VBG":
                 continue
-            if lemma in _IGNORED or lemma in SPEECH or lemma in POLARITY or lemma in PHRASAL or len(lemma) < 4:
+            if (
+                lemma in _IGNORED
+                or lemma in SPEECH
+                or lemma in POLARITY
+                or lemma in PHRASAL
+                or len(lemma) < 4
+            ):
                 continue
             sides.setdefault(lemma, set()).add(sign)
     return {lemma: next(iter(signs)) for lemma, signs in sides.items() if len(signs) == 1}

@@ -101,7 +101,9 @@ class RegistrySnapshot:
                 weak_keywords=tuple(item.get("weak_keywords") or ()),
                 excluded_phrases=tuple(item.get("excluded_phrases") or ()),
                 relevance_threshold=(
-                    float(item["relevance_threshold"]) if item.get("relevance_threshold") is not None else None
+                    float(item["relevance_threshold"])
+                    if item.get("relevance_threshold") is not None
+                    else None
                 ),
             )
             for item in data.get("topics") or ()

@@ -110,7 +110,7 @@ class _StubEncoder:
     """Deterministic vectors: one axis per group of topic words, plus a little background that
     every text has, so that the gate's arithmetic can be checked exactly."""
 
-    groups = (("congestion", "fee", "driv"), ("fish", "quota", "catch"), ("cod",), ("uniform", "pupil"))
+    groups = (("congestion", "fee", "driv"), ("fish", "quota", "catch"), ("cod",), ("uniform", "pupil"), ("park",))
     dimensions = len(groups) + 1
 
     def encode(self, sentences: Sequence[str], batch_size: int = 8) -> np.ndarray:
@@ -174,10 +174,15 @@ def test_gate_picks_the_best_topic_by_threshold_and_margin(gated: EmbeddingsExtr
 
 
 def test_a_topics_own_relevance_threshold_replaces_the_default() -> None:
-    strict = _gated(**{UNIFORMS: {"relevance_threshold": 0.99}})
-    assert _semantic(strict, "The Greens said pupils should wear smart clothes.") == [set()]
-    lenient = _gated(**{UNIFORMS: {"relevance_threshold": 0.2}})
-    assert lenient.thresholds.tolist() == pytest.approx([ADD_THRESHOLD, 0.2, ADD_THRESHOLD, ADD_THRESHOLD])
+    strict = _gated(**{UNIFORMS: {"relevance_threshold": 0.9}})
+    lenient = _gated(**{UNIFORMS: {"relevance_threshold": 0.3}})
+    assert lenient.thresholds.tolist() == pytest.approx([ADD_THRESHOLD, 0.3, ADD_THRESHOLD, ADD_THRESHOLD])
+    row = np.array([0.0, 0.4, 0.0, 0.0], dtype=np.float32)
+    assert lenient._best_topic(row) == UNIFORMS
+    assert _gated()._best_topic(row) is None
+    row = np.array([0.0, 0.8, 0.0, 0.0], dtype=np.float32)
+    assert strict._best_topic(row) is None
+    assert _gated()._best_topic(row) == UNIFORMS
 
 
 def test_what_a_description_excludes_is_not_added() -> None:
@@ -192,8 +197,19 @@ def test_what_a_description_excludes_is_not_added() -> None:
 
 
 def test_semantic_topic_feeds_the_rules(gated: EmbeddingsExtractor) -> None:
-    found = extract(gated, "The Greens said on Monday that drivers should pay a daily fee to enter the centre.")
-    assert keys(found) == {("green-party", CHARGE, "support")}
+    found = extract(gated, "The Greens said a daily fee for drivers would be unfair.")
+    assert keys(found) == {("green-party", CHARGE, "oppose")}
+    assert [o.extras["basis"] for o in found] == ["clause"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a semantic topic is read only from a clause that ends in a pronoun, a referring noun or a "
+    "word with a side: 'rejected a daily fee' ends in 'fee', its own thing, so nothing is extracted",
+)
+def test_a_semantic_topic_named_by_the_object_is_read(gated: EmbeddingsExtractor) -> None:
+    found = extract(gated, "The Greens rejected a daily fee for drivers on Monday.")
+    assert keys(found) == {("green-party", CHARGE, "oppose")}
 
 
 @pytest.mark.xfail(
