@@ -205,6 +205,8 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float], *, named: bool
             sign, explicit, neutral = -1.0, True, False
     if _negated(anchor):
         sign, explicit = -sign, True
+    if named and len(path) == 1:
+        explicit = True  # the claimant does what the topic names ("Britain has trained recruits")
     for child in anchor.children:
         if child.dep_ == "amod" and child.pos_ == "ADJ":
             value = polarity(child, topic_cues)
