@@ -98,6 +98,20 @@ def _institution(gazetteer: ActorGazetteer, discourse: Discourse, noun: str) -> 
     return None
 
 
+def _reports(parsed: Any, ref: ActorRef, pronoun: Any) -> bool:
+    """`ref` is named in the subject of a report that contains the pronoun ("a source close to the
+    union said it would ...")."""
+    actor = parsed[ref.start : ref.end].root
+    head = pronoun.head
+    while head.head.i != head.i:
+        parent = head.head
+        subject = next((c for c in parent.children if c.dep_ in _SUBJECTS), None)
+        if subject is not None and subject.i != pronoun.i and actor.i in {t.i for t in subject.subtree}:
+            return True
+        head = parent
+    return False
+
+
 def references(
     parsed: Any, named: list[ActorRef], discourse: Discourse, gazetteer: ActorGazetteer, on: date
 ) -> list[ActorRef]:
@@ -114,10 +128,20 @@ def references(
             earlier = [r.slug for r in named if r.end <= token.i and r.kind == "person"]
             slug = earlier[-1] if earlier else None
             slug = slug or discourse.last_person or (discourse.persons[-1] if discourse.persons else None)
-        elif lower == "they":
-            slug = discourse.last_plural if discourse.plural_age <= _PLURAL_REACH else None
-        elif lower == "it":
-            slug = discourse.last_other if discourse.other_age <= _OTHER_REACH else None
+        elif lower in ("it", "they"):
+            # a group or state named earlier in the same sentence comes first ("a source close to
+            # the union said it would vote against")
+            earlier = [
+                r.slug
+                for r in named
+                if r.end <= token.i and r.kind != "person" and _reports(parsed, r, token)
+            ]
+            if earlier:
+                slug = earlier[-1]
+            elif lower == "they":
+                slug = discourse.last_plural if discourse.plural_age <= _PLURAL_REACH else None
+            else:
+                slug = discourse.last_other if discourse.other_age <= _OTHER_REACH else None
         elif token.pos_ == "NOUN" and any(c.dep_ == "det" and c.lower_ == "the" for c in token.children):
             lemma = str(token.lemma_).lower()
             if lemma in ROLE_NOUNS:

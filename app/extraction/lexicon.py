@@ -355,6 +355,23 @@ RESTRICTIONS = frozenset(
 )  # fmt: skip
 # Nouns that take a side only as what something is said to be ("troops would be targets").
 COMPLEMENT_POLARITY: dict[str, float] = {"target": -1.0, "liability": -1.0, "burden": -1.0, "asset": 1.0}
+# Verbs that judge their subject when the topic is that subject ("the charge would hurt shops",
+# "the deal would work"); other verbs say what the topic does, not whether it is good.
+EVALUATIVE_WHEN_SUBJECT: dict[str, float] = {
+    **dict.fromkeys(
+        ("harm", "hurt", "damage", "disrupt", "distort", "undermine", "threaten", "destroy", "weaken", "jeopardize",
+         "jeopardise", "endanger", "kill", "violate", "fail", "backfire", "cost", "punish", "penalise", "penalize",
+         "provoke", "escalate", "worsen"),
+        -1.0,
+    ),
+    **dict.fromkeys(
+        ("benefit", "help", "protect", "strengthen", "boost", "improve", "save", "secure", "ensure", "work",
+         "succeed", "deter", "support"),
+        1.0,
+    ),
+}  # fmt: skip
+# Words that take a side only as verbs ("voted against" does, "the vote on" does not).
+VERB_ONLY = frozenset(("vote", "move", "press", "push", "meet", "hit", "raise", "end", "cut", "stop", "call"))
 # Verbs with a particle, keyed "lemma_particle" ("ruled out" -> rule_out).
 PHRASAL: dict[str, float] = {
     **dict.fromkeys(

@@ -21,6 +21,7 @@ from typing import Any
 
 from app.extraction.lexicon import (
     COMPLEMENT_POLARITY,
+    EVALUATIVE_WHEN_SUBJECT,
     NEGATORS,
     NEUTRAL,
     NEUTRAL_WITH_PREPOSITION,
@@ -30,6 +31,7 @@ from app.extraction.lexicon import (
     SHIFT_STRONG,
     SPEECH,
     TENTATIVE,
+    VERB_ONLY,
 )
 
 Token = Any
@@ -43,6 +45,7 @@ _FOREIGN_EDGES = frozenset(("conj", "advcl", "relcl", "parataxis", "acl"))
 # Prepositions a clause is read down through ("opposed to", "voted against"), not places or times.
 _DOWN_PREPOSITIONS = frozenset(("against", "for", "to", "of", "over", "with", "about", "into", "on"))
 _TENTATIVE_AUX = frozenset(("could", "might", "may"))
+_GIVING_UP = frozenset(("drop", "abandon", "withdraw", "end", "lift", "soften", "reverse", "shelve", "ditch"))
 _DEONTIC = frozenset(("should", "must", "ought"))
 _EARLIER = frozenset(("initially", "previously", "earlier", "once", "formerly"))
 _LATER = frozenset(("now", "since", "later", "longer"))
@@ -73,6 +76,8 @@ def polarity(token: Token, topic_cues: Mapping[str, float]) -> float | None:
     word = key(token)
     if token.pos_ in _NO_SIDE_POS and word not in PHRASAL and word not in ("against", "for"):
         return None  # "back" as an adverb is not "to back"
+    if word in VERB_ONLY and token.pos_ != "VERB":
+        return None  # "the vote on the charge" takes no side
     if word in ("lift", "lift_up"):
         # "lift the ban" removes it; "lift spending" raises it
         objects = [c for c in token.children if c.dep_ in ("dobj", "nsubjpass")]
@@ -246,6 +251,8 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float], *, named: bool
                     neutral = False
         if not skip:
             value = polarity(node, topic_cues)
+            if by_subject and node.pos_ == "VERB":
+                value = EVALUATIVE_WHEN_SUBJECT.get(key(node), topic_cues.get(key(node)))
             if came_by_preposition:
                 # a light verb takes its side from its object: "stepped up its attack on X"
                 light = [polarity(c, topic_cues) for c in node.children if c.dep_ == "dobj"]
@@ -327,4 +334,11 @@ def _shift(predicate: Token) -> bool:
         return True
     if "no" in lowers and "longer" in lowers:
         return True
+    for token in tokens:
+        # "dropped its opposition", "abandoned its support": giving up a position is a change
+        if str(token.lemma_).lower() in _GIVING_UP and any(
+            c.dep_ == "dobj" and str(c.lemma_).lower() in POLARITY and c.pos_ == "NOUN"
+            for c in token.children
+        ):
+            return True
     return bool(lowers & _EARLIER and lowers & _LATER)

@@ -28,9 +28,7 @@ UNIFORMS = "school-uniforms"
 QUOTAS = "fishing-quotas"
 COD = "cod-quota"
 
-WIND_DESCRIPTION = (
-    "Licensing or building the wind farm is support; relocating or shrinking it is opposition."
-)
+WIND_DESCRIPTION = "Licensing or building the wind farm is support; relocating or shrinking it is opposition."
 
 
 def _person(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from app.extraction.actors import ActorGazetteer
-from tests.unit.extraction.lakeford import DAY, SNAPSHOT
+from app.extraction.pipeline import PipelineExtractor
+from tests.unit.extraction.lakeford import DAY, SNAPSHOT, WIND, extract, keys
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +73,13 @@ def test_ancestors_follow_memberships_valid_on_the_day(gazetteer: ActorGazetteer
     assert gazetteer.ancestors("petra-halvorsen", DAY) == {"environment-ministry", "norland"}
     assert gazetteer.ancestors("lars-eriksen", DAY) == set()  # out of office since May 2024
     assert gazetteer.ancestors("lars-eriksen", date(2024, 1, 1)) == {"environment-ministry", "norland"}
+
+
+def test_a_shared_role_alias_codes_the_office_holder_of_the_articles_day(
+    extractor: PipelineExtractor,
+) -> None:
+    sentence = "The Norland environment minister said the Gull Bank wind farm was a mistake."
+    assert keys(extract(extractor, sentence, published=datetime(2024, 3, 6, 9, 0, tzinfo=UTC))) == {
+        ("lars-eriksen", WIND, "oppose")
+    }
+    assert keys(extract(extractor, sentence)) == {("petra-halvorsen", WIND, "oppose")}

@@ -94,7 +94,8 @@ def test_an_actor_relayed_by_a_source_outside_the_registry_keeps_the_claim(gazet
 )
 def test_a_source_named_by_according_to_is_the_speaker(gazetteer: ActorGazetteer) -> None:
     found = claimants(
-        gazetteer, "The transit union will oppose the congestion charge, according to a source close to the talks."
+        gazetteer,
+        "The transit union will oppose the congestion charge, according to a source close to the talks.",
     )
     assert found == [("transit-union", "oppose", "a source close to the talks")]
 
@@ -103,8 +104,14 @@ def test_a_source_named_by_according_to_is_the_speaker(gazetteer: ActorGazetteer
     ("sentence", "slug"),
     [
         ("Halvorsen's office said the congestion charge was unfair.", "petra-halvorsen"),
-        ("The environment ministry's spokesperson said the Gull Bank wind farm was essential.", "environment-ministry"),
-        ("A spokesperson for the environment ministry said the Gull Bank wind farm was essential.", "environment-ministry"),
+        (
+            "The environment ministry's spokesperson said the Gull Bank wind farm was essential.",
+            "environment-ministry",
+        ),
+        (
+            "A spokesperson for the environment ministry said the Gull Bank wind farm was essential.",
+            "environment-ministry",
+        ),
     ],
 )
 def test_a_spokes_noun_speaks_for_its_actor(gazetteer: ActorGazetteer, sentence: str, slug: str) -> None:
@@ -126,7 +133,7 @@ def test_a_spokes_noun_speaks_for_its_actor(gazetteer: ActorGazetteer, sentence:
             "Halvorsen's office said the congestion charge was unfair.",
             "Halvorsen's office",
             marks=pytest.mark.xfail(
-                strict=True, reason="the speaker joins tokens with spaces: \"Halvorsen 's office\""
+                strict=True, reason='the speaker joins tokens with spaces: "Halvorsen \'s office"'
             ),
         ),
     ],
@@ -184,7 +191,9 @@ def test_a_relayed_actor_keeps_the_claim_with_the_source_as_speaker(extractor: P
 
 
 def test_the_actor_named_by_according_to_holds_the_view(extractor: PipelineExtractor) -> None:
-    found = extract(extractor, "The congestion charge is unfair, according to the Lakeford Chamber of Commerce.")
+    found = extract(
+        extractor, "The congestion charge is unfair, according to the Lakeford Chamber of Commerce."
+    )
     assert keys(found) == {("chamber-of-commerce", CHARGE, "oppose")}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 
 from app.extraction import nlp
@@ -31,7 +33,9 @@ def resolve(gazetteer: ActorGazetteer, text: str, discourse: Discourse) -> list[
 
 def test_she_is_the_last_person_who_spoke(gazetteer: ActorGazetteer) -> None:
     discourse = Discourse(last_person="petra-halvorsen", persons=["clara-voss", "petra-halvorsen"])
-    assert resolve(gazetteer, "She said the wind farm was essential.", discourse) == [("She", "petra-halvorsen")]
+    assert resolve(gazetteer, "She said the wind farm was essential.", discourse) == [
+        ("She", "petra-halvorsen")
+    ]
 
 
 def test_a_person_named_earlier_in_the_sentence_comes_first(gazetteer: ActorGazetteer) -> None:
@@ -87,6 +91,18 @@ def test_she_refers_to_the_minister_named_before(extractor: PipelineExtractor) -
     assert keys(found) == {("petra-halvorsen", WIND, "support")}
     observation = one(found, "petra-halvorsen", WIND)
     assert observation.evidence == "She said the Gull Bank wind farm was essential."
+
+
+def test_he_refers_to_the_person_named_before(extractor: PipelineExtractor) -> None:
+    found = extract(
+        extractor,
+        "Lars Eriksen toured the coast on Monday.",
+        "He said the Gull Bank wind farm was a mistake.",
+        published=datetime(2024, 3, 6, 9, 0, tzinfo=UTC),
+    )
+    assert [(o.actor, o.topic, o.label, o.observed_at) for o in found] == [
+        ("lars-eriksen", WIND, "oppose", date(2024, 3, 4))
+    ]
 
 
 def test_the_minister_refers_to_the_minister_named_before(extractor: PipelineExtractor) -> None:

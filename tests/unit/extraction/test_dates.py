@@ -72,10 +72,22 @@ def test_initially_refers_to_an_earlier_time() -> None:
 @pytest.mark.parametrize(
     ("sentence", "day", "precision"),
     [
-        ("Mayor Clara Voss said on Monday that the congestion charge was necessary.", date(2025, 5, 12), "day"),
+        (
+            "Mayor Clara Voss said on Monday that the congestion charge was necessary.",
+            date(2025, 5, 12),
+            "day",
+        ),
         ("Mayor Clara Voss said on May 2 that the congestion charge was necessary.", date(2025, 5, 2), "day"),
-        ("Mayor Clara Voss said last month that the congestion charge was necessary.", date(2025, 4, 1), "month"),
-        ("Mayor Clara Voss said in February that the congestion charge was necessary.", date(2025, 2, 1), "month"),
+        (
+            "Mayor Clara Voss said last month that the congestion charge was necessary.",
+            date(2025, 4, 1),
+            "month",
+        ),
+        (
+            "Mayor Clara Voss said in February that the congestion charge was necessary.",
+            date(2025, 2, 1),
+            "month",
+        ),
         ("Mayor Clara Voss has said the congestion charge is necessary.", date(2025, 5, 14), "default"),
     ],
 )

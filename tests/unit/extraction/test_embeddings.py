@@ -58,7 +58,9 @@ def test_matches_the_published_sentence_transformers_similarity(encoder: minilm.
 
 def test_padding_does_not_change_an_embedding(encoder: minilm.MiniLMEncoder) -> None:
     alone = encoder.encode(["Short sentence."])[0]
-    batched = encoder.encode(["Short sentence.", "A much longer sentence that forces padding of the short one."])
+    batched = encoder.encode(
+        ["Short sentence.", "A much longer sentence that forces padding of the short one."]
+    )
     assert np.allclose(alone, batched[0], atol=1e-5)
 
 
@@ -89,7 +91,9 @@ def test_engine_is_listed_and_built(
     assert build_extractor(registry, "embeddings") is extractor
 
 
-def test_missing_packages_give_a_clear_error(registry: RegistrySnapshot, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_packages_give_a_clear_error(
+    registry: RegistrySnapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(minilm, "missing", lambda: ["onnxruntime"])
     monkeypatch.setattr(minilm, "available", lambda: False)
     with pytest.raises(ValueError, match="install the embeddings extra"):
@@ -110,7 +114,13 @@ class _StubEncoder:
     """Deterministic vectors: one axis per group of topic words, plus a little background that
     every text has, so that the gate's arithmetic can be checked exactly."""
 
-    groups = (("congestion", "fee", "driv"), ("fish", "quota", "catch"), ("cod",), ("uniform", "pupil"), ("park",))
+    groups = (
+        ("congestion", "fee", "driv"),
+        ("fish", "quota", "catch"),
+        ("cod",),
+        ("uniform", "pupil"),
+        ("park",),
+    )
     dimensions = len(groups) + 1
 
     def encode(self, sentences: Sequence[str], batch_size: int = 8) -> np.ndarray:
@@ -129,7 +139,9 @@ GATED_TOPICS = (CHARGE, UNIFORMS, QUOTAS, COD)
 
 def _gated(**changes: dict[str, object]) -> EmbeddingsExtractor:
     topics = tuple(replace(t, **changes.get(t.slug, {})) for t in SNAPSHOT.topics if t.slug in GATED_TOPICS)
-    return EmbeddingsExtractor(RegistrySnapshot(actors=SNAPSHOT.actors, topics=topics), encoder=_StubEncoder())
+    return EmbeddingsExtractor(
+        RegistrySnapshot(actors=SNAPSHOT.actors, topics=topics), encoder=_StubEncoder()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -143,11 +155,15 @@ def _semantic(extractor: EmbeddingsExtractor, *sentences: str) -> list[set[str]]
 
 
 def test_gate_adds_a_topic_that_keywords_miss(gated: EmbeddingsExtractor) -> None:
-    assert _semantic(gated, "The Greens said drivers should pay a daily fee to enter the centre.") == [{CHARGE}]
+    assert _semantic(gated, "The Greens said drivers should pay a daily fee to enter the centre.") == [
+        {CHARGE}
+    ]
     assert _semantic(gated, "The Greens said the library should open on Sundays.") == [set()]
 
 
-def test_only_sentences_naming_an_actor_and_no_strong_keyword_are_embedded(gated: EmbeddingsExtractor) -> None:
+def test_only_sentences_naming_an_actor_and_no_strong_keyword_are_embedded(
+    gated: EmbeddingsExtractor,
+) -> None:
     assert _semantic(
         gated,
         "Drivers will pay a daily fee.",  # no actor

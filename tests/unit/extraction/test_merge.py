@@ -119,7 +119,9 @@ def test_an_article_repeating_a_claim_gives_one_observation(extractor: PipelineE
         "The teachers' union backed a four-day week on Monday.",
         "The National Teachers Union said a four-day week would help teachers.",
     )
-    assert [(o.actor, o.topic, o.label, o.observed_at) for o in found] == [("teachers-union", WEEK, "support", MONDAY)]
+    assert [(o.actor, o.topic, o.label, o.observed_at) for o in found] == [
+        ("teachers-union", WEEK, "support", MONDAY)
+    ]
     assert [s["evidence"] for s in found[0].extras["supporting"]] == [
         "The National Teachers Union said a four-day week would help teachers."
     ]

@@ -140,7 +140,9 @@ def test_an_excluded_phrase_gives_no_observation(extractor: PipelineExtractor) -
 
 
 def test_the_child_topic_is_coded_not_its_parent(extractor: PipelineExtractor) -> None:
-    found = extract(extractor, "The Coastal Fishers Association rejected a lower cod quota and other catch limits.")
+    found = extract(
+        extractor, "The Coastal Fishers Association rejected a lower cod quota and other catch limits."
+    )
     assert keys(found) == {("fishers-association", COD, "oppose")}
 
 
@@ -160,4 +162,6 @@ def test_a_head_noun_refers_to_the_topic_the_article_is_about(extractor: Pipelin
 
 
 def test_an_article_about_no_topic_gives_nothing(extractor: PipelineExtractor) -> None:
-    assert extract(extractor, "Voss opened a new library on Monday.", "The Greens praised the building.") == []
+    assert (
+        extract(extractor, "Voss opened a new library on Monday.", "The Greens praised the building.") == []
+    )

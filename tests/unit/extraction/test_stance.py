@@ -114,7 +114,9 @@ def test_a_reported_change_of_position_is_a_shift(extractor: PipelineExtractor) 
     found = extract(extractor, "The Greens reversed course on Monday and backed the congestion charge.")
     observation = one(found, "green-party", CHARGE)
     assert (observation.label, observation.shift) == ("support", True)
-    assert not one(extract(extractor, "The Greens backed the congestion charge."), "green-party", CHARGE).shift
+    assert not one(
+        extract(extractor, "The Greens backed the congestion charge."), "green-party", CHARGE
+    ).shift
 
 
 BAN_IS_ITS_OWN_SIDE = (
@@ -170,7 +172,9 @@ def test_calling_the_topic_a_mistake_is_opposition(extractor: PipelineExtractor)
     reason="'cut' is read as the charge's own side (-1), though what it cuts is traffic: gives oppose -1.0",
 )
 def test_a_benefit_the_topic_brings_is_support(extractor: PipelineExtractor) -> None:
-    found = extract(extractor, "Mayor Clara Voss said the congestion charge would cut traffic and clean the air.")
+    found = extract(
+        extractor, "Mayor Clara Voss said the congestion charge would cut traffic and clean the air."
+    )
     assert [(o.actor, o.topic, o.label) for o in found] == [("clara-voss", CHARGE, "support")]
 
 
@@ -202,6 +206,8 @@ def test_giving_up_opposition_is_support(extractor: PipelineExtractor, sentence:
     "gives (transit-union, support, 0.5)",
 )
 def test_a_threat_against_an_outcome_is_not_support_for_it(extractor: PipelineExtractor) -> None:
-    found = extract(extractor, "The transit union would strike if the city council backed the congestion charge.")
+    found = extract(
+        extractor, "The transit union would strike if the city council backed the congestion charge."
+    )
     assert ("transit-union", "support") not in {(o.actor, o.label) for o in found}
     assert "lakeford-council" not in {o.actor for o in found}
