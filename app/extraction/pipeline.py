@@ -123,7 +123,6 @@ class PipelineExtractor:
         wanted = [i for i in range(len(doc.sentences)) if self._worth_parsing(doc, i)]
         if not wanted:
             return
-        language = nlp.load()
         texts = []
         for i in wanted:
             text = doc.sentences[i].text
@@ -131,7 +130,7 @@ class PipelineExtractor:
             offset = skip.end() if skip else 0
             doc.parse_offsets[i] = offset
             texts.append(text[offset:])
-        for i, parsed in zip(wanted, language.pipe(texts, batch_size=64), strict=True):
+        for i, parsed in zip(wanted, nlp.parse(texts), strict=True):
             doc.parses[i] = parsed
 
     def extract(self, article: ArticleText) -> list[ExtractedObservation]:
