@@ -113,11 +113,18 @@ class PipelineExtractor:
         return [{} for _ in doc.sentences]
 
     def _worth_parsing(self, doc: Document, index: int) -> bool:
-        if not (doc.topic_hits[index] or doc.focus or doc.semantic[index]):
+        """A sentence is parsed when it can hold a claim: an actor (named, or referred to by a
+        pronoun or role noun after the first sentence) and a topic (named, referred to, or the
+        one topic the whole article is about)."""
+        text = doc.sentences[index].text
+        has_actor = bool(doc.mentions[index]) or (index > 0 and _REFERENCE.search(text) is not None)
+        if not has_actor:
             return False
-        if doc.mentions[index]:
+        if doc.topic_hits[index] or doc.semantic[index]:
             return True
-        return index > 0  # pronouns and role nouns refer back
+        if any(share >= self.tuning.focus_alone for share in doc.focus.values()):
+            return True
+        return bool(doc.focus) and _TOPIC_REFERENCE.search(text) is not None
 
     def parse(self, doc: Document) -> None:
         wanted = [i for i in range(len(doc.sentences)) if self._worth_parsing(doc, i)]
@@ -399,5 +406,14 @@ def _drop_summary_leads(candidates: list[Candidate], gazetteer: ActorGazetteer, 
 
 import re  # noqa: E402
 
+_REFERENCE = re.compile(
+    r"\b(?:he|she|they|it|the (?:\w+ )?(?:minister|president|chancellor|premier|secretary|envoy|leader|chief|"
+    r"spokes\w+|ministry|government|administration|commission|cabinet|office|executive))\b",
+    re.IGNORECASE,
+)
+# a word that may refer back to what the article is about ("it", "the plan", "the deal")
+_TOPIC_REFERENCE = re.compile(
+    r"\b(?:it|them|this|that|the|its|their|such)\b", re.IGNORECASE
+)
 # "BERLIN - " or "PARIS, June 4 - ": a dateline before the lead sentence.
 _SHORT_DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}(?:,[^-]{0,30})?\s+[-\u2013\u2014]\s+")
