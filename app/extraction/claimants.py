@@ -53,8 +53,8 @@ def _climb_conj(token: Token) -> Token:
     return token
 
 
-def _role_predicate(token: Token) -> tuple[Token | None, bool]:
-    """The predicate `token` is the agent of, and whether it got there through a spokes noun."""
+def _role_predicate(token: Token) -> tuple[Token | None, Token | None]:
+    """The predicate `token` is the agent of, and the noun that speaks for it, if any ("office")."""
     token = _climb_conj(token)
     via_spokes = False
     if token.dep_ in ("poss", "compound", "nmod") and token.head.lemma_.lower() in SPOKES_NOUNS:
@@ -78,17 +78,18 @@ def _role_predicate(token: Token) -> tuple[Token | None, bool]:
     ):
         token = _climb_conj(token.head.head)
         via_spokes = True
+    spokes = token if via_spokes else None
     if token.dep_ in _SUBJECT:
-        return token.head, via_spokes
+        return token.head, spokes
     if token.dep_ == "pobj" and token.head.dep_ == "agent":
         if token.head.head.dep_ == "acl":
-            return None, via_spokes  # "a meeting called by Macron", "the duties imposed by the EU"
-        return token.head.head, via_spokes
+            return None, spokes  # "a meeting called by Macron", "the duties imposed by the EU"
+        return token.head.head, spokes
     if token.dep_ == "pobj" and token.head.lower_ == "to" and token.head.head.lower_ == "according":
-        return token.head.head.head, via_spokes
+        return token.head.head.head, spokes
     if token.dep_ == "appos" and token.head.dep_ in _SUBJECT:
-        return token.head.head, via_spokes
-    return None, via_spokes
+        return token.head.head, spokes
+    return None, spokes
 
 
 def in_condition(predicate: Token) -> bool:
@@ -125,7 +126,13 @@ def is_prediction(predicate: Token) -> bool:
 
 
 def _speaker_of(predicate: Token, slug_names: dict[int, str]) -> str | None:
-    """A non-registry source that reports this predicate ("a source familiar with the matter said")."""
+    """A non-registry source that reports this predicate ("a source familiar with the matter said",
+    "according to a diplomat")."""
+    for child in predicate.children:
+        if child.lower_ == "according":
+            source = next((g for t in child.children for g in t.children if g.dep_ == "pobj"), None)
+            if source is not None and source.i not in slug_names:
+                return _phrase(predicate.doc, source)
     token = predicate
     while token.head.i != token.i:
         parent = token.head
@@ -134,9 +141,8 @@ def _speaker_of(predicate: Token, slug_names: dict[int, str]) -> str | None:
             if subject is not None and subject.i not in slug_names:
                 if subject.lemma_.lower() in NON_ACTOR_SOURCES:
                     return None
-                words = [t.text for t in subject.subtree]
-                if subject.pos_ != "PRON" and len(words) <= 10:
-                    return " ".join(words)
+                if subject.pos_ != "PRON" and len(list(subject.subtree)) <= 10:
+                    return _phrase(parent.doc, subject)
         token = parent
     return None
 
@@ -147,22 +153,22 @@ def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> l
     for ref in refs:
         for i in range(ref.start, ref.end):
             token_owner[i] = ref.slug
-    found: list[tuple[ActorRef, Token, bool]] = []
+    found: list[tuple[ActorRef, Token, Token | None]] = []
     for ref in refs:
         span = parse[ref.start : ref.end]
         root = span.root
-        predicate, via_spokes = _role_predicate(root)
+        predicate, spokes = _role_predicate(root)
         if predicate is None:
             continue
         if in_condition(predicate) or is_prediction(predicate) or _silent(predicate):
             continue
-        found.append((ref, predicate, via_spokes))
+        found.append((ref, predicate, spokes))
     # A claimant whose predicate sits in the content of another actor's speech is content.
     predicates = {p.i: ref.slug for ref, p, _ in found}
     # officials and spokespeople relay the claim of the actor they report on; they do not own it
-    relays = {p.i for _, p, via_spokes in found if via_spokes}
+    relays = {p.i for _, p, spokes in found if spokes is not None}
     out: list[Claimant] = []
-    for ref, predicate, via_spokes in found:
+    for ref, predicate, spokes in found:
         token = predicate
         embedded = False
         # "that the US needs ...": a clause opened by "that" inside a report is its content
@@ -191,8 +197,8 @@ def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> l
         if embedded:
             continue
         speaker: str | None = None
-        if via_spokes:
-            speaker = " ".join(t.text for t in parse[ref.start : ref.end].root.head.subtree)[:120]
+        if spokes is not None:
+            speaker = _phrase(parse, spokes)
         elif predicate.lemma_.lower() in SPEECH:
             speaker = names.get(ref.slug, ref.text)
         outer = _speaker_of(predicate, token_owner)
@@ -205,10 +211,17 @@ def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> l
                 predicate=predicate.i,
                 speaker=speaker,
                 direct=ref.direct,
-                via_spokes=via_spokes,
+                via_spokes=spokes is not None,
             )
         )
     return _without_relays(parse, out)
+
+
+def _phrase(parse: Any, head: Token) -> str:
+    """The text of a noun phrase as written ("Meloni's office", "a spokesperson for the ministry")."""
+    tokens = [t for t in head.subtree if not (t.dep_ in ("relcl", "acl", "punct") and t.i > head.i)]
+    span = parse[min(t.i for t in tokens) : max(t.i for t in tokens) + 1]
+    return str(span.text)[:120]
 
 
 def _without_relays(parse: Any, claimants: list[Claimant]) -> list[Claimant]:

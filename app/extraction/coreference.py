@@ -26,7 +26,31 @@ ROLE_NOUNS = frozenset(
     )
 )  # fmt: skip
 INSTITUTION_NOUNS = frozenset(
-    ("ministry", "government", "administration", "department", "commission", "cabinet", "office", "executive")
+    (
+        "ministry",
+        "government",
+        "administration",
+        "department",
+        "commission",
+        "cabinet",
+        "office",
+        "executive",
+        "union",
+        "party",
+        "council",
+        "committee",
+        "alliance",
+        "federation",
+        "association",
+        "chamber",
+        "agency",
+        "company",
+        "group",
+        "bloc",
+        "parliament",
+        "assembly",
+        "court",
+    )
 )
 _SUBJECTS = frozenset(("nsubj", "nsubjpass"))
 _PLURAL_REACH = 2

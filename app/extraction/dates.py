@@ -38,7 +38,7 @@ _IN_MONTH = re.compile(
 _LAST_WEEK = re.compile(r"\blast week\b", re.IGNORECASE)
 _FUTURE = re.compile(
     r"\b(will|is due|are due|due to|expected to|is to|are to|next|plans? to|scheduled|ahead of|"
-    r"would (?:meet|travel|visit|hold|host|arrive|return|begin|start|convene))\b[^.;]{0,40}$",
+    r"would \w+)\b[^.;]{0,40}$",
     re.IGNORECASE,
 )
 _EARLIER_TIME = re.compile(r"\b(initially|had (both )?(suggested|proposed|offered|said))\b", re.IGNORECASE)

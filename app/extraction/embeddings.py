@@ -1,18 +1,16 @@
-"""The embeddings engine: the rules engine plus a semantic topic gate (MiniLM, offline).
+"""The embeddings engine: the staged pipeline plus topic relevance by sentence similarity (MiniLM, offline).
 
 Each topic gets a centroid: the mean of the MiniLM embeddings of its name, description
-and examples from the registry. Every sentence of an article is embedded once; its cosine
-similarity to each centroid
+and examples from the registry. Sentences that name an actor but no strong keyword are
+embedded; the closest topic counts as the sentence's topic when its cosine similarity clears
+the topic's `relevance_threshold` (registry data; `ADD_THRESHOLD` when unset) and beats other
+topics by `ADD_MARGIN` (a child topic close to its parent wins: children are more specific).
+A sentence closer to what a description excludes ("... is not coded here") than to the topic
+gets nothing. Weak keywords are gated by the pipeline itself (they count only where the topic
+is otherwise in view), so no veto is needed here.
 
-* adds a topic to a sentence that names no topic keyword, when the best topic clears
-  `ADD_THRESHOLD` and beats the runner-up by `ADD_MARGIN` (a child topic close to its
-  parent wins: children are more specific);
-* vetoes keyword hits that rest only on weak keywords ("forces", "aid", "deploy") when the
-  sentence is far from that topic (below `VETO_THRESHOLD`).
-
-Stance, claimants and dates stay with the rules: cosine similarity does not tell support
-from opposition. The thresholds are global (not per article or per topic) and were set on
-the development corpus; see `docs` in the report for the measured effect.
+Stance, claimants and dates stay with the pipeline: cosine similarity does not tell support
+from opposition.
 """
 
 from __future__ import annotations

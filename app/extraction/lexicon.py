@@ -60,7 +60,6 @@ POLARITY: dict[str, float] = {
             "insist",
             "push",
             "press",
-            "call",
             "agree",
             "accept",
             "vote",
@@ -117,7 +116,6 @@ POLARITY: dict[str, float] = {
             "pledge",
             "proposal",
             "demand",
-            "call",
             "ready",
             "willing",
             "prepared",
@@ -162,6 +160,8 @@ POLARITY: dict[str, float] = {
     **dict.fromkeys(
         (
             "oppose",
+            "reverse",
+            "undo",
             "reject",
             "refuse",
             "decline",

@@ -151,7 +151,8 @@ class PipelineExtractor:
         for sentence in doc.sentences:
             i = sentence.index
             for hit in doc.topic_hits[i]:
-                recent_topics[hit.topic] = i
+                if hit.strong:
+                    recent_topics[hit.topic] = i
             for topic in doc.semantic[i]:
                 recent_topics.setdefault(topic, i)
             parsed = doc.parses.get(i)
@@ -190,15 +191,21 @@ class PipelineExtractor:
         offset = doc.parse_offsets[i]
         anchors: list[Anchor] = []
         covered: set[int] = set()
+        near = [t for t, at in recent.items() if i - at <= self.tuning.recent_topic]
+        sure = (
+            {h.topic for h in doc.topic_hits[i] if h.strong}
+            | set(near)
+            | set(doc.focus)
+            | set(doc.semantic[i])
+        )
         for hit in doc.topic_hits[i]:
-            if hit.end <= offset:
-                continue
+            if hit.end <= offset or (not hit.strong and hit.topic not in sure):
+                continue  # a weak keyword counts only where the topic is otherwise in view
             span = parsed.char_span(max(0, hit.start - offset), hit.end - offset, alignment_mode="expand")
             if span is None or len(span) == 0:
                 continue
             anchors.append(Anchor(hit.topic, span.root.i, hit.strong))
             covered.update(range(span.start, span.end))
-        near = [t for t, at in recent.items() if i - at <= self.tuning.recent_topic]
         blocked = self.index.excluded_spans(doc.sentences[i].text)
         focused = sorted(doc.focus, key=lambda t: -doc.focus[t])
         for token in parsed:
@@ -259,8 +266,11 @@ class PipelineExtractor:
             by_topic.setdefault(anchor.topic, []).append((reading, anchor))
         out: list[Candidate] = []
         for topic, readings in by_topic.items():
+            current = [(r, a) for r, a in readings if _now(parsed, a.token, predicate)]
             named = [(r, a) for r, a in readings if a.strong]
-            readings = named or readings  # a keyword outweighs "it" or "the plan"
+            # what the claimant holds now outweighs what it held before ("initially backed it but
+            # now opposes it"); a keyword outweighs "it" or "the plan"
+            readings = current or named or readings
             explicit = [(r, a) for r, a in readings if r.explicit]
             if not explicit:
                 continue  # naming the topic without taking a side ("said the tariffs take effect")
@@ -280,7 +290,8 @@ class PipelineExtractor:
             topics, basis = set(dominant), "focus"
         if not topics:
             return []
-        clause = read_clause(predicate, self.cues.get(next(iter(topics)), {}), self._refers(topics))
+        refers = self._refers(topics) if not doc.semantic[i] else (lambda _token: True)
+        clause = read_clause(predicate, self.cues.get(next(iter(topics)), {}), refers)
         if clause is None or not clause.explicit:
             return []
         return [
@@ -363,6 +374,17 @@ class PipelineExtractor:
         return found.day, found.precision
 
 
+def _now(parsed: Any, anchor: int, predicate: Token) -> bool:
+    """The anchor's clause says "now" or "no longer": the claimant's current position."""
+    token = parsed[anchor]
+    while True:
+        if any(c.dep_ == "advmod" and c.lower_ in ("now", "longer") for c in token.children):
+            return True
+        if token.i == predicate.i or token.head.i == token.i:
+            return False
+        token = token.head
+
+
 def _root(token: Token) -> Token:
     while token.head.i != token.i:
         token = token.head
@@ -412,8 +434,6 @@ _REFERENCE = re.compile(
     re.IGNORECASE,
 )
 # a word that may refer back to what the article is about ("it", "the plan", "the deal")
-_TOPIC_REFERENCE = re.compile(
-    r"\b(?:it|them|this|that|the|its|their|such)\b", re.IGNORECASE
-)
+_TOPIC_REFERENCE = re.compile(r"\b(?:it|them|this|that|the|its|their|such)\b", re.IGNORECASE)
 # "BERLIN - " or "PARIS, June 4 - ": a dateline before the lead sentence.
 _SHORT_DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}(?:,[^-]{0,30})?\s+[-\u2013\u2014]\s+")

@@ -100,7 +100,8 @@ def _spelling_variants(pattern: str) -> str:
 def keyword_pattern(keyword: str) -> str:
     """A regex for `keyword`, the simple inflections of its last word, British and American
     spellings, and a hyphen or a space between its parts ("opt-out", "opt out")."""
-    words = keyword.replace("-", " ").split() if keyword.replace("-", "").isalpha() else keyword.split()
+    plain = keyword.replace("-", "").replace(" ", "").isalpha()
+    words = keyword.replace("-", " ").split() if plain else keyword.split()
     last = words[-1]
     if last[0].isupper() or not last.isalpha():
         tail = re.escape(last) + r"s?"
@@ -155,7 +156,7 @@ def _head_noun(phrase: str) -> str | None:
     if not words:
         return None
     last = str(words[-1]).lower()
-    if len(last) < 4 or words[-1][0].isupper():
+    if len(last) < 3 or words[-1][0].isupper():
         return None
     return last[:-1] if last.endswith("s") and not last.endswith("ss") else last
 

@@ -37,7 +37,7 @@ from app.extraction.lexicon import (
 Token = Any
 
 _CLAUSAL = ("ccomp", "xcomp", "parataxis")
-_DOWN_ORDER = ("xcomp", "ccomp", "dobj", "acomp", "attr", "oprd", "prep", "pobj", "pcomp", "advcl")
+_DOWN_ORDER = ("xcomp", "ccomp", "dobj", "acomp", "attr", "oprd", "prep", "pobj", "pcomp")
 _COMPLEMENTS = ("acomp", "attr", "oprd")
 _NO_SIDE_POS = frozenset(("ADV", "ADP", "PART", "DET", "PRON", "PUNCT", "CCONJ", "SCONJ", "NUM"))
 _PARTICLES = frozenset(("away", "back", "out", "down", "off", "up", "ahead"))
@@ -74,6 +74,8 @@ def key(token: Token) -> str:
 
 def polarity(token: Token, topic_cues: Mapping[str, float]) -> float | None:
     word = key(token)
+    if topic_cues.get(word) == 0.0 or topic_cues.get(str(token.lemma_).lower()) == 0.0:
+        return None  # a word of the topic's own name ("ban" in a plastic-bag ban) takes no side on it
     if token.pos_ in _NO_SIDE_POS and word not in PHRASAL and word not in ("against", "for"):
         return None  # "back" as an adverb is not "to back"
     if word in VERB_ONLY and token.pos_ != "VERB":
@@ -95,6 +97,11 @@ def polarity(token: Token, topic_cues: Mapping[str, float]) -> float | None:
 
 
 def _negated(token: Token) -> bool:
+    if any(
+        c.dep_ == "advmod" and c.lower_ == "longer" and any(g.lower_ == "no" for g in c.children)
+        for c in token.children
+    ):
+        return True  # "no longer opposes"
     if str(token.lemma_).lower() == "have" and any(
         c.dep_ == "advmod" and c.lower_ == "yet" for c in token.children
     ):
@@ -169,6 +176,17 @@ def _complement_side(node: Token, topic_cues: Mapping[str, float], *, with_objec
     return None
 
 
+def _object_predicate_side(node: Token, topic_cues: Mapping[str, float]) -> float | None:
+    for child in node.children:
+        if child.dep_ in ("oprd", "xcomp", "attr") and child.pos_ in ("NOUN", "ADJ"):
+            value = polarity(child, topic_cues)
+            if value is None:
+                value = COMPLEMENT_POLARITY.get(str(child.lemma_).lower())
+            if value is not None:
+                return -value if _negated(child) else value
+    return None
+
+
 def foreign_clause(path: list[Token], claimant_token: int) -> bool:
     """The path climbs out of a clause with a subject of its own (a coordinated, adverbial or
     relative clause about someone else: "..., as farmers press him to kill it")."""
@@ -232,6 +250,12 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float], *, named: bool
         skip = decided_by_preposition
         decided_by_preposition = False
         came_by_preposition, via_preposition = via_preposition, False
+        if (
+            below.dep_ == "advcl"
+            and below.tag_ in ("VBG", "VBN")
+            and not any(c.dep_ in ("mark", "aux") for c in below.children)
+        ):
+            continue  # "..., calling it a provocation": a statement of its own by the same subject
         if below.dep_ == "conj":
             # a coordinated word shares its head's governor, and its negation only in "not X or Y"
             joined_by = next((c.lower_ for c in node.children if c.dep_ == "cc"), "and")
@@ -247,6 +271,13 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float], *, named: bool
             value = _complement_side(node, topic_cues, with_objects=by_subject)
             if value is not None:
                 sign, explicit = sign * value, True
+                if neutral is None:
+                    neutral = False
+        if not skip and below.dep_ == "dobj":
+            # "called the plan a mistake": what the object is said to be decides, not "call"
+            judged = _object_predicate_side(node, topic_cues)
+            if judged is not None:
+                sign, explicit, skip = sign * judged, True, True
                 if neutral is None:
                     neutral = False
         if not skip:

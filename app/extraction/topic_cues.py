@@ -22,15 +22,22 @@ _SIDE = re.compile(
     r"(support|opposition|oppose|opposing|against|in\s+favou?r)\b",
     re.IGNORECASE,
 )
+_NAME_STOP = frozenset(
+    ("the", "and", "for", "from", "with", "into", "over", "its", "their", "of", "to", "on", "in")
+)
 _IGNORED = frozenset(
     ("be", "have", "do", "count", "code", "make", "take", "get", "go", "give", "use", "include")
 )
 
 
 def topic_cues(topic: TopicEntry) -> Mapping[str, float]:
-    """Lemma -> sign for words the description puts on one side, empty when it says nothing of sides."""
+    """Lemma -> sign for words the description puts on one side; 0.0 for the words of the topic's
+    own name, which take no side on it (a "ban" is what a ban topic is about, not against it)."""
+    own = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]{2,}", topic.name)} - _NAME_STOP
+    own |= {w[:-1] for w in own if w.endswith("s") and not w.endswith("ss")}
+    named = dict.fromkeys(own, 0.0)
     if not topic.description or not _SIDE.search(topic.description) or not nlp.available():
-        return {}
+        return named
     sides: dict[str, set[float]] = {}
     language = nlp.load()
     parts = [p for p in _PART.split(topic.description) if p and _SIDE.search(p)]
@@ -54,4 +61,5 @@ def topic_cues(topic: TopicEntry) -> Mapping[str, float]:
             ):
                 continue
             sides.setdefault(lemma, set()).add(sign)
-    return {lemma: next(iter(signs)) for lemma, signs in sides.items() if len(signs) == 1}
+    cues = {lemma: next(iter(signs)) for lemma, signs in sides.items() if len(signs) == 1}
+    return {**cues, **named}

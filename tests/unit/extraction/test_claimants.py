@@ -88,10 +88,6 @@ def test_an_actor_relayed_by_a_source_outside_the_registry_keeps_the_claim(gazet
     assert found == [("transit-union", "oppose", "A source close to the talks")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a source named by 'according to' is not recorded: speaker None instead of the source",
-)
 def test_a_source_named_by_according_to_is_the_speaker(gazetteer: ActorGazetteer) -> None:
     found = claimants(
         gazetteer,
@@ -124,17 +120,10 @@ def test_a_spokes_noun_speaks_for_its_actor(gazetteer: ActorGazetteer, sentence:
         pytest.param(
             "A spokesperson for the environment ministry said the Gull Bank wind farm was essential.",
             "A spokesperson for the environment ministry",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the speaker is the subtree of the preposition: 'for the environment ministry'",
-            ),
         ),
         pytest.param(
             "Halvorsen's office said the congestion charge was unfair.",
             "Halvorsen's office",
-            marks=pytest.mark.xfail(
-                strict=True, reason='the speaker joins tokens with spaces: "Halvorsen \'s office"'
-            ),
         ),
     ],
 )

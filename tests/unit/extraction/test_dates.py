@@ -42,11 +42,6 @@ def test_future_weekday_and_dateline_are_ignored() -> None:
     assert find_dates("The council is due to decide on Friday.", DAY) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'would vote on Friday' is future, but the future pattern only knows 'would meet/travel/...': "
-    "Friday resolves to the past Friday, 2025-05-09",
-)
 def test_would_vote_on_friday_is_future() -> None:
     assert find_dates("She said the council would vote on Friday.", DAY) == []
 
@@ -115,11 +110,6 @@ def test_the_dateline_does_not_date_the_claim(extractor: PipelineExtractor) -> N
     assert one(found, "teachers-union", WEEK).observed_at == DAY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'would vote on Friday' is read as last Friday: a second observation dated 2025-05-09 "
-    "('she backed', whose clause holds the Friday) beside the one dated Monday 2025-05-12",
-)
 def test_a_future_weekday_in_the_same_sentence_does_not_date_the_claim(extractor: PipelineExtractor) -> None:
     found = extract(
         extractor,

@@ -49,11 +49,6 @@ def test_a_hyphen_or_a_space_and_both_spellings_match() -> None:
     assert not re.fullmatch(keyword_pattern("e-scooter"), "escooter")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a keyword of several words keeps its hyphen literally: 'four-day week' does not match "
-    "'four day week' (the hyphen/space rule applies only to single-word keywords)",
-)
 def test_a_hyphen_inside_a_phrase_also_matches_a_space(index: TopicIndex) -> None:
     assert _topics(index, "The union wants a four day week for teachers.") == {WEEK}
 
@@ -114,11 +109,6 @@ def test_hits_carry_their_keyword_and_offsets(index: TopicIndex) -> None:
 # -- relevance inside the pipeline ------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a weak keyword alone makes a topic: the pipeline anchors weak hits whatever the focus, "
-    "giving (green-party, congestion-charge, oppose)",
-)
 def test_a_weak_keyword_alone_does_not_make_a_topic(extractor: PipelineExtractor) -> None:
     assert extract(extractor, "The Greens said tolls would hurt commuters.") == []
 
@@ -161,11 +151,6 @@ def test_a_head_noun_refers_to_the_topic_the_article_is_about(extractor: Pipelin
     assert extract(extractor, "Sudavia said on Monday it opposed the project.") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="head nouns shorter than four letters are dropped ('dam' of 'Hollow Creek dam', 'fee' of "
-    "'congestion fee'), so 'the dam' refers to nothing: no observation",
-)
 def test_a_short_head_noun_refers_to_the_topic_too(extractor: PipelineExtractor) -> None:
     found = extract(
         extractor,

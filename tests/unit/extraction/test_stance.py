@@ -119,27 +119,18 @@ def test_a_reported_change_of_position_is_a_shift(extractor: PipelineExtractor) 
     ).shift
 
 
-BAN_IS_ITS_OWN_SIDE = (
-    "the keyword 'plastic bag ban' is read as having its own negative side ('ban' is -1 in the "
-    "lexicon), so every reading of a ban topic is flipped"
-)
-
-
 @pytest.mark.parametrize(
     ("sentence", "actor", "label"),
     [
         pytest.param(
             "The Greens welcomed the plastic bag ban.", "green-party", "support",
-            marks=pytest.mark.xfail(strict=True, reason=f"gives oppose: {BAN_IS_ITS_OWN_SIDE}"),
         ),
         pytest.param(
             "The Lakeford Chamber of Commerce rejected calls to delay the plastic bag ban.",
             "chamber-of-commerce", "support",
-            marks=pytest.mark.xfail(strict=True, reason=f"gives oppose: {BAN_IS_ITS_OWN_SIDE}"),
         ),
         pytest.param(
             "The city council voted against the plastic bag ban.", "lakeford-council", "oppose",
-            marks=pytest.mark.xfail(strict=True, reason=f"gives support: {BAN_IS_ITS_OWN_SIDE}"),
         ),
     ],
 )  # fmt: skip
@@ -154,10 +145,6 @@ def test_abstaining_in_a_vote_is_neutral(extractor: PipelineExtractor) -> None:
     assert [(o.actor, o.label, o.score) for o in found] == [("lakeford-council", "neutral", 0.0)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the object complement 'a mistake' is ignored; 'call' (+1) decides: gives support 1.0",
-)
 def test_calling_the_topic_a_mistake_is_opposition(extractor: PipelineExtractor) -> None:
     found = extract(extractor, "The Greens called the four-day week a mistake.")
     assert [(o.actor, o.topic, o.label) for o in found] == [("green-party", WEEK, "oppose")]
@@ -180,15 +167,9 @@ def test_a_benefit_the_topic_brings_is_support(extractor: PipelineExtractor) -> 
     [
         pytest.param(
             "The Green Party no longer opposes the congestion charge.",
-            marks=pytest.mark.xfail(
-                strict=True, reason="'no' under 'longer' does not negate 'opposes': gives oppose -1.0"
-            ),
         ),
         pytest.param(
             "The city council reversed its opposition to the congestion charge.",
-            marks=pytest.mark.xfail(
-                strict=True, reason="'reverse' has no side in the lexicon: gives oppose -1.0 (shift true)"
-            ),
         ),
     ],
 )
@@ -197,11 +178,6 @@ def test_giving_up_opposition_is_support(extractor: PipelineExtractor, sentence:
     assert [(o.topic, o.label, o.shift) for o in found] == [(CHARGE, "support", True)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the union's clause is read down into the 'if' clause, whose subject is the council: "
-    "gives (transit-union, support, 0.5)",
-)
 def test_a_threat_against_an_outcome_is_not_support_for_it(extractor: PipelineExtractor) -> None:
     found = extract(
         extractor, "The transit union would strike if the city council backed the congestion charge."
