@@ -264,6 +264,7 @@ def evaluate(
         list[Path] | None,
         typer.Option(
             "--sets",
+            metavar="DIR",
             file_okay=False,
             help="A folder holding sets as subfolders (articles.jsonl + registry.json); repeatable",
             show_default=False,

@@ -207,13 +207,13 @@ class PipelineExtractor:
             anchors.append(Anchor(hit.topic, span.root.i, hit.strong))
             covered.update(range(span.start, span.end))
         blocked = self.index.excluded_spans(doc.sentences[i].text)
-        focused = sorted(doc.focus, key=lambda t: -doc.focus[t])
+        focused = sorted(doc.focus, key=lambda t: (-doc.focus[t], t))
         for token in parsed:
             if token.i in covered or token.i in actor_tokens:
                 continue
             lemma = str(token.lemma_).lower()
             if token.pos_ == "NOUN":
-                topics = self.index.topics_for_noun(lemma)
+                topics = sorted(self.index.topics_for_noun(lemma), key=lambda t: (-doc.focus.get(t, 0.0), t))
                 chosen = [
                     t for t in topics if t in near or t in doc.focus or self.index.parents.get(t) in doc.focus
                 ]
@@ -291,13 +291,12 @@ class PipelineExtractor:
         if not topics:
             return []
         refers = self._refers(topics) if not doc.semantic[i] else (lambda _token: True)
-        clause = read_clause(predicate, self.cues.get(next(iter(topics)), {}), refers)
-        if clause is None or not clause.explicit:
-            return []
-        return [
-            self._candidate(doc, i, parsed, claimant, topic, [(clause, None)], basis=basis)
-            for topic in sorted(topics)
-        ]
+        out = []
+        for topic in sorted(topics):
+            clause = read_clause(predicate, self.cues.get(topic, {}), refers)
+            if clause is not None and clause.explicit:
+                out.append(self._candidate(doc, i, parsed, claimant, topic, [(clause, None)], basis=basis))
+        return out
 
     def _refers(self, topics: set[str]) -> Callable[[Token], bool]:
         def refers(token: Token) -> bool:
