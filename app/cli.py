@@ -113,7 +113,10 @@ def _run_server(settings: Settings, host: str, port: int, workers: int = 1) -> N
     # worker processes build their own settings from the environment; migrate once, before they start
     os.environ["STANCELINE_DATABASE_URL"] = settings.database_url
     migrate.upgrade(settings.database_url)
-    uvicorn.run("app.main:create_app", factory=True, workers=workers, **options)
+    # a worker that loads the app on a busy machine must not be killed as unresponsive (uvicorn's 5 s)
+    uvicorn.run(
+        "app.main:create_app", factory=True, workers=workers, timeout_worker_healthcheck=60, **options
+    )
 
 
 def _stopped_on_request(_signum: int, _frame: FrameType | None) -> None:

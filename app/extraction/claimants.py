@@ -79,6 +79,8 @@ def _role_predicate(token: Token) -> tuple[Token | None, Token | None]:
         token = _climb_conj(token.head.head)
         via_spokes = True
     spokes = token if via_spokes else None
+    if spokes is not None and spokes.dep_ == "appos":
+        return None, None  # "Ursula von der Leyen, president of the Commission, announced": she speaks
     if token.dep_ in _SUBJECT:
         return token.head, spokes
     if token.dep_ == "pobj" and token.head.dep_ == "agent":

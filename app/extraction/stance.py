@@ -116,7 +116,12 @@ def _negated(token: Token) -> bool:
 
 
 def _deferral(token: Token) -> bool:
-    """ "will decide on", "looking at": a decision put off, with no lean."""
+    """ "will decide on", "(said it was) looking at": a decision put off, with no lean. A process
+    the reporter describes ("Brussels is deciding on the tariffs") is not a position."""
+    reported = any(str(t.lemma_).lower() in SPEECH for t in token.ancestors)
+    future = any(c.dep_ == "aux" and c.lower_ in ("will", "would", "'ll", "shall") for c in token.children)
+    if not (reported or future):
+        return False
     lemma = str(token.lemma_).lower()
     preposition = next((c.lower_ for c in token.children if c.dep_ == "prep"), "")
     if f"{lemma}_{preposition}" in NEUTRAL_WITH_PREPOSITION:
