@@ -90,7 +90,10 @@ def held_out(sets: Iterable[LoadedSet]) -> list[dict[str, Any]]:
                 groups[storyline].add(str(article["id"]))
         for storyline, ids in groups.items():
             folds[storyline] = (one, ids)
-    grid = [Tuning(*values) for values in itertools.product(*GRID.values())]
+    grid = [
+        Tuning(focus_alone=float(focus), recent_topic=int(recent), compound_window=int(window))
+        for focus, recent, window in itertools.product(*GRID.values())
+    ]
     default = Tuning()
     if default not in grid:
         grid.append(default)
