@@ -1,7 +1,7 @@
 """Actor gazetteer: registry aliases found in text, resolved to slugs on a given day.
 
 Matching is leftmost-longest on word boundaries. Short all-caps aliases ("US",
-"EU", "NATO") match case-sensitively so that "us" is not the United States; every
+"EU", "UN") match case-sensitively so that "us" is not the United States; every
 other alias matches case-insensitively. An alias shared by several actors ("the
 German chancellor") resolves to the actors whose office is valid on the day.
 """
@@ -49,7 +49,7 @@ def _case_sensitive(alias: str) -> bool:
 
 
 def _is_metonym(alias: str, actor: ActorEntry) -> bool:
-    """A place or building standing for a state or organisation ("Moscow", "the Kremlin")."""
+    """A place or building standing for a state or organisation ("Riverton", "the Palace")."""
     if actor.kind not in ("state", "organization"):
         return False
     if _case_sensitive(alias):
@@ -155,7 +155,7 @@ class ActorGazetteer:
         return mentions
 
     def ancestors(self, slug: str, on: date) -> set[str]:
-        """Every actor `slug` belongs to on day `on`, transitively (Macron -> france -> europe)."""
+        """Every actor `slug` belongs to on day `on`, transitively (a mayor -> her city -> its country)."""
         seen: set[str] = set()
         frontier = [slug]
         while frontier:

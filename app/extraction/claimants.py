@@ -6,8 +6,8 @@ possessor or modifier of a noun that speaks for it ("Meloni's office said", "Com
 spokesperson"). Capitals stand for their state only in those roles, never as places
 ("in Paris", "the Paris meeting"): no list of places is needed.
 
-Reported speech belongs to the outermost registry actor who reports it: in "Trump said
-Europe would send troops" the claim is Trump's. An actor inside what a source outside the
+Reported speech belongs to the outermost registry actor who reports it: in "The mayor said
+the council would back the charge" the claim is the mayor's. An actor inside what a source outside the
 registry reports ("a source said Germany would abstain") keeps the claim, with that
 source as speaker. Claims inside a condition ("if France agreed") are not claims.
 """
@@ -71,7 +71,7 @@ def _role_predicate(token: Token) -> tuple[Token | None, Token | None]:
         and token.head.lower_ in ("of", "in")
         and token.head.head.lemma_.lower() in MEMBER_NOUNS
     ):
-        # "twenty-six countries in the coalition have committed": the members act for the group
+        # "six countries in the alliance have committed": the members act for the group
         token = _climb_conj(token.head.head)
     elif (
         token.dep_ == "pobj" and token.head.lower_ == "for" and token.head.head.lemma_.lower() in SPOKES_NOUNS
@@ -80,12 +80,12 @@ def _role_predicate(token: Token) -> tuple[Token | None, Token | None]:
         via_spokes = True
     spokes = token if via_spokes else None
     if spokes is not None and spokes.dep_ == "appos":
-        return None, None  # "Ursula von der Leyen, president of the Commission, announced": she speaks
+        return None, None  # "Ana Ruiz, president of the Commission, announced": she speaks
     if token.dep_ in _SUBJECT:
         return token.head, spokes
     if token.dep_ == "pobj" and token.head.dep_ == "agent":
         if token.head.head.dep_ == "acl":
-            return None, spokes  # "a meeting called by Macron", "the duties imposed by the EU"
+            return None, spokes  # "a meeting called by the mayor", "the fee imposed by the council"
         return token.head.head, spokes
     if token.dep_ == "pobj" and token.head.lower_ == "to" and token.head.head.lower_ == "according":
         return token.head.head.head, spokes
@@ -228,7 +228,7 @@ def _phrase(parse: Any, head: Token) -> str:
 
 def _without_relays(parse: Any, claimants: list[Claimant]) -> list[Claimant]:
     """An official or spokesperson who reports another actor's claim in the same sentence adds no
-    claim of their own ("Trump has paused the aid, a White House official said")."""
+    claim of their own ("The mayor has paused the project, a city hall official said")."""
     kept: list[Claimant] = []
     for claimant in claimants:
         if claimant.via_spokes:

@@ -148,7 +148,7 @@ def references(
         lower = token.lower_
         slug: str | None = None
         if lower in ("he", "she"):
-            # a person named earlier in the same sentence comes first ("Trump said ..., and he refused")
+            # a person named earlier in the same sentence comes first ("Voss said ..., and she refused")
             earlier = [r.slug for r in named if r.end <= token.i and r.kind == "person"]
             slug = earlier[-1] if earlier else None
             slug = slug or discourse.last_person or (discourse.persons[-1] if discourse.persons else None)

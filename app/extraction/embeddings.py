@@ -60,7 +60,7 @@ _EXCLUSION = re.compile(r"\bnot (?:coded|count(?:ed)?|included)\b|\bdoes not cou
 
 def topic_text(name: str, description: str, examples: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """What a topic covers (name, description, examples) and what its description excludes
-    ("Accepting or rejecting a ceasefire itself is not coded here.")."""
+    ("Parking fees in general are not coded here.")."""
     parts = [p.strip() for p in re.split(r"(?<=[.;])\s+", description) if p.strip()]
     excluded = [p for p in parts if _EXCLUSION.search(p)]
     covered = [p for p in parts if p not in excluded]

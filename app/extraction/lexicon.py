@@ -350,10 +350,10 @@ POLARITY: dict[str, float] = {
 }
 # Nouns for what "lift" removes rather than raises.
 RESTRICTIONS = frozenset(
-    ("ban", "pause", "sanction", "tariff", "duty", "embargo", "restriction", "freeze", "suspension", "blockade",
-     "moratorium", "curb", "cap", "limit", "veto", "hold", "siege", "barrier", "levy", "quota")
+    ("ban", "pause", "sanction", "embargo", "restriction", "freeze", "suspension", "blockade",
+     "moratorium", "curb", "cap", "limit", "veto", "hold", "siege", "barrier", "quota")
 )  # fmt: skip
-# Nouns that take a side only as what something is said to be ("troops would be targets").
+# Nouns that take a side only as what something is said to be ("the workers would be targets").
 COMPLEMENT_POLARITY: dict[str, float] = {"target": -1.0, "liability": -1.0, "burden": -1.0, "asset": 1.0}
 # Verbs that judge their subject when the topic is that subject ("the charge would hurt shops",
 # "the deal would work"); other verbs say what the topic does, not whether it is good.
@@ -574,7 +574,7 @@ SPOKES_NOUNS = frozenset(
         "coalition",
     )
 )
-# Plural nouns for the members of a group ("countries in the coalition", "members of the bloc").
+# Plural nouns for the members of a group ("countries in the alliance", "members of the bloc").
 MEMBER_NOUNS = frozenset(("country", "member", "nation", "state", "government", "ally", "capital", "partner"))
 # Nouns that refer back to whatever the article is about ("the plan", "the move", "the deal").
 REFERRING_NOUNS = frozenset(
@@ -611,11 +611,6 @@ REFERRING_NOUNS = frozenset(
         "rules",
         "regulation",
         "ban",
-        "tariff",
-        "tariffs",
-        "duty",
-        "duties",
-        "levy",
         "tax",
     )
 )

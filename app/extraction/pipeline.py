@@ -49,7 +49,7 @@ class Tuning:
     focus_alone: float = 0.6
     # sentences: how far back "it" or "the plan" may find the topic they refer to
     recent_topic: int = 3
-    # words from a topic's head noun to a distinctive name of it ("the Mercosur accord")
+    # words from a topic's head noun to a distinctive name of it ("the Hollow Creek project")
     compound_window: int = 6
 
 
@@ -230,7 +230,7 @@ class PipelineExtractor:
                 and len(near) == 1
             ):
                 anchors.append(Anchor(near[0], token.i, False))
-        # a child topic named in the sentence replaces its parent ("Tomahawks" is not also "aid")
+        # a child topic named in the sentence replaces its parent ("cod quota" is not also "fishing quotas")
         named = {a.topic for a in anchors if a.strong}
         replaced = {parent for t in named if (parent := self.index.parents.get(t)) is not None}
         return [a for a in anchors if a.strong or a.topic not in replaced]
@@ -247,7 +247,7 @@ class PipelineExtractor:
                 continue
             path = ancestors_path(parsed[anchor.token], predicate)
             if path is None and predicate.dep_ == "relcl" and anchor.token not in subtree:
-                # "the pause that Trump had ordered": the noun a relative clause modifies is its object
+                # "the pause that the mayor had ordered": the noun a relative clause modifies is its object
                 head_path = ancestors_path(parsed[anchor.token], predicate.head)
                 path = [*head_path, predicate] if head_path is not None else None
             if path is None and str(predicate.lemma_).lower() in SPEECH and predicate.dep_ == "parataxis":
@@ -273,7 +273,7 @@ class PipelineExtractor:
             readings = current or named or readings
             explicit = [(r, a) for r, a in readings if r.explicit]
             if not explicit:
-                continue  # naming the topic without taking a side ("said the tariffs take effect")
+                continue  # naming the topic without taking a side ("said the charge takes effect in May")
             out.append(self._candidate(doc, i, parsed, claimant, topic, explicit))
         if by_topic:
             return out

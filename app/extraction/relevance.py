@@ -3,11 +3,11 @@
 A keyword matches its simple inflections ("deploy" -> "deployed", "deployment"). A strong
 keyword decides that a clause is about its topic; a weak one (`weak_keywords`) counts only
 where the article is about the topic already. A hit inside one of the topic's
-`excluded_phrases` ("National Guard troops") is another sense of the word and is dropped.
+`excluded_phrases` ("parking charge" for a congestion charge) is another sense of the word and is dropped.
 A child topic's hit replaces its parent's in the same sentence.
 
 Beyond keywords, a clause can refer to a topic the article is about with a definite noun
-phrase built on one of the topic's head nouns ("the duties", "the deal": the last word of a
+phrase built on one of the topic's head nouns ("the charge", "the deal": the last word of a
 keyword or of the topic name) or with a general referring noun ("the plan", "the move").
 `focus()` tells which topics the article is about: where its strong keywords fall.
 """
@@ -139,7 +139,7 @@ def _compile(entries: list[tuple[str, _Keyword]], flags: int) -> _Matcher | None
 
 
 def _names(phrase: str, *, sentence_case: bool) -> list[str]:
-    """Names and figures in a phrase ("Mercosur", "NATO", "5%"); a capital that only opens the phrase is not one."""
+    """Names and figures in a phrase ("Lakeford", "UN", "5%"); a capital that only opens the phrase is not one."""
     out = []
     for match in re.finditer(r"\b[A-Z][A-Za-z-]{2,}|\d+(?:\.\d+)?\s?%", phrase):
         word = match.group(0)
@@ -214,14 +214,14 @@ class TopicIndex:
     ) -> list[tuple[str, re.Pattern[str], re.Pattern[str]]]:
         """Per topic: its head nouns, and the distinctive words of its name and keywords.
 
-        "the Mercosur accord" or "tariffs on Chinese-made electric cars" name a topic without
+        "the Hollow Creek project" or "a fee for drivers entering Lakeford" name a topic without
         being one of its keywords: a head noun with a distinctive word of the topic nearby.
         """
         shared: Counter[str] = Counter()
         words_of: dict[str, set[str]] = {}
         for topic in registry.topics:
             words = set()
-            # distinctive: names ("Mercosur", "Chinese", "NATO") and figures ("5%"), not common words;
+            # distinctive: names ("Lakeford", "Norwegian", "UN") and figures ("5%"), not common words;
             # the topic's name is written in sentence case, its keywords are not
             for phrase, sentence_case in ((topic.name, True), *((k, False) for k in topic.keywords)):
                 for name in _names(phrase, sentence_case=sentence_case):

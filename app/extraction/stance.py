@@ -3,13 +3,13 @@
 Walking up from the word that names the topic to the claimant's predicate, every word with
 a side multiplies the sign: "rejected calls to delay the ban" is reject (-1) x delay (-1)
 = support of the ban. A polar preposition decides for its head ("warned against the
-tariffs", "voted for the deal"). A speech verb passes its content through unchanged
-("said the tariffs would harm Europe" is harm's -1, not say's). Negation in the parse
-("would never accept", "no troops") flips; modality and conditions ("could", "open to",
+charge", "voted for the deal"). A speech verb passes its content through unchanged
+("said the charge would hurt shops" is hurt's -1, not say's). Negation in the parse
+("would never accept", "no fee") flips; modality and conditions ("could", "open to",
 "if") halve the strength; abstaining and deferring give a neutral reading.
 
 Where the clause refers to the topic without naming it, the claimant's own clause is read
-down its complements ("Beijing indicated it was ready to retaliate": ready (+1) x
+down its complements ("Riverton indicated it was ready to retaliate": ready (+1) x
 retaliate (-1)).
 """
 
@@ -117,7 +117,7 @@ def _negated(token: Token) -> bool:
 
 def _deferral(token: Token) -> bool:
     """ "will decide on", "(said it was) looking at": a decision put off, with no lean. A process
-    the reporter describes ("Brussels is deciding on the tariffs") is not a position."""
+    the reporter describes ("the council is deciding on the charge") is not a position."""
     reported = any(str(t.lemma_).lower() in SPEECH for t in token.ancestors)
     future = any(c.dep_ == "aux" and c.lower_ in ("will", "would", "'ll", "shall") for c in token.children)
     if not (reported or future):
@@ -271,7 +271,7 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float], *, named: bool
             skip = True  # what is said carries the sign
         by_subject = below.dep_ in ("nsubj", "nsubjpass", "csubj")
         if (by_subject or below.dep_ in _CLAUSAL) and node.pos_ in ("AUX", "VERB"):
-            # the topic does something or is judged: "the tariffs would harm", "the deal is a
+            # the topic does something or is judged: "the charge would hurt", "the deal is a
             # mistake", "called it terrible that ...", "not adopting it would put security at risk"
             value = _complement_side(node, topic_cues, with_objects=by_subject)
             if value is not None:

@@ -1,7 +1,7 @@
 """What counts as support or opposition for one topic, read from the topic's own description.
 
-Users describe a topic the way coders write rules: "Launching or defending the duties is
-support; retaliating against them is opposition." The verbs and adjectives of each part
+Users describe a topic the way coders write rules: "Launching or defending the charge is
+support; retaliating against it is opposition." The verbs and adjectives of each part
 become cues for that topic only, with the part's sign. They never override the general
 lexicon (which already knows "reject" or "support"): they add words the general lexicon has
 no side for ("retaliate", "annex"). A word found on both sides is left out.

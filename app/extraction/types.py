@@ -48,7 +48,7 @@ class TopicEntry:
     parent: str | None = None
     # Keywords that name the topic only alongside another sign of it ("forces", "aid").
     weak_keywords: tuple[str, ...] = ()
-    # Phrases that mark an unrelated sense of a keyword ("National Guard troops", "rally the troops").
+    # Phrases that mark an unrelated sense of a keyword ("parking charge" beside "congestion charge", "rally the troops").
     excluded_phrases: tuple[str, ...] = ()
     # How close a clause must be to the topic (0..1) to count as about it; None: the engine's default.
     relevance_threshold: float | None = None
