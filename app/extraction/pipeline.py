@@ -28,7 +28,14 @@ from app.extraction.lexicon import REFERRING_NOUNS, SPEECH
 from app.extraction.merge import Candidate, label_for, merge, to_observation
 from app.extraction.relevance import TopicIndex, excluded
 from app.extraction.sentences import split_sentences
-from app.extraction.stance import Reading, ancestors_path, foreign_clause, read_clause, read_path
+from app.extraction.stance import (
+    Reading,
+    ancestors_path,
+    circumstance,
+    foreign_clause,
+    read_clause,
+    read_path,
+)
 from app.extraction.topic_cues import topic_cues
 from app.extraction.types import ArticleText, ExtractedObservation, RegistrySnapshot
 
@@ -58,6 +65,7 @@ class Anchor:
     topic: str
     token: int
     strong: bool  # a keyword, not a reference
+    keyword: str = ""
 
 
 def utc_day(article: ArticleText) -> date:
@@ -204,7 +212,7 @@ class PipelineExtractor:
             span = parsed.char_span(max(0, hit.start - offset), hit.end - offset, alignment_mode="expand")
             if span is None or len(span) == 0:
                 continue
-            anchors.append(Anchor(hit.topic, span.root.i, hit.strong))
+            anchors.append(Anchor(hit.topic, span.root.i, hit.strong, hit.keyword))
             covered.update(range(span.start, span.end))
         blocked = self.index.excluded_spans(doc.sentences[i].text)
         focused = sorted(doc.focus, key=lambda t: (-doc.focus[t], t))
@@ -260,9 +268,11 @@ class PipelineExtractor:
                 if root.i != _root(predicate).i:
                     to_root = ancestors_path(parsed[anchor.token], root)
                     path = [*to_root, predicate] if to_root is not None else None
-            if path is None or foreign_clause(path, claimant.actor_token):
+            if path is None or foreign_clause(path, claimant.actor_token) or circumstance(path):
                 continue
-            reading = read_path(path, self.cues.get(anchor.topic, {}), named=anchor.strong)
+            reading = read_path(
+                path, self.cues.get(anchor.topic, {}), named=anchor.strong, keyword=anchor.keyword
+            )
             by_topic.setdefault(anchor.topic, []).append((reading, anchor))
         out: list[Candidate] = []
         for topic, readings in by_topic.items():

@@ -15,6 +15,7 @@ retaliate (-1)).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,9 @@ Token = Any
 _CLAUSAL = ("ccomp", "xcomp", "parataxis")
 _DOWN_ORDER = ("xcomp", "ccomp", "dobj", "acomp", "attr", "oprd", "prep", "pobj", "pcomp")
 _COMPLEMENTS = ("acomp", "attr", "oprd")
+_CIRCUMSTANCES = frozenset(
+    ("during", "before", "after", "since", "until", "amid", "near", "outside", "throughout", "ahead")
+)
 _NO_SIDE_POS = frozenset(("ADV", "ADP", "PART", "DET", "PRON", "PUNCT", "CCONJ", "SCONJ", "NUM"))
 _PARTICLES = frozenset(("away", "back", "out", "down", "off", "up", "ahead"))
 _FOREIGN_EDGES = frozenset(("conj", "advcl", "relcl", "parataxis", "acl"))
@@ -192,6 +196,18 @@ def _object_predicate_side(node: Token, topic_cues: Mapping[str, float]) -> floa
     return None
 
 
+def circumstance(path: list[Token]) -> bool:
+    """The topic is only the time or place of the claim ("announced ahead of the summit", "said during
+    the meeting"), not what it is about."""
+    for index in range(1, len(path)):
+        node = path[index]
+        if node.dep_ == "prep" and node.lower_ in _CIRCUMSTANCES and path[index - 1].dep_ == "pobj":
+            return True
+        if node.lower_ in ("ahead", "prior") and any(c.lower_ in ("of", "to") for c in node.children):
+            return True
+    return False
+
+
 def foreign_clause(path: list[Token], claimant_token: int) -> bool:
     """The path climbs out of a clause with a subject of its own (a coordinated, adverbial or
     relative clause about someone else: "..., as farmers press him to kill it")."""
@@ -204,11 +220,13 @@ def foreign_clause(path: list[Token], claimant_token: int) -> bool:
     return False
 
 
-def read_path(path: list[Token], topic_cues: Mapping[str, float], *, named: bool = False) -> Reading:
+def read_path(
+    path: list[Token], topic_cues: Mapping[str, float], *, named: bool = False, keyword: str = ""
+) -> Reading:
     """Sign and strength of the claimant's stance on the thing at path[0] (path ends at the predicate).
 
-    `named`: path[0] is a keyword of the topic, whose own side counts ("an opt-out", "a
-    blocking minority" name what goes against the topic).
+    `named`: path[0] is a keyword of the topic (`keyword`, as the registry writes it), whose own
+    side counts ("an opt-out", "a blocking minority" name what goes against the topic).
     """
     sign = 1.0
     explicit = False
@@ -216,7 +234,8 @@ def read_path(path: list[Token], topic_cues: Mapping[str, float], *, named: bool
     tentative = False
     anchor = path[0]
     if named:
-        own = polarity(anchor, topic_cues)
+        own = PHRASAL.get(re.sub(r"[\s-]+", "_", keyword.lower()))
+        own = own if own is not None else polarity(anchor, topic_cues)
         own = (
             own
             if own is not None
