@@ -13,6 +13,7 @@ Each stage is its own module; this one wires them over one `Document`:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -434,8 +435,6 @@ def _drop_summary_leads(candidates: list[Candidate], gazetteer: ActorGazetteer, 
         kept.append(candidate)
     return kept
 
-
-import re  # noqa: E402
 
 _REFERENCE = re.compile(
     r"\b(?:he|she|they|it|the (?:\w+ )?(?:minister|president|chancellor|premier|secretary|envoy|leader|chief|"
