@@ -353,8 +353,11 @@ RESTRICTIONS = frozenset(
     ("ban", "pause", "sanction", "embargo", "restriction", "freeze", "suspension", "blockade",
      "moratorium", "curb", "cap", "limit", "veto", "hold", "siege", "barrier", "quota")
 )  # fmt: skip
-# Nouns that take a side only as what something is said to be ("the workers would be targets").
-COMPLEMENT_POLARITY: dict[str, float] = {"target": -1.0, "liability": -1.0, "burden": -1.0, "asset": 1.0}
+# Nouns that take a side only as what something is said to be or brought to ("the workers would be
+# targets", "would bring the talks to an end").
+COMPLEMENT_POLARITY: dict[str, float] = {
+    "target": -1.0, "liability": -1.0, "burden": -1.0, "asset": 1.0, "end": -1.0, "halt": -1.0, "standstill": -1.0
+}  # fmt: skip
 # Verbs that judge their subject when the topic is that subject ("the charge would hurt shops",
 # "the deal would work"); other verbs say what the topic does, not whether it is good.
 EVALUATIVE_WHEN_SUBJECT: dict[str, float] = {
@@ -375,13 +378,13 @@ VERB_ONLY = frozenset(("vote", "move", "press", "push", "meet", "hit", "raise", 
 # Verbs with a particle, keyed "lemma_particle" ("ruled out" -> rule_out).
 PHRASAL: dict[str, float] = {
     **dict.fromkeys(
-        ("sign_up", "set_up", "carry_out", "push_ahead", "press_ahead", "go_ahead", "step_up", "roll_out",
+        ("hammer_out", "work_out", "sign_up", "set_up", "carry_out", "push_ahead", "press_ahead", "go_ahead", "step_up", "roll_out",
          "speak_up", "stand_by", "stick_to", "follow_through", "back_up"),
         1.0,
     ),
     **dict.fromkeys(
         ("rule_out", "turn_down", "pull_out", "back_down", "back_away", "step_back", "walk_away", "hold_back",
-         "hold_off", "hold_out", "shy_away", "back_off", "shift_away", "move_away", "turn_away", "step_away", "stay_out", "water_down", "phase_out", "give_up", "call_off", "pull_back", "opt_out", "strike_down",
+         "hold_off", "hold_out", "stand_in_the_way", "shy_away", "back_off", "shift_away", "move_away", "turn_away", "step_away", "stay_out", "water_down", "phase_out", "give_up", "call_off", "pull_back", "opt_out", "strike_down",
          "vote_down", "shoot_down", "wind_down", "scale_back", "cut_off"),
         -1.0,
     ),

@@ -68,6 +68,11 @@ def key(token: Token) -> str:
     lemma = str(token.lemma_).lower()
     if lemma == "take" and any(c.dep_ == "dobj" and c.lower_ == "step" for c in token.children):
         lemma = "step"  # "take a step back": the step is the verb
+    if lemma in ("stand", "get") and any(
+        c.dep_ == "prep" and c.lower_ == "in" and any(g.lower_ == "way" for g in c.children)
+        for c in token.children
+    ):
+        return "stand_in_the_way"  # "would not stand in the way of the deal"
     for child in token.children:
         if child.dep_ == "prt" or (child.dep_ == "advmod" and child.lower_ in _PARTICLES):
             joined = f"{lemma}_{child.lower_}"
@@ -173,7 +178,8 @@ def _complement_side(node: Token, topic_cues: Mapping[str, float], *, with_objec
             if target is None:
                 continue
         value = polarity(target, topic_cues)
-        if value is None and child.dep_ in _COMPLEMENTS:
+        if value is None and child.dep_ in (*_COMPLEMENTS, "prep"):
+            # "would be targets", "would bring everything to an end"
             value = COMPLEMENT_POLARITY.get(str(target.lemma_).lower())
         if value is None:
             # "a mistake", "a new stage of escalation": the complement's modifiers and nouns of its own

@@ -184,3 +184,42 @@ def test_a_threat_against_an_outcome_is_not_support_for_it(extractor: PipelineEx
     )
     assert ("transit-union", "support") not in {(o.actor, o.label) for o in found}
     assert "lakeford-council" not in {o.actor for o in found}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "predicate", "anchor", "score"),
+    [
+        # an idiom of blocking, negated
+        ("The union said it would not stand in the way of the congestion charge.", "said", "charge", 1.0),
+        # what the topic would bring something to
+        (
+            "Voss warned that a congestion charge would bring the city centre to a standstill.",
+            "warned",
+            "charge",
+            -1.0,
+        ),
+        ("The Greens said the plastic bag ban would bring the waste crisis to an end.", "said", "ban", 1.0),
+    ],
+)
+def test_idioms_of_blocking_and_ending(sentence: str, predicate: str, anchor: str, score: float) -> None:
+    found = reading(sentence, predicate, anchor)
+    assert (found.score, found.explicit) == (score, True)
+
+
+def test_a_keyword_that_names_the_opposite_of_the_topic_keeps_its_side() -> None:
+    parsed = nlp.load()("The union said the city would have an opt-out.")
+    top = next(t for t in parsed if t.text == "said")
+    anchor = next(t for t in parsed if t.text == "opt")
+    path = ancestors_path(anchor, top)
+    assert path is not None
+    assert read_path(path, {}, named=True, keyword="opt-out").score == -1.0
+    assert read_path(path, {}, named=True, keyword="opt-in").score == 1.0
+
+
+def test_the_time_of_a_claim_is_not_what_it_is_about(extractor: PipelineExtractor) -> None:
+    # the wind farm is when the council spoke, not what it spoke about
+    found = extract(
+        extractor,
+        "Lakeford City Council announced ahead of the Gull Bank wind farm hearing that it would hire staff.",
+    )
+    assert [o for o in found if o.topic == WIND] == []
