@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from app.extraction import nlp
@@ -70,8 +70,6 @@ class Anchor:
 
 
 def utc_day(article: ArticleText) -> date:
-    from datetime import UTC
-
     published = article.published_at
     if published.tzinfo is not None:
         published = published.astimezone(UTC)
