@@ -20,11 +20,11 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import auth, background, cli_jobs, cli_transfer, ingest, metrics, migrate, registry, shifts
+from app import auth, background, cli_jobs, cli_transfer, devsets, ingest, metrics, migrate, registry, shifts
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.errors import StancelineError
-from app.extraction import KNOWN_ENGINES, devsets, resolve_engine
+from app.extraction import KNOWN_ENGINES, resolve_engine
 from app.extraction.corpus import extract_corpus, read_jsonl, write_jsonl
 from app.extraction.types import RegistrySnapshot
 from app.main import create_app

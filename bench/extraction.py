@@ -37,10 +37,10 @@ from typing import Any
 
 import httpx
 
-from app import migrate
+from app import devsets, migrate
 from app.cli import DEMO_CORPUS
 from app.config import Settings
-from app.extraction import build_extractor, devsets, nlp, resolve_engine
+from app.extraction import build_extractor, nlp, resolve_engine
 from app.extraction.corpus import read_jsonl
 from app.extraction.sentences import split_sentences
 from app.extraction.types import ArticleText, RegistrySnapshot

@@ -23,9 +23,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from app.devsets import DevSet, LoadedSet
 from app.extraction import evaluation
 from app.extraction.corpus import _parse_article
-from app.extraction.devsets import DevSet, LoadedSet
 from app.extraction.pipeline import PipelineExtractor, Tuning
 from app.extraction.types import RegistrySnapshot
 

@@ -442,8 +442,6 @@ SPEECH = frozenset(
         "report",
     )
 )
-# Speech verbs whose own meaning takes no side ("said", "added"): polarity comes from the content.
-NEUTRAL_SPEECH = SPEECH - frozenset(POLARITY)
 # Abstaining or deferring: a position with no lean.
 NEUTRAL = frozenset(
     ("abstain", "abstention", "defer", "undecided", "neutral", "wait", "review", "study", "assess", "weigh")
@@ -489,42 +487,8 @@ PREDICTION = frozenset(
     ("expect", "likely", "due", "set", "poised", "bound", "anticipate", "predict", "tipped")
 )
 NEGATORS = frozenset(("not", "n't", "never", "no", "neither", "nor", "without", "nothing", "none", "nobody"))
-# Words that say a position changed.
-SHIFT_WORDS = frozenset(
-    (
-        "reverse",
-        "reversal",
-        "u-turn",
-        "shift",
-        "softening",
-        "soften",
-        "harden",
-        "backtrack",
-        "about-face",
-        "turnaround",
-        "drop",
-        "abandon",
-        "change",
-        "switch",
-        "flip",
-        "retreat",
-        "renege",
-        "longer",
-        "now",
-        "initially",
-        "previously",
-        "first",
-        "since",
-        "resume",
-        "pause",
-        "halt",
-        "suspend",
-        "rethink",
-        "reconsider",
-        "u-turned",
-    )
-)
-# Markers that need a second marker to report a change ("initially ... now", "no longer").
+# Words that by themselves report that a position changed ("reversed", "a U-turn", "stepped back");
+# "initially ... now" and "no longer" are read in `stance._shift`.
 SHIFT_STRONG = frozenset(
     ("reverse", "reversal", "u-turn", "backtrack", "about-face", "turnaround", "renege", "u-turned", "flip",
      "shift_away", "step_back", "back_away", "move_away", "turn_away", "walk_away", "back_down", "shift",

@@ -125,17 +125,21 @@ def keyword_pattern(keyword: str) -> str:
 @dataclass(frozen=True)
 class _Matcher:
     pattern: re.Pattern[str]
-    keywords: tuple[_Keyword, ...]
+    keywords: tuple[tuple[_Keyword, ...], ...]  # per group: every topic that has this keyword
     starts: frozenset[str]
 
 
 def _compile(entries: list[tuple[str, _Keyword]], flags: int) -> _Matcher | None:
+    """One alternation for many keywords; a keyword several topics share is one group naming all."""
     if not entries:
         return None
-    entries = sorted(entries, key=lambda item: len(item[1].keyword), reverse=True)
-    body = "|".join(f"(?P<k{i}>{pattern})" for i, (pattern, _) in enumerate(entries))
-    pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", flags)
-    return _Matcher(pattern, tuple(k for _, k in entries), prefixes(k.keyword for _, k in entries))
+    groups: dict[str, list[_Keyword]] = {}
+    for regex, keyword in entries:
+        groups.setdefault(regex, []).append(keyword)
+    ordered = sorted(groups.items(), key=lambda item: len(item[1][0].keyword), reverse=True)
+    body = "|".join(f"(?P<k{i}>{regex})" for i, (regex, _) in enumerate(ordered))
+    compiled = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", flags)
+    return _Matcher(compiled, tuple(tuple(ks) for _, ks in ordered), prefixes(k.keyword for _, k in entries))
 
 
 def _names(phrase: str, *, sentence_case: bool) -> list[str]:
@@ -161,8 +165,8 @@ def _head_noun(phrase: str) -> str | None:
     return last[:-1] if last.endswith("s") and not last.endswith("ss") else last
 
 
-def excluded(blocked: list[tuple[int, int, set[str] | None]], topic: str, start: int, end: int) -> bool:
-    return any(a < end and start < b and (ts is None or topic in ts) for a, b, ts in blocked)
+def excluded(blocked: list[tuple[int, int, set[str]]], topic: str, start: int, end: int) -> bool:
+    return any(a < end and start < b and topic in topics for a, b, topics in blocked)
 
 
 class TopicIndex:
@@ -174,8 +178,7 @@ class TopicIndex:
         self.parents = {t.slug: t.parent for t in registry.topics}
         sensitive: list[tuple[str, _Keyword]] = []
         insensitive: list[tuple[str, _Keyword]] = []
-        excluded: list[str] = []
-        self._excluded_topics: dict[str, set[str]] = {}
+        excluded: dict[str, set[str]] = {}
         for topic in registry.topics:
             weak = {w.lower() for w in topic.weak_keywords}
             for keyword in sorted({*topic.keywords, *topic.weak_keywords}):
@@ -188,17 +191,20 @@ class TopicIndex:
                 (sensitive if upper else insensitive).append((keyword_pattern(keyword), entry))
             for phrase in topic.excluded_phrases:
                 if phrase.strip():
-                    excluded.append(phrase)
-                    self._excluded_topics.setdefault(phrase.lower(), set()).add(topic.slug)
+                    excluded.setdefault(phrase.lower(), set()).add(topic.slug)
         self._matchers = [m for m in (_compile(sensitive, 0), _compile(insensitive, re.IGNORECASE)) if m]
+        # one named group per phrase, so an inflected match ("rallied their troops") still says
+        # which topics excluded it
+        phrases = sorted(excluded, key=len, reverse=True)
+        self._excluded_topics = [excluded[p] for p in phrases]
         self._excluded = (
             re.compile(
                 r"(?<![\w-])(?:"
-                + "|".join(keyword_pattern(p) for p in sorted(excluded, key=len, reverse=True))
+                + "|".join(f"(?P<x{i}>{keyword_pattern(p)})" for i, p in enumerate(phrases))
                 + r")(?![\w-])",
                 re.IGNORECASE,
             )
-            if excluded
+            if phrases
             else None
         )
         self.head_nouns: dict[str, set[str]] = {}
@@ -266,9 +272,9 @@ class TopicIndex:
             for match in scan(matcher.pattern, text, matcher.starts):
                 name = match.lastgroup
                 assert name is not None
-                keyword = matcher.keywords[int(name[1:])]
-                found.append(
+                found.extend(
                     TopicHit(keyword.topic, match.start(), match.end(), keyword.keyword, keyword.strong)
+                    for keyword in matcher.keywords[int(name[1:])]
                 )
         found.extend(self._compound_hits(text))
         if not found:
@@ -288,12 +294,12 @@ class TopicIndex:
         covered = {self.parents[t] for t in children if self.parents.get(t)}
         return [h for h in kept if h.topic not in covered]
 
-    def excluded_spans(self, text: str) -> list[tuple[int, int, set[str] | None]]:
+    def excluded_spans(self, text: str) -> list[tuple[int, int, set[str]]]:
         """Where `text` uses a word in a sense one of the topics excludes, and for which topics."""
         if self._excluded is None:
             return []
         return [
-            (m.start(), m.end(), self._excluded_topics.get(m.group(0).lower()))
+            (m.start(), m.end(), self._excluded_topics[int(str(m.lastgroup)[1:])])
             for m in self._excluded.finditer(text)
         ]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.extraction import devsets
+from app import devsets
 from app.extraction.corpus import extract_corpus, read_jsonl, write_jsonl
 from app.extraction.evaluation import agreement, score_by_topic, score_predictions
 from app.extraction.types import RegistrySnapshot

@@ -9,6 +9,7 @@ import pytest
 
 from app.extraction.pipeline import PipelineExtractor
 from app.extraction.relevance import TopicHit, TopicIndex, keyword_pattern
+from app.extraction.types import RegistrySnapshot
 from tests.unit.extraction.lakeford import (
     CHARGE,
     COD,
@@ -164,3 +165,28 @@ def test_an_article_about_no_topic_gives_nothing(extractor: PipelineExtractor) -
     assert (
         extract(extractor, "Voss opened a new library on Monday.", "The Greens praised the building.") == []
     )
+
+
+def test_a_keyword_two_topics_share_names_both_and_an_exclusion_only_its_own() -> None:
+    index = TopicIndex(
+        RegistrySnapshot.from_dict(
+            {
+                "actors": [],
+                "topics": [
+                    {"slug": "ferry-subsidy", "name": "Ferry subsidy", "keywords": ["ferries"]},
+                    {
+                        "slug": "harbour-fees",
+                        "name": "Harbour fees",
+                        "keywords": ["ferries"],
+                        "excluded_phrases": ["model ferries"],
+                    },
+                ],
+            }
+        )
+    )
+    assert {h.topic for h in index.hits("The council discussed the ferries.")} == {
+        "ferry-subsidy",
+        "harbour-fees",
+    }
+    # only the topic that excludes the phrase loses the hit
+    assert {h.topic for h in index.hits("The club showed its model ferries.")} == {"ferry-subsidy"}

@@ -1,5 +1,8 @@
 """Development sets: finding and loading them, scoring an engine on each, and the naive floor.
 
+This is the evaluation harness around extraction, not extraction: it knows where the project's
+own development corpora live and what they are called.
+
 A development set is a folder holding `articles.jsonl` (records with `gold` tuples and optional
 `do_not_extract` pairs, the format of `shared/corpus/README.md`) and `registry.json`. Pure
 functions: no web, no database. `evaluate_sets` extracts with
