@@ -293,12 +293,30 @@ class Shift(Base):
     evidence_before: Mapped[list[int]] = mapped_column(JSON, default=list)
     evidence_after: Mapped[list[int]] = mapped_column(JSON, default=list)
     cue_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # why the shift is called (app.timelines.shifts.Basis), comma-joined, strongest first
+    # ("stated,statistical"): a plain string, so the API filters it with LIKE alike on SQLite and
+    # PostgreSQL; `bases` gives the list, whose first item is the shift's grade
+    basis: Mapped[str] = mapped_column(String(80), default="statistical", server_default="statistical")
+    # one plain sentence per basis: why the shift is called
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # {"before": [member slugs], "after": [...], "at": "YYYY-MM-DDTHH:MM:SSZ"} when the level moved
+    # because the person holding office changed
+    office_change: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10), default="active")
     first_detected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     actor: Mapped[Actor] = relationship(lazy="raise")
     topic: Mapped[Topic] = relationship(lazy="raise")
+
+    @property
+    def bases(self) -> list[str]:
+        """`basis` as a list, strongest first; the first is the shift's grade."""
+        return [b for b in (self.basis or "").split(",") if b]
+
+    @bases.setter
+    def bases(self, value: list[str]) -> None:
+        self.basis = ",".join(value)
 
 
 class WebhookDelivery(Base):

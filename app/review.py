@@ -55,6 +55,7 @@ def add_manual_observation(session: Session, data: ObservationCreate) -> Observa
         evidence=data.evidence,
         speaker=data.speaker,
         shift=data.shift,
+        extras={"shift_from": data.shift_from} if data.shift and data.shift_from is not None else None,
         method="manual",
         extractor_version=None,
         status="verified",

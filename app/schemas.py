@@ -24,6 +24,7 @@ Status = Literal["auto", "verified", "corrected", "rejected"]
 ActorKind = Literal["person", "state", "organization", "bloc", "group"]
 Interval = Literal["day", "week", "month"]
 IngestStatus = Literal["created", "unchanged", "revised", "error"]
+ShiftBasis = Literal["stated", "statistical", "observed", "office_change"]
 
 
 def _refuse_nul(value: Any) -> Any:
@@ -408,6 +409,13 @@ class ObservationCreate(InputModel):
     evidence: Annotated[str, StringConstraints(max_length=10_000)] | None = None
     speaker: Annotated[str, StringConstraints(max_length=300)] | None = None
     shift: bool = False
+    shift_from: Score | None = Field(
+        None,
+        description=(
+            'With `shift`: the earlier position the sentence itself states ("dropped its opposition": -1), '
+            "so the change can be placed without an earlier observation"
+        ),
+    )
     note: Annotated[str, StringConstraints(max_length=10_000)] | None = None
 
 
@@ -567,6 +575,20 @@ class ShiftEvidence(BaseModel):
     supporting: list[SupportingEvidence] = Field(default_factory=list)
 
 
+class OfficeChange(BaseModel):
+    before: list[str] = Field(description="Slugs of the members whose observations make the level before")
+    after: list[str] = Field(description="Slugs of the members whose observations make the level after")
+    at: datetime = Field(description="When the new office holder took over")
+
+
+SHIFT_BASIS_HELP = (
+    "Why the shift is called, strongest first: stated (a sentence reports the change), statistical "
+    "(a change-point test on a dense series), observed (the actor's coded positions moved across "
+    "the scale between few confident observations), office_change (the series is a state whose "
+    "level moved when the person holding office changed)"
+)
+
+
 class ShiftRead(BaseModel):
     id: int
     topic: str
@@ -579,7 +601,19 @@ class ShiftRead(BaseModel):
     after: float = Field(description="Level after")
     delta: float
     direction: Literal["toward_support", "toward_oppose"]
-    confidence: float
+    confidence: float = Field(
+        description=(
+            "Probability that the actor's position changed in this direction within the window: the "
+            "data model's posterior (sparse series) or 1 - p of the change-point test (dense series), "
+            "combined with each sentence that reports the change by noisy-or"
+        )
+    )
+    basis: list[ShiftBasis] = Field(min_length=1, description=SHIFT_BASIS_HELP)
+    grade: ShiftBasis = Field(description="The strongest basis (= basis[0])")
+    reasons: list[str] = Field(description="One plain sentence per basis: why the shift is called")
+    office_change: OfficeChange | None = Field(
+        None, description="Who held office before and after, when the level moved with a change of office"
+    )
     status: Literal["active", "withdrawn"]
     first_detected_at: datetime
     updated_at: datetime

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from app.store import timelines as timeline_store
 from app.store import webhooks as webhook_store
 from app.timelines import rollup
 from app.timelines import shifts as shift_detection
+from app.timelines.shifts import OfficeChange
 from app.timelines.shifts import Shift as DetectedShift
 
 logger = logging.getLogger(__name__)
@@ -49,11 +50,10 @@ def detect_for(
         return {}
     members = timeline_store.member_ids(session, actor_ids=[a.id for a in actors])
     rows = timeline_store.observation_rows(session, topic_id=topic.id, actor_ids=members)
-    attributed = rollup.attribute(
-        rows, timeline_store.memberships(session), [a.slug for a in actors], member_weight=member_weight
-    )
+    memberships = timeline_store.memberships(session)
+    attributed = rollup.attribute(rows, memberships, [a.slug for a in actors], member_weight=member_weight)
     found: dict[str, list[DetectedShift]] = {a.slug: [] for a in actors}
-    for shift in shift_detection.detect_all(attributed):
+    for shift in shift_detection.detect_all(attributed, memberships=memberships):
         found.setdefault(shift.series, []).append(shift)
     return found
 
@@ -66,6 +66,16 @@ def _apply(shift: Shift, detected: DetectedShift) -> None:
     shift.evidence_before = [int(i) for i in detected.evidence_before]
     shift.evidence_after = [int(i) for i in detected.evidence_after]
     shift.cue_ids = [int(i) for i in detected.cue_ids]
+    shift.bases = list(detected.basis)
+    shift.reasons = [str(r) for r in detected.reasons]
+    shift.office_change = _office_change(detected.office_change)
+
+
+def _office_change(change: OfficeChange | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    at = change.at if change.at.tzinfo is None else change.at.astimezone(UTC)
+    return {"before": list(change.before), "after": list(change.after), "at": _jsonable(at)}
 
 
 def _changed(shift: Shift, detected: DetectedShift) -> bool:
@@ -74,6 +84,7 @@ def _changed(shift: Shift, detected: DetectedShift) -> bool:
         or abs(shift.before - detected.before) > 1e-6
         or abs(shift.after - detected.after) > 1e-6
         or sorted(shift.evidence_after) != sorted(int(i) for i in detected.evidence_after)
+        or shift.bases != list(detected.basis)
     )
 
 
@@ -177,6 +188,10 @@ def _document(session: Session, shift: Shift, cited: dict[int, dict[str, Any]]) 
         "delta": round(shift.delta, 6),
         "direction": shift.direction,
         "confidence": round(shift.confidence, 6),
+        "basis": shift.bases,
+        "grade": shift.bases[0],
+        "reasons": list(shift.reasons or []),
+        "office_change": shift.office_change,
         "status": shift.status,
         "first_detected_at": shift.first_detected_at,
         "updated_at": shift.updated_at,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import auth, ingest, migrate, registry
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
-from app.models import Actor, Observation, Topic
+from app.models import Actor, Observation, Shift, Topic
 from app.schemas import ArticleCreate
 
 _counter = itertools.count(1)
@@ -76,6 +76,33 @@ def make_observation(
     session.add(observation)
     session.flush()
     return observation
+
+
+def make_shift(
+    session: Session, *, actor: Actor, topic: Topic, basis: str = "statistical", **overrides: Any
+) -> Shift:
+    """A stored shift as detection would record it; `basis` comma-joined, strongest first."""
+    at = overrides.pop("at", datetime(2025, 3, 26, tzinfo=UTC))
+    values: dict[str, Any] = {
+        "actor_id": actor.id,
+        "topic_id": topic.id,
+        "direction": "toward_oppose",
+        "at": at,
+        "window_start": at,
+        "window_end": at,
+        "before": 0.8,
+        "after": -0.4,
+        "delta": -1.2,
+        "confidence": 0.97,
+        "basis": basis,
+        "reasons": [f"reason for {b}" for b in basis.split(",")],
+        "status": "active",
+    }
+    values.update(overrides)
+    shift = Shift(**values)
+    session.add(shift)
+    session.flush()
+    return shift
 
 
 def admin_headers(database_url: str) -> dict[str, str]:

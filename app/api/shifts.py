@@ -8,14 +8,14 @@ from app import shifts
 from app.api.formats import TABULAR_RESPONSES, FormatParam, tabular_response
 from app.api.lookups import require_actor_ids, require_topic
 from app.db import SessionDep
-from app.schemas import ShiftList, ShiftRead, Slug, UTCDateTimeIn
+from app.schemas import ShiftBasis, ShiftList, ShiftRead, Slug, UTCDateTimeIn
 from app.store import shifts as shift_store
 
 router = APIRouter(prefix="/shifts", tags=["timelines"])
 
 FLAT_COLUMNS = [
     "id", "time", "title", "text", "topic", "actor", "at", "window_start", "window_end", "before", "after",
-    "delta", "direction", "confidence", "status", "first_detected_at", "updated_at",
+    "delta", "direction", "confidence", "basis", "grade", "status", "first_detected_at", "updated_at",
 ]  # fmt: skip
 
 
@@ -27,6 +27,11 @@ def list_shifts(
     at_from: Annotated[UTCDateTimeIn | None, Query(alias="from", description="Shift date >= this")] = None,
     at_to: Annotated[UTCDateTimeIn | None, Query(alias="to", description="Shift date < this")] = None,
     min_delta: Annotated[float, Query(ge=0, le=2, description="Smallest |after - before|")] = 0.0,
+    min_confidence: Annotated[float, Query(ge=0, le=1, description="Smallest confidence")] = 0.0,
+    basis: Annotated[
+        list[ShiftBasis],
+        Query(description="Only shifts with this basis among theirs (any grade); repeat for several"),
+    ] = [],  # noqa: B006
     since: Annotated[
         UTCDateTimeIn | None, Query(description="Only shifts detected or moved at or after this time")
     ] = None,
@@ -50,11 +55,16 @@ def list_shifts(
         updated_since=since,
         include_withdrawn=include_withdrawn,
         limit=limit,
+        basis=basis,
+        min_confidence=min_confidence,
     )
     items = [ShiftRead.model_validate(annotated(doc)) for doc in shifts.shift_documents(session, rows)]
     if format == "json":
         return ShiftList(items=items)
-    flat = [{k: v for k, v in item.model_dump().items() if k in FLAT_COLUMNS} for item in items]
+    flat = [
+        {k: "+".join(v) if k == "basis" else v for k, v in item.model_dump().items() if k in FLAT_COLUMNS}
+        for item in items
+    ]
     return tabular_response(format, flat, FLAT_COLUMNS, "shifts")
 
 
@@ -65,6 +75,9 @@ def annotated(document: dict[str, Any]) -> dict[str, Any]:
     return {
         **document,
         "time": document["at"],
-        "title": f"{document['actor_name']}: {arrow} ({document['before']:+.2f} -> {document['after']:+.2f})",
+        "title": (
+            f"{document['actor_name']}: {arrow} ({document['before']:+.2f} -> {document['after']:+.2f})"
+            f" [{document['grade'].replace('_', ' ')}]"
+        ),
         "text": (cue or {}).get("evidence") or "",
     }

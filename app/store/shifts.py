@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import Article, Observation, Shift
@@ -27,8 +27,10 @@ def list_shifts(
     updated_since: datetime | None,
     include_withdrawn: bool,
     limit: int,
+    basis: Sequence[str] = (),
+    min_confidence: float = 0.0,
 ) -> list[Shift]:
-    """Shifts, strongest first (|delta| x confidence)."""
+    """Shifts, strongest first (|delta| x confidence). `basis`: only shifts with any of these bases."""
     stmt = select(Shift).options(joinedload(Shift.actor), joinedload(Shift.topic))
     if topic_id is not None:
         stmt = stmt.where(Shift.topic_id == topic_id)
@@ -42,9 +44,19 @@ def list_shifts(
         stmt = stmt.where(Shift.updated_at >= updated_since)
     if not include_withdrawn:
         stmt = stmt.where(Shift.status == "active")
+    if basis:
+        stmt = stmt.where(has_basis(basis))
+    if min_confidence > 0:
+        stmt = stmt.where(Shift.confidence >= min_confidence)
     strength = func.abs(Shift.delta) * Shift.confidence
     stmt = stmt.where(func.abs(Shift.delta) >= min_delta).order_by(strength.desc(), Shift.id).limit(limit)
     return list(session.scalars(stmt))
+
+
+def has_basis(bases: Sequence[str]) -> ColumnElement[bool]:
+    """Shifts with any of `bases` among theirs: LIKE on ",<basis>,", alike on SQLite and PostgreSQL."""
+    fenced = literal(",") + Shift.basis + literal(",")
+    return or_(*(fenced.contains(f",{b},", autoescape=True) for b in dict.fromkeys(bases)))
 
 
 def evidence_rows(session: Session, *, observation_ids: Iterable[int]) -> dict[int, dict[str, Any]]:

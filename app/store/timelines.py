@@ -299,6 +299,7 @@ def observation_rows(
             Observation.evidence,
             Observation.article_id,
             Article.url.label("article_url"),
+            Observation.extras,
         )
         .join(Actor, Actor.id == Observation.actor_id)
         .outerjoin(Article, Article.id == Observation.article_id)
@@ -311,12 +312,19 @@ def observation_rows(
     )
     if actor_ids is not None:
         stmt = stmt.where(Observation.actor_id.in_(actor_ids))
-    frame = _read(session, stmt, ROW_COLUMNS)
+    frame = _read(session, stmt, [*ROW_COLUMNS, "extras"])
+    frame["shift_from"] = [_shift_from(extras) for extras in frame.pop("extras")]
     frame["observed_at"] = pd.to_datetime(frame["observed_at"], utc=True, format="mixed")
     frame["shift"] = frame["shift"].astype(bool)
     frame["score"] = frame["score"].astype(float)
     frame["confidence"] = frame["confidence"].astype(float)
     return frame
+
+
+def _shift_from(extras: Any) -> float:
+    """The earlier score a cue's sentence states, NaN when it states none."""
+    value = extras.get("shift_from") if isinstance(extras, dict) else None
+    return float(value) if isinstance(value, int | float) else float("nan")
 
 
 def memberships(session: Session) -> pd.DataFrame:

@@ -9,6 +9,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Actor, Topic
+from tests.factories import make_shift
 
 pytestmark = pytest.mark.usefixtures("starter_registry")
 TOPIC = "ground-troops-ukraine"
@@ -57,6 +62,13 @@ def test_a_step_is_recorded_once_with_evidence_on_both_sides(client: TestClient)
     assert after_ids <= set(ids[10:])
     assert shift["evidence_after"][0]["evidence"].startswith("italy said")
     assert 0 < shift["confidence"] <= 1
+    # why it is called: bases strongest first, the first is the grade, one sentence per basis
+    assert shift["basis"]
+    assert set(shift["basis"]) <= {"stated", "statistical", "observed", "office_change"}
+    assert shift["grade"] == shift["basis"][0]
+    assert len(shift["reasons"]) == len(shift["basis"])
+    assert all(isinstance(r, str) and r for r in shift["reasons"])
+    assert shift["office_change"] is None
     # Grafana annotation fields
     assert shift["time"] == shift["at"]
     assert shift["title"].startswith("Italy: toward oppose")
@@ -151,3 +163,86 @@ def test_grafana_recipe_payloads(client: TestClient) -> None:
         assert isinstance(item["title"], str)
         assert item["title"]
         assert isinstance(item["text"], str)
+
+
+def _stored_shifts(session: Session) -> None:
+    """Four recorded shifts of different grades (no detection involved: no observation is written)."""
+    topic = session.scalars(select(Topic).where(Topic.slug == TOPIC)).one()
+    actors = {a.slug: a for a in session.scalars(select(Actor))}
+    make_shift(session, actor=actors["italy"], topic=topic, basis="stated,statistical", confidence=0.99)
+    make_shift(session, actor=actors["spain"], topic=topic, basis="statistical", confidence=0.96)
+    make_shift(session, actor=actors["poland"], topic=topic, basis="observed", confidence=0.7)
+    make_shift(
+        session,
+        actor=actors["germany"],
+        topic=topic,
+        basis="office_change,observed",
+        confidence=0.8,
+        office_change={
+            "before": ["old-chancellor"],
+            "after": ["new-chancellor"],
+            "at": "2025-03-01T00:00:00Z",
+        },
+    )
+    session.commit()
+
+
+def _actors(client: TestClient, **params: Any) -> set[str]:
+    return {s["actor"] for s in _shifts(client, **params)}
+
+
+def test_shifts_carry_their_basis_reasons_and_office_change(client: TestClient, session: Session) -> None:
+    _stored_shifts(session)
+    by_actor = {s["actor"]: s for s in _shifts(client)}
+    italy, germany = by_actor["italy"], by_actor["germany"]
+    assert (italy["basis"], italy["grade"]) == (["stated", "statistical"], "stated")
+    assert italy["reasons"] == ["reason for stated", "reason for statistical"]
+    assert italy["office_change"] is None
+    assert italy["title"].endswith("[stated]")
+    assert (germany["basis"], germany["grade"]) == (["office_change", "observed"], "office_change")
+    assert germany["office_change"] == {
+        "before": ["old-chancellor"],
+        "after": ["new-chancellor"],
+        "at": "2025-03-01T00:00:00Z",
+    }
+    assert germany["title"].endswith("[office change]")
+
+
+def test_basis_and_min_confidence_filter_the_list(client: TestClient, session: Session) -> None:
+    _stored_shifts(session)
+    assert _actors(client) == {"italy", "spain", "poland", "germany"}
+    assert _actors(client, basis="stated") == {"italy"}
+    assert _actors(client, basis="statistical") == {"italy", "spain"}, "any basis counts, not only the grade"
+    assert _actors(client, basis="observed") == {"poland", "germany"}
+    assert _actors(client, basis=["stated", "office_change"]) == {"italy", "germany"}
+    assert _actors(client, min_confidence=0.9) == {"italy", "spain"}
+    assert _actors(client, min_confidence=0.99) == {"italy"}
+    assert _actors(client, basis="observed", min_confidence=0.75) == {"germany"}
+    assert _actors(client, basis="observed", min_confidence=1) == set()
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"basis": "guessed"}, "basis[0]"),
+        ({"basis": ["stated", "Stated"]}, "basis[1]"),
+        ({"min_confidence": "1.5"}, "min_confidence"),
+        ({"min_confidence": "-0.1"}, "min_confidence"),
+        ({"min_confidence": "high"}, "min_confidence"),
+    ],
+)
+def test_bad_basis_or_min_confidence_is_a_422_naming_the_field(
+    client: TestClient, params: dict[str, Any], field: str
+) -> None:
+    response = client.get("/v1/shifts", params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == field
+
+
+def test_csv_has_the_basis_and_grade(client: TestClient, session: Session) -> None:
+    _stored_shifts(session)
+    text = client.get("/v1/shifts", params={"topic": TOPIC, "format": "csv"}).text
+    rows = {r["actor"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert (rows["italy"]["basis"], rows["italy"]["grade"]) == ("stated+statistical", "stated")
+    assert (rows["spain"]["basis"], rows["spain"]["grade"]) == ("statistical", "statistical")
+    assert (rows["germany"]["basis"], rows["germany"]["grade"]) == ("office_change+observed", "office_change")

@@ -126,6 +126,43 @@ def test_the_late_march_europe_shift_shows_the_seed_articles_sentence(
     expect(panel.locator("mark", has_text=SEED_QUOTE)).to_be_visible()
 
 
+GRADE_WORDS = {
+    "stated": "stated",
+    "statistical": "statistical",
+    "observed": "observed",
+    "office_change": "office change",
+}
+
+
+def test_a_shift_shows_its_grade_and_the_reasons_it_is_called(
+    page: Page, shared_server: LiveServer, artifacts: Path
+) -> None:
+    shift = europe_shift(shared_server)
+    grade = GRADE_WORDS[shift["grade"]]
+    open_dashboard(page, shared_server)
+
+    button = page.locator("#shift-list").get_by_role("button", name=EUROPE_SHIFT)
+    expect(button).to_have_attribute("data-grade", shift["grade"])
+    expect(button.locator(".badge.grade")).to_have_text(f"grade: {grade}")
+    expect(button).to_have_accessible_name(re.compile(f"grade: {grade}$"))
+    legend = page.locator("#chart-legend")
+    expect(legend.locator(f'li[data-grade="{shift["grade"]}"]')).to_have_text(f"{grade} shift")
+
+    button.click()
+    panel = page.locator("#panel")
+    expect(panel.locator(".summary .badge.grade")).to_have_text(f"grade: {grade}")
+    reasons = panel.locator(".shift-reasons")
+    expect(reasons.get_by_role("heading", name="Why this is a shift")).to_be_visible()
+    assert shift["reasons"], "detection gives one reason per basis"
+    expect(reasons.locator("li")).to_have_text(shift["reasons"])
+    # the reasons come before the evidence
+    assert reasons.evaluate(
+        "node => !!(node.compareDocumentPosition(document.querySelector('#panel .evidence-group'))"
+        " & Node.DOCUMENT_POSITION_FOLLOWING)"
+    )
+    page.screenshot(path=artifacts / "shift-grade-1280x800.png")
+
+
 def test_clicking_a_point_on_the_chart_lists_its_observations(page: Page, shared_server: LiveServer) -> None:
     open_dashboard(page, shared_server)
     x, y, bucket = page.evaluate(

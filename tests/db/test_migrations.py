@@ -101,3 +101,48 @@ def test_topics_from_before_0009_get_empty_relevance_fields(fresh_url: str) -> N
     engine.dispose()
     assert not names & {"weak_keywords", "excluded_phrases", "relevance_threshold"}
     migrate.upgrade(fresh_url)
+
+
+def test_shifts_from_before_0010_are_statistical_with_no_reasons(fresh_url: str) -> None:
+    """0010 adds basis, reasons and office_change to stored shifts (basis 'statistical', no reasons,
+    no office change), and takes them away again on the way down, keeping the shifts."""
+    migrate.upgrade(fresh_url, "0009")
+    _seed_actor(fresh_url)
+    engine = create_engine(fresh_url)
+    stamp = datetime(2025, 1, 1, tzinfo=UTC).replace(tzinfo=None)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO topic (slug, name, description, keywords, examples, weak_keywords, "
+                "excluded_phrases, created_at, updated_at) "
+                "VALUES ('urban-beekeeping', 'Rooftop beehives', '', '[]', '[]', '[]', '[]', :t, :t)"
+            ),
+            {"t": stamp},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO shift (topic_id, actor_id, direction, at, window_start, window_end, before, "
+                "after, delta, confidence, evidence_before, evidence_after, cue_ids, status, "
+                "first_detected_at, updated_at) SELECT topic.id, actor.id, 'toward_oppose', :t, :t, :t, "
+                "0.5, -0.5, -1.0, 0.99, '[]', '[]', '[]', 'active', :t, :t FROM topic, actor"
+            ),
+            {"t": stamp},
+        )
+    engine.dispose()
+    shift = Base.metadata.tables["shift"]
+    columns = (shift.c.confidence, shift.c.basis, shift.c.reasons, shift.c.office_change)
+
+    migrate.upgrade(fresh_url)
+    engine = create_engine(fresh_url)
+    with engine.connect() as connection:
+        assert connection.execute(select(*columns)).one() == (0.99, "statistical", [], None)
+    engine.dispose()
+
+    migrate.downgrade(fresh_url, "0009")
+    engine = create_engine(fresh_url)
+    names = {c["name"] for c in inspect(engine).get_columns("shift")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM shift")).scalar_one() == 1
+    engine.dispose()
+    assert not names & {"basis", "reasons", "office_change"}
+    migrate.upgrade(fresh_url)

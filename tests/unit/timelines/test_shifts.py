@@ -4,8 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from app.timelines import changepoints
+from app.timelines.series import prepare
 from app.timelines.shifts import detect_all, detect_shifts, scan_all
 from tests.unit.timelines.synthetic import START, step_series
+
+_TEST = {"min_delta": 0.3, "min_per_side": 3, "min_confidence": 0.95, "penalty_factor": 2.0}
 
 
 def _rows(scores: list[float], *, cues: dict[int, float] | None = None, actor: str = "a") -> pd.DataFrame:
@@ -35,7 +39,8 @@ def test_clear_step_is_found_with_its_date_levels_and_evidence() -> None:
     assert shift.after == pytest.approx(-0.8125)
     assert shift.delta == pytest.approx(-1.625)
     assert shift.confidence > 0.99
-    assert shift.method == "change_point"
+    # a step of 1.6 with 8 observations a side: the change-point test and the sparse model both see it
+    assert shift.basis == ["statistical", "observed"]
     assert (shift.n_before, shift.n_after) == (8, 8)
     # strongest first: the +1 and -1 observations, the nearest to the change first
     assert shift.evidence_before[:2] == [7, 6]
@@ -61,7 +66,7 @@ def test_cue_creates_a_shift_the_data_alone_does_not_support() -> None:
     after = [-0.5, 0.0, 1.0, 0.0, -0.5, 0.0, -1.0, 0.5]
     assert detect_shifts(_rows(before + after)) == []
     [shift] = detect_shifts(_rows(before + after, cues={12: 0.9}))
-    assert shift.method == "cue"
+    assert shift.basis[0] == "stated"
     assert shift.at == (START + pd.Timedelta(days=48)).to_pydatetime()
     assert shift.cue_ids == [13]
     assert shift.evidence_after[0] == 13
@@ -78,12 +83,14 @@ def test_cue_against_the_levels_makes_no_shift() -> None:
 def test_cue_raises_confidence_and_dates_a_nearby_change_point() -> None:
     rng = np.random.default_rng(5)
     scores = list(np.clip(np.r_[np.full(10, 0.6), np.full(10, 0.0)] + rng.normal(0, 0.3, 20), -1, 1))
-    [plain] = detect_shifts(_rows(scores))
+    # the change-point test alone: the sparse model is already certain of this step either way
+    [plain] = changepoints.detect(prepare(_rows(scores), None, 0.7), **_TEST)
+    [tested] = changepoints.detect(prepare(_rows(scores, cues={11: 0.9}), None, 0.7), **_TEST)
+    assert tested.confidence > plain.confidence
     [cued] = detect_shifts(_rows(scores, cues={11: 0.9}))
-    assert cued.confidence > plain.confidence
     assert cued.at == (START + pd.Timedelta(days=44)).to_pydatetime()
     assert cued.cue_ids == [12]
-    assert cued.method in ("cue", "change_point+cue")
+    assert "stated" in cued.basis
 
 
 def test_member_cue_counts_less_than_the_actor_own_cue() -> None:

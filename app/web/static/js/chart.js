@@ -1,5 +1,8 @@
 // The timeline chart, drawn with uPlot (vendored, 51 KB): one line per actor with its 90% band,
-// and a triangle at every detected shift. Clicking a point or a triangle opens its evidence.
+// and a triangle at every detected shift, filled and outlined by its grade (see grades.js).
+// Clicking a point or a triangle opens its evidence.
+
+import { gradeOf, gradeText, marker } from "./grades.js";
 
 const PALETTE = [
   "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
@@ -117,16 +120,33 @@ function drawShifts(u, shifts, colors) {
     ctx.setLineDash([]);
     const size = TRIANGLE * ratio;
     const pointing = shift.direction === "toward_support" ? -1 : 1; // up for support, down for oppose
+    const style = marker(gradeOf(shift));
     ctx.beginPath();
     ctx.moveTo(x - size, y - pointing * size * 0.8);
     ctx.lineTo(x + size, y - pointing * size * 0.8);
     ctx.lineTo(x, y + pointing * size * 0.8);
     ctx.closePath();
-    ctx.fillStyle = color;
-    ctx.fill();
-    ctx.strokeStyle = "#fff";
-    ctx.lineWidth = 1.5 * ratio;
-    ctx.stroke();
+    if (style.fill === "solid") {
+      // stated: solid in the actor's colour, a white edge to stand off the line
+      ctx.fillStyle = color;
+      ctx.fill();
+      ctx.strokeStyle = "#fff";
+      ctx.lineWidth = 1.5 * ratio;
+      ctx.stroke();
+    } else {
+      // statistical: white inside, a thick edge; observed / office change: hollow, dashed / dotted edge
+      if (style.fill === "white") {
+        ctx.fillStyle = "#fff";
+        ctx.fill();
+      }
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 2.5 * ratio;
+      ctx.setLineDash(style.dash.map((d) => d * ratio));
+      ctx.lineCap = style.cap;
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.lineCap = "butt";
+    }
   }
   ctx.restore();
 }
@@ -160,7 +180,7 @@ function describe(target, intervalLabel) {
   if (target.kind === "shift") {
     const s = target.shift;
     const way = s.direction === "toward_support" ? "toward support" : "toward oppose";
-    return `${s.actor_name}: shift ${way} on ${s.at.slice(0, 10)} (${fmt(s.before)} → ${fmt(s.after)})`;
+    return `${s.actor_name}: shift ${way} on ${s.at.slice(0, 10)} (${fmt(s.before)} → ${fmt(s.after)}), ${gradeText(gradeOf(s))}`;
   }
   const p = target.point;
   return `${target.layer.name}, ${intervalLabel(p.bucket)}: ${fmt(p.score)} (${p.count} observation${p.count === 1 ? "" : "s"})`;

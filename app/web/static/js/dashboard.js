@@ -6,6 +6,7 @@ import {
 } from "./dom.js";
 import { observationCard } from "./evidence.js";
 import { colorFor, drawChart } from "./chart.js";
+import { GRADES, gradeBadge, gradeGlyph, gradeHelp, gradeOf, gradeText, officeBadge } from "./grades.js";
 
 const DEFAULT_ACTORS = 6;
 const ROLLUP_DEFAULT_KINDS = new Set(["state", "bloc"]);
@@ -255,7 +256,18 @@ function renderLegend(shown, shifts) {
     swatch.style.setProperty("--swatch", state.colors.get(series.actor));
     legend.append(el("li", {}, swatch, el("a", { href: actorHref(series.actor) }, series.name)));
   }
-  if (shifts.length) legend.append(el("li", {}, el("span", { class: "shift-glyph", "aria-hidden": "true" }, "▼▲"), "shift"));
+  // one entry per grade shown: its marker and its name (the note below the legend says what each means)
+  const shownGrades = new Set(shifts.map(gradeOf));
+  for (const grade of GRADES.filter((g) => shownGrades.has(g))) {
+    legend.append(
+      el(
+        "li",
+        { class: "legend-grade", dataset: { grade }, title: gradeHelp(grade) },
+        gradeGlyph(grade, "#4f5b67"),
+        `${gradeText(grade)} shift`,
+      ),
+    );
+  }
 }
 
 function renderActorList() {
@@ -305,9 +317,18 @@ function renderShiftList(shifts) {
         {},
         el(
           "button",
-          { type: "button", class: "linklike", dataset: { shiftId: String(shift.id) }, onclick: () => openShift(shift) },
+          {
+            type: "button",
+            class: "linklike",
+            dataset: { shiftId: String(shift.id), grade: gradeOf(shift) },
+            onclick: () => openShift(shift),
+          },
           swatch,
+          gradeGlyph(gradeOf(shift), state.colors.get(shift.actor) || "#333", shift.direction),
           shiftLabel(shift),
+          " ",
+          gradeBadge(gradeOf(shift)),
+          officeBadge(shift),
         ),
       ),
     );
@@ -492,9 +513,22 @@ async function openShift(shift) {
       ["Between", `${fmtDate(shift.window_start)} and ${fmtDate(shift.window_end)}`],
       ["Level", `${fmtScore(shift.before)} → ${fmtScore(shift.after)} (${fmtScore(shift.delta)})`],
       ["Confidence", Number(shift.confidence).toFixed(2)],
+      ["Grade", [gradeBadge(gradeOf(shift)), " ", officeBadge(shift)]],
+      (shift.basis || []).length > 1 ? ["Basis", shift.basis.map(gradeText).join(", ")] : null,
+      shift.office_change ? ["Office", officeText(shift.office_change)] : null,
       ["Status", shift.status],
-    ]),
+    ].filter(Boolean)),
   );
+  if ((shift.reasons || []).length) {
+    body.append(
+      el(
+        "section",
+        { class: "shift-reasons" },
+        el("h3", {}, "Why this is a shift"),
+        el("ul", { class: "plain-list" }, shift.reasons.map((reason) => el("li", {}, reason))),
+      ),
+    );
+  }
   groups.forEach(([title, items], index) => {
     const cards = items.map((item, i) => {
       const found = resolved[index][i];
@@ -503,6 +537,12 @@ async function openShift(shift) {
     });
     body.append(el("section", { class: "evidence-group" }, el("h3", {}, title), el("div", { class: "obs-list" }, cards)));
   });
+}
+
+// "Scholz → Merz on 2025-05-06": who held office before and after, by name where the registry knows them
+function officeText(change) {
+  const who = (slugs) => slugs.map((slug) => names().get(slug) || slug).join(", ") || "nobody";
+  return `${who(change.before)} → ${who(change.after)} on ${fmtDate(change.at)}`;
 }
 
 async function review(observation, patch) {

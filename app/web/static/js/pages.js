@@ -2,6 +2,7 @@
 
 import { api } from "./api.js";
 import { actorHref, clear, directionText, el, fmtDate, fmtScore, topicHref } from "./dom.js";
+import { gradeBadge, gradeOf, officeBadge } from "./grades.js";
 
 const LATEST = 10;
 
@@ -25,6 +26,9 @@ function latestShifts(shifts, { showTopic, showActor, onOpen, topicNames }) {
         showActor ? [el("a", { href: actorHref(shift.actor) }, shift.actor_name), " "] : null,
         showTopic ? [el("a", { href: topicHref(shift.topic) }, topicNames.get(shift.topic) || shift.topic), " "] : null,
         `${directionText(shift.direction)} (${fmtScore(shift.before)} → ${fmtScore(shift.after)}) `,
+        gradeBadge(gradeOf(shift)),
+        officeBadge(shift),
+        " ",
         el(
           "button",
           { type: "button", class: "linklike", onclick: () => onOpen(shift) },

@@ -1,0 +1,192 @@
+"""One series prepared for shift detection, and the shift records every detector returns.
+
+A series is the observations that count for one actor on one topic (its own and, in a roll-up,
+its members'), ordered by observed_at, id. Detectors work on `Prepared`: scores, precision
+weights, day numbers and the shift cues (observations whose sentence reports a change).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from app.timelines.frames import require, utc
+
+Direction = Literal["toward_support", "toward_oppose"]
+# strongest grade first: a sentence that reports the change, a change-point test on a dense series,
+# a move across the scale between few observations; an office change explains a state's move
+Basis = Literal["stated", "statistical", "observed", "office_change"]
+BASIS_ORDER: tuple[Basis, ...] = ("stated", "statistical", "observed", "office_change")
+FloatArray = npt.NDArray[np.float64]
+
+MAX_EVIDENCE = 5
+WEIGHT_FLOOR = 0.05
+ROW_COLUMNS = ["id", "observed_at", "score", "confidence", "shift"]
+_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+
+
+@dataclass(frozen=True)
+class OfficeChange:
+    """The series is a state (or body) whose level moved when the person holding office changed."""
+
+    before: list[str]  # member slugs whose observations make the level before
+    after: list[str]
+    at: datetime  # the day the new office holder's membership began (or the old one's ended)
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A change of level between the observations up to `window_start` and those from `window_end`.
+
+    `at` is the date of the first observation at the new level; the change happened after
+    `window_start` and by `window_end`. `before`/`after` are confidence-weighted means of the
+    observations on each side. `basis` lists every kind of evidence for the change, strongest
+    first (`basis[0]` is its grade); `reasons` says in words why it is called, one line per basis.
+    `confidence` is the probability that the position changed in this direction within the window
+    (see `app.timelines.shifts`). Evidence lists are observation ids, strongest first; cue ids lead
+    `evidence_after`.
+    """
+
+    series: str
+    at: datetime
+    window_start: datetime
+    window_end: datetime
+    before: float
+    after: float
+    delta: float
+    direction: Direction
+    confidence: float
+    n_before: int
+    n_after: int
+    basis: list[Basis]
+    evidence_before: list[int] = field(default_factory=list)
+    evidence_after: list[int] = field(default_factory=list)
+    cue_ids: list[int] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    office_change: OfficeChange | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    series: str
+    ids: npt.NDArray[np.int64]
+    actors: list[str]
+    times: pd.DatetimeIndex
+    days: npt.NDArray[np.int64]
+    y: FloatArray
+    confidence: FloatArray
+    w: FloatArray  # precision weights: confidence floored at WEIGHT_FLOOR, rescaled to mean 1
+    cue_rows: list[int]
+    cue_strength: FloatArray  # q per observation (0 when not a cue)
+    stated_from: FloatArray  # the earlier score a cue's sentence states (NaN when it states none)
+    sentences: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def date(self, row: int) -> datetime:
+        return self.times[row].to_pydatetime()
+
+
+def prepare(rows: pd.DataFrame, series: str | None, cue_weight: float) -> Prepared:
+    """`rows` of one series as arrays. A cue counts with strength cue_weight x its confidence,
+    halved when a member rather than the series' own actor says it."""
+    require(rows, ROW_COLUMNS, "observation rows")
+    frame = rows.loc[rows["score"].notna(), :].sort_values(["observed_at", "id"], kind="stable")
+    name = series
+    if name is None:
+        key = "series" if "series" in frame.columns else "actor"
+        name = str(frame[key].iloc[0]) if len(frame) else ""
+    actors = frame["actor"].astype(str).tolist() if "actor" in frame.columns else [name] * len(frame)
+    observed = utc(frame["observed_at"])
+    confidence = np.asarray(frame["confidence"].astype(float).fillna(0.0).clip(0.0, 1.0), dtype=np.float64)
+    w = np.clip(confidence, WEIGHT_FLOOR, 1.0)
+    if len(w):
+        w = w / w.mean()
+    is_cue = np.asarray(frame["shift"].fillna(False).astype(bool), dtype=np.bool_)
+    direct = np.array([actor == name for actor in actors], dtype=np.bool_)
+    strength = np.where(is_cue, cue_weight * confidence * np.where(direct, 1.0, 0.5), 0.0)
+    days = np.asarray((observed.dt.floor("D") - _EPOCH) // pd.Timedelta(days=1), dtype=np.int64)
+    stated = (
+        pd.to_numeric(frame["shift_from"], errors="coerce").to_numpy(dtype=np.float64)
+        if "shift_from" in frame.columns
+        else np.full(len(frame), np.nan)
+    )
+    return Prepared(
+        series=name,
+        ids=np.asarray(frame["id"].astype("int64"), dtype=np.int64),
+        actors=actors,
+        times=pd.DatetimeIndex(observed),
+        days=days,
+        y=np.asarray(frame["score"].astype(float).clip(-1.0, 1.0), dtype=np.float64),
+        confidence=confidence,
+        w=w,
+        cue_rows=[int(i) for i in np.flatnonzero(is_cue)],
+        cue_strength=np.asarray(strength, dtype=np.float64),
+        stated_from=np.where(is_cue, np.clip(stated, -1.0, 1.0), np.nan),
+        sentences=[_text(v) for v in frame["evidence"]]
+        if "evidence" in frame.columns
+        else [None] * len(frame),
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def side_mean(data: Prepared, lo: int, hi: int) -> float:
+    """Confidence-weighted mean score of rows [lo, hi)."""
+    return float(np.average(data.y[lo:hi], weights=data.w[lo:hi]))
+
+
+def evidence(
+    data: Prepared, lo: int, hi: int, *, own: float, other: float, near: int, lead: list[int]
+) -> list[int]:
+    """Ids in [lo, hi) on `own`'s side of the midpoint between the levels, strongest first.
+
+    Strength = weight x distance beyond the midpoint; ties go to the observation nearest `near`
+    (the change). `lead` rows (the cues) come first.
+    """
+    mid = (own + other) / 2.0
+    side = np.sign(own - other)
+    rows = np.arange(lo, hi)
+    keep = rows[(data.y[rows] - mid) * side > 0]
+    strength = np.round((data.y[keep] - mid) * side * data.w[keep], 9)
+    order = np.lexsort((np.abs(keep - near), -strength))
+    leading = set(lead)
+    ranked = [int(data.ids[r]) for r in lead]
+    ranked += [int(data.ids[keep[i]]) for i in order if int(keep[i]) not in leading]
+    return ranked[:MAX_EVIDENCE]
+
+
+def direction_of(delta: float) -> Direction:
+    return "toward_support" if delta > 0 else "toward_oppose"
+
+
+def stated_reason(data: Prepared, cue_rows: list[int]) -> str:
+    """Why a cue counts: who reported the change, when, in which words."""
+    row = cue_rows[0]
+    who = data.actors[row] if data.actors[row] == data.series else f"{data.actors[row]} (member)"
+    sentence = data.sentences[row]
+    quoted = f': "{_clip(sentence)}"' if sentence else ""
+    more = f" (and {len(cue_rows) - 1} more)" if len(cue_rows) > 1 else ""
+    return f"A sentence reports the change of {who} on {data.date(row):%Y-%m-%d}{more}{quoted}"
+
+
+def moved_reason(before: float, n_before: int, after: float, n_after: int) -> str:
+    return (
+        f"Coded positions moved from {before:+.2f} ({_count(n_before)}) to {after:+.2f} ({_count(n_after)})"
+    )
+
+
+def _count(n: int) -> str:
+    return f"{n} observation" + ("" if n == 1 else "s")
+
+
+def _clip(sentence: str, limit: int = 240) -> str:
+    return sentence if len(sentence) <= limit else sentence[: limit - 3].rstrip() + "..."
