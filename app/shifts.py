@@ -3,10 +3,11 @@
 Shifts are computed on each actor's roll-up series (a bloc includes its members as of each
 observation's date). After a write touches (topic, actor) pairs, `refresh_shifts` recomputes the
 series of those actors and of every actor they roll up into, then reconciles: a detection that
-matches a stored shift (same direction, dates within `MATCH_DAYS`) updates it in place (a
-moved shift keeps its first-detected time; a withdrawn one the data supports again is revived),
-a new one is inserted, an active one that is no longer detected is withdrawn. Each change is written to the webhook outbox in the same
-transaction. Flush, never commit.
+matches a stored shift (same direction, and dates within `MATCH_DAYS` or the same observations
+before it) updates it in place (a moved shift keeps its first-detected time; a withdrawn one the
+data supports again is revived), a new one is inserted, an active one that is no longer detected
+is withdrawn. Each change is written to the webhook outbox in the same transaction. Flush, never
+commit.
 """
 
 from __future__ import annotations
@@ -88,6 +89,16 @@ def _changed(shift: Shift, detected: DetectedShift) -> bool:
     )
 
 
+def _same_change(stored: Shift, detected: DetectedShift) -> bool:
+    """The same change of position: same direction, and dated close or resting on the same
+    observations before it (a shift whose later evidence was rejected and verified again may come
+    back at another date)."""
+    if stored.direction != detected.direction:
+        return False
+    near = abs(stored.at - detected.at) <= timedelta(days=MATCH_DAYS)
+    return near or bool(set(stored.evidence_before) & set(detected.evidence_before))
+
+
 def reconcile(
     session: Session, *, topic: Topic, actor: Actor, detected: Sequence[DetectedShift]
 ) -> list[ShiftChange]:
@@ -96,11 +107,7 @@ def reconcile(
     changes: list[ShiftChange] = []
     for item in detected:
         match = min(
-            (
-                s
-                for s in unmatched
-                if s.direction == item.direction and abs(s.at - item.at) <= timedelta(days=MATCH_DAYS)
-            ),
+            (s for s in unmatched if _same_change(s, item)),
             key=lambda s: abs(s.at - item.at),
             default=None,
         )

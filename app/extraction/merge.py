@@ -34,6 +34,7 @@ class Candidate:
     basis: str = "path"  # how the stance was read: path, act, clause, focus
     # other sentences of the article that report the same claim (same actor, topic, day and sign)
     supporting: tuple[tuple[Sentence, str | None], ...] = ()
+    shift_from: float | None = None  # the earlier position the sentence states, with `shift`
 
 
 def label_for(score: float, mixed: bool) -> Label:
@@ -107,6 +108,11 @@ def to_observation(candidate: Candidate) -> ExtractedObservation:
             "date_precision": candidate.precision.name.lower(),
             "basis": candidate.basis,
             "sentence": sentence.index,
+            **(
+                {"shift_from": candidate.shift_from}
+                if candidate.shift and candidate.shift_from is not None
+                else {}
+            ),
             "supporting": [
                 {"evidence": other.text, "start": other.start, "end": other.end, "speaker": speaker}
                 for other, speaker in candidate.supporting

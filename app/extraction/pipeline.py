@@ -353,6 +353,7 @@ class PipelineExtractor:
             sentence=doc.sentences[i],
             speaker=claimant.speaker,
             shift=any(r.shift for r, _ in readings),
+            shift_from=next((r.earlier for r, _ in readings if r.shift and r.earlier is not None), None),
             direct=claimant.direct,
             basis=basis,
         )

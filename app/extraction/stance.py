@@ -53,6 +53,20 @@ _GIVING_UP = frozenset(("drop", "abandon", "withdraw", "end", "lift", "soften", 
 _DEONTIC = frozenset(("should", "must", "ought"))
 _EARLIER = frozenset(("initially", "previously", "earlier", "once", "formerly"))
 _LATER = frozenset(("now", "since", "later", "longer"))
+# shift words that say the position turned to the other side, not merely moved
+_REVERSAL = frozenset(
+    (
+        "reverse",
+        "reversal",
+        "u-turn",
+        "u-turned",
+        "backtrack",
+        "about-face",
+        "turnaround",
+        "volte-face",
+        "flip",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,8 @@ class Reading:
     explicit: bool  # a word with a side (or an abstention) decided it
     neutral: bool
     shift: bool
+    # the earlier position the clause itself states ("dropped its opposition": -1), when it does
+    earlier: float | None = None
 
 
 def key(token: Token) -> str:
@@ -332,9 +348,9 @@ def read_path(
             explicit = True  # "members should spend more", said by someone, is a demand
         tentative = tentative or _tentative(node)
     if neutral:
-        return Reading(0.0, True, True, _shift(path[-1]))
+        return Reading(0.0, True, True, _shift(path[-1]), _earlier(path[-1], 0.0))
     strength = 0.5 if tentative else 1.0
-    return Reading(sign * strength, explicit, False, _shift(path[-1]))
+    return Reading(sign * strength, explicit, False, _shift(path[-1]), _earlier(path[-1], sign * strength))
 
 
 def downward_path(predicate: Token) -> list[Token]:
@@ -384,6 +400,28 @@ class _Leaf:
         self.pos_ = "NOUN"
         self.lemma_ = ""
         self.lower_ = ""
+
+
+def _earlier(predicate: Token, score: float) -> float | None:
+    """The position the clause says the claimant held before: the one it gave up ("dropped its
+    opposition": -1), or the mirror of the present one where it reports a reversal ("no longer
+    backs", "reversed course", "initially ... now")."""
+    tokens = list(predicate.subtree)
+    for token in tokens:
+        if str(token.lemma_).lower() not in _GIVING_UP:
+            continue
+        for child in token.children:
+            lemma = str(child.lemma_).lower()
+            if child.dep_ == "dobj" and child.pos_ == "NOUN" and POLARITY.get(lemma):
+                return 1.0 if POLARITY[lemma] > 0 else -1.0
+    if not score:
+        return None
+    words = {str(t.lemma_).lower() for t in tokens} | {key(t) for t in tokens}
+    lowers = {t.lower_ for t in tokens}
+    reversed_ = bool(words & _REVERSAL) or ("no" in lowers and "longer" in lowers)
+    if reversed_ or (lowers & _EARLIER and lowers & _LATER):
+        return -score
+    return None
 
 
 def _shift(predicate: Token) -> bool:

@@ -300,6 +300,7 @@ def observation_rows(
             Observation.article_id,
             Article.url.label("article_url"),
             Observation.extras,
+            ((Observation.method != "manual") & (Observation.status == "auto")).label("automatic"),
         )
         .join(Actor, Actor.id == Observation.actor_id)
         .outerjoin(Article, Article.id == Observation.article_id)
@@ -312,8 +313,9 @@ def observation_rows(
     )
     if actor_ids is not None:
         stmt = stmt.where(Observation.actor_id.in_(actor_ids))
-    frame = _read(session, stmt, [*ROW_COLUMNS, "extras"])
+    frame = _read(session, stmt, [*ROW_COLUMNS, "extras", "automatic"])
     frame["shift_from"] = [_shift_from(extras) for extras in frame.pop("extras")]
+    frame["automatic"] = frame["automatic"].fillna(False).astype(bool)
     frame["observed_at"] = pd.to_datetime(frame["observed_at"], utc=True, format="mixed")
     frame["shift"] = frame["shift"].astype(bool)
     frame["score"] = frame["score"].astype(float)

@@ -85,6 +85,7 @@ class Prepared:
     cue_strength: FloatArray  # q per observation (0 when not a cue)
     stated_from: FloatArray  # the earlier score a cue's sentence states (NaN when it states none)
     sentences: list[str | None]
+    automatic: npt.NDArray[np.bool_]  # coded by the extractor and not reviewed
 
     def __len__(self) -> int:
         return len(self.y)
@@ -132,6 +133,11 @@ def prepare(rows: pd.DataFrame, series: str | None, cue_weight: float) -> Prepar
         sentences=[_text(v) for v in frame["evidence"]]
         if "evidence" in frame.columns
         else [None] * len(frame),
+        automatic=(
+            np.asarray(frame["automatic"].fillna(False).astype(bool), dtype=np.bool_)
+            if "automatic" in frame.columns
+            else np.zeros(len(frame), dtype=np.bool_)
+        ),
     )
 
 

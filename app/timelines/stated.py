@@ -54,7 +54,8 @@ def _contradicted(data: Prepared, cue: int, after_end: int, old: float, level: f
     )
 
 
-def detect(data: Prepared, model: Fit | None, *, report_min: float = REPORT_MIN) -> list[Shift]:
+def detect(data: Prepared, model: Fit | None, *, report_min: float | None = None) -> list[Shift]:
+    least = REPORT_MIN if report_min is None else report_min
     found: dict[tuple[int, int], Shift] = {}
     for cue in data.cue_rows:
         level = float(data.y[cue])
@@ -84,7 +85,7 @@ def detect(data: Prepared, model: Fit | None, *, report_min: float = REPORT_MIN)
         if model is not None and last_old >= 0:
             moved = model.moved(model.block_of(last_old), model.block_of(first_new), upward)
         confidence = 1.0 - (1.0 - moved) * float(np.prod(1.0 - data.cue_strength[cues]))
-        if confidence < report_min:
+        if confidence < least:
             continue
         if last_old >= 0:
             before_start = _run(data, last_old, -1, old, level)

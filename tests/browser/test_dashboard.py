@@ -370,7 +370,9 @@ def test_actor_and_topic_pages(page: Page, shared_server: LiveServer) -> None:
     latest = view.locator("section", has=page.get_by_role("heading", name="Latest shifts"))
     expect(latest).to_contain_text("toward oppose")
 
-    latest.get_by_role("button", name=re.compile("^Evidence")).first.click()
+    # Europe also moves back toward support with the September pledge; open the late-March step back
+    step_back = latest.locator("li", has_text="toward oppose")
+    step_back.get_by_role("button", name=re.compile("^Evidence")).first.click()
     expect(page.locator("#view-dashboard")).to_be_visible()
     expect(page.locator("#panel mark", has_text=SEED_QUOTE)).to_be_visible()
 

@@ -176,6 +176,38 @@ def test_a_benefit_the_topic_brings_is_support(extractor: PipelineExtractor) -> 
 def test_giving_up_opposition_is_support(extractor: PipelineExtractor, sentence: str) -> None:
     found = extract(extractor, sentence)
     assert [(o.topic, o.label, o.shift) for o in found] == [(CHARGE, "support", True)]
+    # the sentence itself says where the actor came from
+    assert found[0].extras["shift_from"] < 0
+
+
+@pytest.mark.parametrize(
+    ("sentence", "actor", "earlier"),
+    [
+        pytest.param(
+            "The Greens reversed course on Monday and backed the congestion charge.", "green-party", -1.0
+        ),
+        pytest.param("The Greens no longer back the congestion charge.", "green-party", 1.0),
+        pytest.param(
+            "The city council dropped its support for the congestion charge.", "lakeford-council", 1.0
+        ),
+    ],
+)
+def test_a_stated_change_carries_the_earlier_position(
+    extractor: PipelineExtractor, sentence: str, actor: str, earlier: float
+) -> None:
+    observation = one(extract(extractor, sentence), actor, CHARGE)
+    assert observation.shift
+    assert observation.extras["shift_from"] == earlier
+
+
+def test_a_move_without_a_stated_origin_carries_no_earlier_position(extractor: PipelineExtractor) -> None:
+    observation = one(
+        extract(extractor, "The Greens stepped back from the congestion charge on Monday."),
+        "green-party",
+        CHARGE,
+    )
+    assert observation.shift
+    assert "shift_from" not in observation.extras
 
 
 def test_a_threat_against_an_outcome_is_not_support_for_it(extractor: PipelineExtractor) -> None:
