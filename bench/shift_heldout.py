@@ -11,6 +11,7 @@ alarms, then to the shipped values), among those whose synthetic false-alarm rat
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -182,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     print("|---|---:|---:|---|")
     for storyline in STORYLINES:
-        best = min(allowed, key=lambda entry, held=storyline: _rank(entry, held, shipped))
+        best = min(allowed, key=functools.partial(_rank, storyline=storyline, shipped=shipped))
         mine, held = shipped_entry[2][storyline], best[2][storyline]
         print(
             f"| {storyline} | {mine.found}/{mine.documented}, {mine.false_alarms} "

@@ -27,7 +27,6 @@ FloatArray = npt.NDArray[np.float64]
 MAX_EVIDENCE = 5
 WEIGHT_FLOOR = 0.05
 ROW_COLUMNS = ["id", "observed_at", "score", "confidence", "shift"]
-_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 
 
 @dataclass(frozen=True)
@@ -98,47 +97,55 @@ def prepare(rows: pd.DataFrame, series: str | None, cue_weight: float) -> Prepar
     """`rows` of one series as arrays. A cue counts with strength cue_weight x its confidence,
     halved when a member rather than the series' own actor says it."""
     require(rows, ROW_COLUMNS, "observation rows")
-    frame = rows.loc[rows["score"].notna(), :].sort_values(["observed_at", "id"], kind="stable")
+    scores = _floats(rows, "score", np.nan)
+    observed = utc(rows["observed_at"]).to_numpy(dtype="datetime64[ns]")
+    ids = rows["id"].to_numpy(dtype=np.int64)
+    keep = np.flatnonzero(~np.isnan(scores))
+    order = keep[np.lexsort((ids[keep], observed[keep]))]
     name = series
     if name is None:
-        key = "series" if "series" in frame.columns else "actor"
-        name = str(frame[key].iloc[0]) if len(frame) else ""
-    actors = frame["actor"].astype(str).tolist() if "actor" in frame.columns else [name] * len(frame)
-    observed = utc(frame["observed_at"])
-    confidence = np.asarray(frame["confidence"].astype(float).fillna(0.0).clip(0.0, 1.0), dtype=np.float64)
+        key = "series" if "series" in rows.columns else "actor"
+        name = str(rows[key].iloc[order[0]]) if len(order) else ""
+    all_actors = rows["actor"].astype(str).to_numpy() if "actor" in rows.columns else None
+    actors = [str(a) for a in all_actors[order]] if all_actors is not None else [name] * len(order)
+    confidence = np.clip(np.nan_to_num(_floats(rows, "confidence", 0.0)[order]), 0.0, 1.0)
     w = np.clip(confidence, WEIGHT_FLOOR, 1.0)
     if len(w):
         w = w / w.mean()
-    is_cue = np.asarray(frame["shift"].fillna(False).astype(bool), dtype=np.bool_)
+    is_cue = _flags(rows, "shift")[order]
     direct = np.array([actor == name for actor in actors], dtype=np.bool_)
     strength = np.where(is_cue, cue_weight * confidence * np.where(direct, 1.0, 0.5), 0.0)
-    days = np.asarray((observed.dt.floor("D") - _EPOCH) // pd.Timedelta(days=1), dtype=np.int64)
-    stated = (
-        pd.to_numeric(frame["shift_from"], errors="coerce").to_numpy(dtype=np.float64)
-        if "shift_from" in frame.columns
-        else np.full(len(frame), np.nan)
-    )
+    stamps = observed[order]
+    stated = _floats(rows, "shift_from", np.nan)[order]
+    evidence_column = rows["evidence"].to_numpy(dtype=object)[order] if "evidence" in rows.columns else None
     return Prepared(
         series=name,
-        ids=np.asarray(frame["id"].astype("int64"), dtype=np.int64),
+        ids=ids[order],
         actors=actors,
-        times=pd.DatetimeIndex(observed),
-        days=days,
-        y=np.asarray(frame["score"].astype(float).clip(-1.0, 1.0), dtype=np.float64),
+        times=pd.DatetimeIndex(stamps, tz="UTC"),
+        days=stamps.astype("datetime64[D]").astype(np.int64),
+        y=np.clip(scores[order], -1.0, 1.0),
         confidence=confidence,
         w=w,
         cue_rows=[int(i) for i in np.flatnonzero(is_cue)],
         cue_strength=np.asarray(strength, dtype=np.float64),
         stated_from=np.where(is_cue, np.clip(stated, -1.0, 1.0), np.nan),
-        sentences=[_text(v) for v in frame["evidence"]]
-        if "evidence" in frame.columns
-        else [None] * len(frame),
-        automatic=(
-            np.asarray(frame["automatic"].fillna(False).astype(bool), dtype=np.bool_)
-            if "automatic" in frame.columns
-            else np.zeros(len(frame), dtype=np.bool_)
-        ),
+        sentences=[_text(v) for v in evidence_column] if evidence_column is not None else [None] * len(order),
+        automatic=_flags(rows, "automatic")[order],
     )
+
+
+def _floats(frame: pd.DataFrame, column: str, default: float) -> FloatArray:
+    if column not in frame.columns:
+        return np.full(len(frame), default, dtype=np.float64)
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(np.isnan(values), default, values) if not np.isnan(default) else values
+
+
+def _flags(frame: pd.DataFrame, column: str) -> npt.NDArray[np.bool_]:
+    if column not in frame.columns:
+        return np.zeros(len(frame), dtype=np.bool_)
+    return np.array([bool(v) and v == v for v in frame[column].to_numpy(dtype=object)], dtype=np.bool_)
 
 
 def _text(value: object) -> str | None:

@@ -100,12 +100,16 @@ def _merge(found: Iterable[Shift]) -> list[Shift]:
             merged.append(item)
             continue
         kept = merged[index]
-        basis = [b for b in BASIS_ORDER if b in kept.basis or b in item.basis]
+        # one reason per basis, each from the strongest finding that has it
+        reasons = dict(zip(item.basis, item.reasons, strict=True)) | dict(
+            zip(kept.basis, kept.reasons, strict=True)
+        )
+        basis = [b for b in BASIS_ORDER if b in reasons]
         merged[index] = replace(
             kept,
             basis=basis,
             confidence=max(kept.confidence, item.confidence),
-            reasons=[*kept.reasons, *(r for r in item.reasons if r not in kept.reasons)],
+            reasons=[reasons[b] for b in basis],
             cue_ids=[*kept.cue_ids, *(i for i in item.cue_ids if i not in kept.cue_ids)],
         )
     return sorted(merged, key=lambda s: (s.at, s.direction))

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special, stats  # type: ignore[import-untyped]
+from scipy import special  # type: ignore[import-untyped]
 
 from app.timelines.series import (
     Basis,
@@ -68,6 +68,7 @@ AUTOMATIC_NOISE = 0.2
 OWN_JITTERS, OWN_PRIOR = (CODING_JITTER, 0.35, 0.5), (0.8, 0.15, 0.05)
 MEMBER_JITTERS, MEMBER_PRIOR = (0.25, 0.4, 0.6, 0.8), (0.25, 0.25, 0.25, 0.25)
 RUN_MASS = 0.1
+_SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 MAX_OBSERVATIONS = 40
 REPORT_MIN = 0.5
 
@@ -111,8 +112,9 @@ def _log_emissions(data: Prepared, block_start: npt.NDArray[np.int64], jitter: F
     """log P(block t's observations | level g), shape (blocks, levels); `jitter` per row."""
     y = data.y[:, None]
     s = jitter[:, None]
-    mass = stats.norm.cdf((1.0 - LEVELS[None, :]) / s) - stats.norm.cdf((-1.0 - LEVELS[None, :]) / s)
-    density = stats.norm.pdf((y - LEVELS[None, :]) / s) / (s * mass)
+    mass = special.ndtr((1.0 - LEVELS[None, :]) / s) - special.ndtr((-1.0 - LEVELS[None, :]) / s)
+    z = (y - LEVELS[None, :]) / s
+    density = np.exp(-0.5 * z * z) / (_SQRT_2PI * s * mass)
     eps = np.clip(NOISE_SHARE * (1.0 - data.confidence), NOISE_FLOOR, 0.5)
     eps = np.where(data.automatic, np.maximum(eps, AUTOMATIC_NOISE), eps)[:, None]
     per_row = np.log((1.0 - eps) * density + eps / 2.0)

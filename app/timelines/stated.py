@@ -102,9 +102,9 @@ def detect(data: Prepared, model: Fit | None, *, report_min: float | None = None
         if (after > before) != upward:
             continue
         basis: list[Basis] = ["stated"]
-        reasons = [stated_reason(data, cues)]
+        reason = stated_reason(data, cues)
         if last_old < 0:
-            reasons.append(f"The sentence itself states the earlier position ({old:+.2f})")
+            reason += f" (the sentence itself states the earlier position, {old:+.2f})"
         found[(last_old, first_new)] = Shift(
             series=data.series,
             at=data.date(first_new),
@@ -123,6 +123,6 @@ def detect(data: Prepared, model: Fit | None, *, report_min: float | None = None
                 data, first_new, after_end, own=after, other=before, near=first_new, lead=cues
             ),
             cue_ids=[int(data.ids[row]) for row in cues],
-            reasons=reasons,
+            reasons=[reason],
         )
     return list(found.values())

@@ -246,3 +246,20 @@ def test_csv_has_the_basis_and_grade(client: TestClient, session: Session) -> No
     assert (rows["italy"]["basis"], rows["italy"]["grade"]) == ("stated+statistical", "stated")
     assert (rows["spain"]["basis"], rows["spain"]["grade"]) == ("statistical", "statistical")
     assert (rows["germany"]["basis"], rows["germany"]["grade"]) == ("office_change+observed", "office_change")
+
+
+def test_a_new_chancellor_moving_germany_is_an_office_change(client: TestClient) -> None:
+    # the starter registry dates Scholz's chancellorship to 2025-05-06 and Merz's from then
+    for day in (date(2025, 1, 14), date(2025, 3, 18)):
+        _code(client, "olaf-scholz", day, -1.0)
+    for day in (date(2025, 6, 24), date(2025, 8, 28)):
+        _code(client, "friedrich-merz", day, 0.5)
+    [shift] = _shifts(client, actor="germany")
+    assert shift["direction"] == "toward_support"
+    assert shift["basis"][-1] == "office_change"
+    assert shift["office_change"]["before"] == ["olaf-scholz"]
+    assert shift["office_change"]["after"] == ["friedrich-merz"]
+    assert shift["office_change"]["at"].startswith("2025-05-06")
+    assert len(shift["reasons"]) == len(shift["basis"])
+    # each chancellor on his own holds one position: no shift for either person
+    assert _shifts(client, actor="olaf-scholz") == _shifts(client, actor="friedrich-merz") == []

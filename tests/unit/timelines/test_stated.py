@@ -62,7 +62,7 @@ def test_the_sentence_can_state_the_earlier_position_itself() -> None:
     [shift] = detect_shifts(rows)
     assert shift.basis == ["stated"]
     assert (shift.before, shift.after, shift.n_before) == (-1.0, 0.5, 0)
-    assert "states the earlier position" in shift.reasons[1]
+    assert "states the earlier position, -1.00" in shift.reasons[0]
 
 
 def test_a_reported_change_at_the_level_already_held_is_not_visible() -> None:
