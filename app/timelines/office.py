@@ -30,6 +30,9 @@ def annotate(shifts: list[Shift], data: Prepared, memberships: pd.DataFrame) -> 
     actor_of = dict(zip(data.ids.tolist(), data.actors, strict=True))
     out: list[Shift] = []
     for shift in shifts:
+        if shift.office_change is not None:
+            out.append(shift)
+            continue
         before = {actor_of[i] for i in shift.evidence_before if i in actor_of} - {data.series}
         after = {actor_of[i] for i in shift.evidence_after if i in actor_of} - {data.series}
         change = None

@@ -29,10 +29,6 @@ from app.timelines.sparse import JUMP_MIN, Fit
 REPORT_MIN = 0.25
 
 
-def _far(a: float, b: float) -> bool:
-    return abs(a - b) >= JUMP_MIN - 1e-9 or a * b < 0
-
-
 def _run(data: Prepared, start: int, step: int, own: float, other: float) -> int:
     """The last row of the run from `start` (moving by `step`) that sits nearer `own` than `other`."""
     row = start
@@ -59,10 +55,11 @@ def detect(data: Prepared, model: Fit | None, *, report_min: float | None = None
     found: dict[tuple[int, int], Shift] = {}
     for cue in data.cue_rows:
         level = float(data.y[cue])
-        earlier = [j for j in range(cue) if data.days[j] < data.days[cue] and _far(float(data.y[j]), level)]
+        prior = data.y[: int(np.searchsorted(data.days, data.days[cue], side="left"))]
+        earlier = np.flatnonzero((np.abs(prior - level) >= JUMP_MIN - 1e-9) | (prior * level < 0))
         stated = float(data.stated_from[cue])
-        if earlier:
-            last_old = earlier[-1]
+        if len(earlier):
+            last_old = int(earlier[-1])
             old = float(data.y[last_old])
         elif not math.isnan(stated) and abs(stated - level) >= 0.5:
             last_old, old = -1, stated

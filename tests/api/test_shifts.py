@@ -256,7 +256,7 @@ def test_a_new_chancellor_moving_germany_is_an_office_change(client: TestClient)
         _code(client, "friedrich-merz", day, 0.5)
     [shift] = _shifts(client, actor="germany")
     assert shift["direction"] == "toward_support"
-    assert shift["basis"][-1] == "office_change"
+    assert shift["basis"] == ["observed", "office_change"]
     assert shift["office_change"]["before"] == ["olaf-scholz"]
     assert shift["office_change"]["after"] == ["friedrich-merz"]
     assert shift["office_change"]["at"].startswith("2025-05-06")

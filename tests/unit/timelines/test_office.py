@@ -44,7 +44,7 @@ def test_a_new_chancellor_moving_the_state_is_an_office_change() -> None:
     )
     [shift] = detect_shifts(rows, memberships=_memberships(HANDOVER))
     assert shift.direction == "toward_support"
-    assert shift.basis[-1] == "office_change"
+    assert shift.basis == ["observed", "office_change"]
     assert shift.office_change is not None
     assert (shift.office_change.before, shift.office_change.after) == (["ola-brenner"], ["mira-sol"])
     assert shift.office_change.at == HANDOVER.to_pydatetime()
