@@ -1,6 +1,6 @@
 """Documented position changes found, per development set: `python -m bench.shift_recall [--extraction]`.
 
-For each set in `tests/data/shifts/` (expectations written from the set's NOTES.md / README, the
+For each set in `tests/shift_sets/` (expectations written from the set's NOTES.md / README, the
 set's registry and its gold tuples), a fresh SQLite database and the API in process:
 
 * gold (always): every gold tuple posted through `POST /v1/stances` as a manual stance (the
@@ -32,7 +32,7 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "shifts"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "shift_sets"
 SETS = ("ukraine", "trade", "defence")
 CODER_CONFIDENCE = {"high": 0.9, "medium": 0.7, "low": 0.5}
 

@@ -1,6 +1,6 @@
 """The development sets' documented position changes, found from their gold coding.
 
-Each set's gold tuples (tests/data/shifts/<set>/gold.jsonl, copied from shared/corpus and
+Each set's gold tuples (tests/shift_sets/<set>/gold.jsonl, copied from shared/corpus and
 shared/corpora) are posted as manual stances; `GET /v1/shifts` must then show at least 80% of the
 changes its NOTES.md / README documents (expectations.json) in their windows and directions, and no
 shift at all for its stable controls.
