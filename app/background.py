@@ -13,11 +13,12 @@ import logging
 import threading
 import time
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import feeds, ingest, shifts, webhooks
 from app.config import Settings
-from app.db import session_scope
+from app.db import DatabaseUnavailable, session_scope
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +44,26 @@ def run_once(settings: Settings, factory: sessionmaker[Session], *, settle: bool
         )
 
 
+# while rounds fail, the wait between them doubles up to this
+MAX_BACKOFF_SECONDS = 30.0
+
+
 class BackgroundWorker:
+    """Runs `run_once` every `worker_poll_seconds` in a daemon thread.
+
+    While rounds fail (the database is down, most often) the wait doubles up to
+    `MAX_BACKOFF_SECONDS`, and the log says so once: a warning with the error's first line when
+    rounds start failing (with the traceback when it is not the database's), an info line when
+    one succeeds again.
+    """
+
     def __init__(self, settings: Settings, factory: sessionmaker[Session]) -> None:
         self._settings, self._factory = settings, factory
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stanceline-worker", daemon=True)
         self._cache = ingest.RegistryCache()
+        self._failed_rounds = 0
+        self._next_feed_round = time.monotonic()
 
     @staticmethod
     def needed(settings: Settings) -> bool:
@@ -66,16 +81,36 @@ class BackgroundWorker:
         )
 
     def _run(self) -> None:
-        next_feed_round = time.monotonic()
         while not self._stop.is_set():
-            try:
-                run_once(self._settings, self._factory)
-            except Exception:  # the worker must outlive a bad round (database restart, etc.)
-                logger.exception("worker.round_failed")
-            if time.monotonic() >= next_feed_round:
-                next_feed_round = time.monotonic() + self._settings.feed_poll_seconds
-                self._poll_feeds()
-            self._stop.wait(self._settings.worker_poll_seconds)
+            self._stop.wait(self.poll())
+
+    def poll(self) -> float:
+        """One round; returns how long to wait before the next."""
+        try:
+            run_once(self._settings, self._factory)
+        except Exception as error:  # the worker must outlive a bad round (database restart, etc.)
+            return self._failed(error)
+        if self._failed_rounds:
+            logger.info("worker.recovered failed_rounds=%d", self._failed_rounds)
+            self._failed_rounds = 0
+        if time.monotonic() >= self._next_feed_round:
+            self._next_feed_round = time.monotonic() + self._settings.feed_poll_seconds
+            self._poll_feeds()
+        return self._settings.worker_poll_seconds
+
+    def _failed(self, error: Exception) -> float:
+        self._failed_rounds += 1
+        base = self._settings.worker_poll_seconds
+        wait = min(base * 2.0 ** min(self._failed_rounds, 32), max(MAX_BACKOFF_SECONDS, base))
+        if self._failed_rounds == 1:
+            database = isinstance(error, OperationalError | DatabaseUnavailable)
+            logger.warning(
+                "worker.round_failed error=%s retry_in=%.1fs (logged once until a round succeeds)",
+                _summary(error),
+                wait,
+                exc_info=None if database else error,
+            )
+        return wait
 
     def _poll_feeds(self) -> None:
         try:
@@ -83,3 +118,10 @@ class BackgroundWorker:
                 feeds.poll_due(self._factory, settings=self._settings, client=client, cache=self._cache)
         except Exception:
             logger.exception("worker.feeds_failed")
+
+
+def _summary(error: BaseException) -> str:
+    """The error's first line: a DBAPI error's own message, without SQLAlchemy's statement and link."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}"

@@ -1,4 +1,9 @@
-"""The `stanceline` command: serve, demo, ingest, extract, eval, registry load, db upgrade."""
+"""The `stanceline` command: serve, demo, ingest, extract, eval, registry load, db upgrade.
+
+Each command imports what it uses when it runs: `stanceline --help` (and every process that
+only needs one command) loads neither the web app, the database layer nor the extraction and
+analysis libraries (tests/test_cli_imports.py).
+"""
 
 from __future__ import annotations
 
@@ -7,34 +12,30 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from app import auth, background, cli_jobs, cli_transfer, devsets, ingest, metrics, migrate, registry, shifts
-from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker, session_scope
-from app.errors import StancelineError
-from app.extraction import KNOWN_ENGINES, resolve_engine
-from app.extraction.corpus import extract_corpus, read_jsonl, write_jsonl
-from app.extraction.types import RegistrySnapshot
-from app.main import create_app
-from app.observability import configure_logging
-from app.schemas import ApiKeyRead
-from app.store import aggregates
-from app.store import api_keys as key_store
-from app.store import articles as article_store
+from app import cli_jobs, cli_transfer
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from app import devsets
+    from app.config import Settings
+    from app.store import aggregates
 
 T = TypeVar("T")
+# app.extraction.KNOWN_ENGINES, named here so that --help needs no extraction import (tested equal)
+ENGINE_CHOICES = ("rules", "embeddings")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_CORPUS = DEMO_DIR / "articles.jsonl"
@@ -56,6 +57,9 @@ DatabaseOption = Annotated[
 
 
 def _settings(database_url: str | None) -> Settings:
+    from app.config import get_settings
+    from app.extraction import resolve_engine
+
     settings = get_settings()
     try:
         update: dict[str, str] = {"extraction_engine": resolve_engine(settings.extraction_engine)}
@@ -67,6 +71,8 @@ def _settings(database_url: str | None) -> Settings:
 
 
 def _engine(name: str) -> str:
+    from app.extraction import resolve_engine
+
     try:
         resolved = resolve_engine(name)
     except ValueError as error:
@@ -94,6 +100,11 @@ def serve(
 
 
 def _run_server(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    import uvicorn
+
+    from app import metrics, migrate
+    from app.observability import configure_logging
+
     configure_logging(settings.log_level, json=settings.log_format == "json")
     metrics.prepare_multiprocess_dir()
     # uvicorn logs through our handler and leaves access records to ours (its own print query
@@ -108,9 +119,12 @@ def _run_server(settings: Settings, host: str, port: int, workers: int = 1) -> N
     }
     signal.signal(signal.SIGTERM, _stopped_on_request)
     if workers == 1:
+        from app.main import create_app
+
         uvicorn.run(create_app(settings), **options)
         return
-    # worker processes build their own settings from the environment; migrate once, before they start
+    # worker processes build their own settings from the environment; migrate once, before they
+    # start. The supervisor itself never loads the app: the workers start that much sooner.
     os.environ["STANCELINE_DATABASE_URL"] = settings.database_url
     migrate.upgrade(settings.database_url)
     # a worker that loads the app on a busy machine must not be killed as unresponsive (uvicorn's 5 s)
@@ -126,6 +140,9 @@ def _stopped_on_request(_signum: int, _frame: FrameType | None) -> None:
 
 
 def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int, label: str) -> Counter[str]:
+    from app import ingest, migrate, shifts
+    from app.db import make_engine, make_sessionmaker, session_scope
+
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings)
     factory = make_sessionmaker(engine)
@@ -137,14 +154,23 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
             task = progress.add_task(label, total=len(rows))
             for start in range(0, len(rows), batch_size):
                 chunk = rows[start : start + batch_size]
+                # extracted before the write transaction, which then holds SQLite's lock briefly
+                batch = ingest.validate_batch(chunk)
+                ahead = ingest.prepare(
+                    partial(session_scope, factory, write=False),
+                    list(batch.articles.values()),
+                    cache=cache,
+                    engine=settings.extraction_engine,
+                )
                 with session_scope(factory) as session:
                     context = cache.get(session)
-                    outcome = ingest.ingest_batch(
+                    outcome = ingest.store_batch(
                         session,
-                        chunk,
+                        batch,
                         context=context,
                         engine=settings.extraction_engine,
                         link_stories=settings.story_linking == "all",
+                        ahead=ahead,
                     )
                     shifts.after_write(
                         session,
@@ -169,10 +195,14 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
 
 def _finish_background_work(settings: Settings, factory: sessionmaker[Session]) -> None:
     """Refresh every series this command queued, once, and post the webhooks that produced."""
+    from app import background
+
     background.run_once(settings, factory, settle=False)
 
 
 def _read_articles(path: Path) -> list[dict[str, Any]]:
+    from app.extraction.corpus import read_jsonl
+
     try:
         return list(read_jsonl(path))
     except (OSError, ValueError) as error:
@@ -199,10 +229,13 @@ def extract(
         Path, typer.Option("--registry", exists=True, dir_okay=False, help="Registry JSON")
     ],
     out: Annotated[Path, typer.Option(help="Where to write predictions (JSONL)")],
-    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(KNOWN_ENGINES)}")] = "rules",
+    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINE_CHOICES)}")] = "rules",
 ) -> None:
     """Extract observations from a corpus without a server or a database."""
     import orjson
+
+    from app.extraction.corpus import extract_corpus, read_jsonl, write_jsonl
+    from app.extraction.types import RegistrySnapshot
 
     try:
         snapshot = RegistrySnapshot.from_dict(orjson.loads(registry_file.read_bytes()))
@@ -221,6 +254,10 @@ def reextract(
 
     Unreviewed automatic observations are replaced; manual and reviewed ones stay.
     """
+    from app import ingest, migrate, shifts
+    from app.db import make_engine, make_sessionmaker, session_scope
+    from app.store import articles as article_store
+
     settings = _settings(database_url)
     engine_name = _engine(engine) if engine else settings.extraction_engine
     migrate.upgrade(settings.database_url)
@@ -289,7 +326,7 @@ def evaluate(
         Path | None,
         typer.Option("--registry", exists=True, dir_okay=False, help="Registry JSON for --corpus"),
     ] = None,
-    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(KNOWN_ENGINES)}")] = "rules",
+    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINE_CHOICES)}")] = "rules",
     as_json: Annotated[bool, typer.Option("--json", help="Print every figure as one JSON object")] = False,
     show_errors: Annotated[
         bool, typer.Option("--show-errors", help="List missed, false or mislabelled and trap tuples")
@@ -301,6 +338,8 @@ def evaluate(
     else to the current directory). One table: each set, then each of its topics.
     """
     import orjson
+
+    from app import devsets
 
     chosen = _eval_sets(sets_dirs or [], named_sets or [], corpus, registry_file)
     resolved = _engine(engine)
@@ -326,6 +365,8 @@ def _eval_sets(
     sets_dirs: list[Path], named_sets: list[str], corpus: Path | None, registry_file: Path | None
 ) -> list[devsets.DevSet]:
     """The sets the options name, or those found next to the repository (saying which)."""
+    from app import devsets
+
     if (corpus is None) != (registry_file is None):
         raise _fail("--corpus and --registry go together")
     chosen: list[devsets.DevSet] = []
@@ -412,6 +453,10 @@ def registry_load(
     database_url: DatabaseOption = None,
 ) -> None:
     """Import actors and topics (upsert by slug; loading the same file twice changes nothing)."""
+    from app import migrate, registry
+    from app.db import make_engine, make_sessionmaker, session_scope
+    from app.errors import StancelineError
+
     settings = _settings(database_url)
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings)
@@ -437,6 +482,9 @@ def keys_create(
     database_url: DatabaseOption = None,
 ) -> None:
     """Create a key and print it (on standard output, once: only its hash is kept)."""
+    from app import auth, migrate
+    from app.errors import StancelineError
+
     settings = _settings(database_url)
     migrate.upgrade(settings.database_url)
     try:
@@ -452,6 +500,10 @@ def keys_create(
 @keys_cli.command("list")
 def keys_list(database_url: DatabaseOption = None) -> None:
     """Every key: id, name, prefix, scope, created and revoked times (never the key)."""
+    from app import migrate
+    from app.schemas import ApiKeyRead
+    from app.store import api_keys as key_store
+
     settings = _settings(database_url)
     migrate.upgrade(settings.database_url)
     rows = _with_session(
@@ -470,6 +522,9 @@ def keys_revoke(
     database_url: DatabaseOption = None,
 ) -> None:
     """Revoke a key: requests carrying it get 401 from now on."""
+    from app import auth
+    from app.errors import StancelineError
+
     settings = _settings(database_url)
     try:
         key = _with_session(settings, lambda session: auth.revoke_key(session, key_id=key_id))
@@ -480,6 +535,8 @@ def keys_revoke(
 
 def _with_session(settings: Settings, work: Callable[[Session], T]) -> T:
     """Run `work` in one committed unit of work."""
+    from app.db import make_engine, make_sessionmaker, session_scope
+
     engine = make_engine(settings)
     try:
         with session_scope(make_sessionmaker(engine)) as session:
@@ -494,6 +551,8 @@ def db_upgrade(
     database_url: DatabaseOption = None,
 ) -> None:
     """Apply migrations."""
+    from app import migrate
+
     migrate.upgrade(_settings(database_url).database_url, revision)
     console.print(f"database at {revision}")
 
@@ -504,6 +563,8 @@ def db_downgrade(
     database_url: DatabaseOption = None,
 ) -> None:
     """Revert migrations."""
+    from app import migrate
+
     migrate.downgrade(_settings(database_url).database_url, revision)
     console.print(f"database at {revision}")
 
@@ -518,6 +579,9 @@ def db_check(
 ) -> None:
     """Recompute the daily aggregate (observation_daily) from the observations and report every
     difference; exit 1 if there is any (0 after a successful --repair)."""
+    from app.db import make_engine, make_sessionmaker, session_scope
+    from app.store import aggregates
+
     settings = _settings(database_url)
     engine = make_engine(settings)
     try:
@@ -544,6 +608,10 @@ def db_check(
 
 def _aggregate_differences(engine: Engine) -> tuple[list[aggregates.Difference], int]:
     """Stored vs recomputed aggregate, both read from one snapshot of the database."""
+    from sqlalchemy.orm import Session
+
+    from app.store import aggregates
+
     with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
@@ -559,6 +627,8 @@ def demo(
     port: int = 8000,
 ) -> None:
     """A fresh SQLite file with the starter registry and the demo corpus, then the API on HOST:PORT."""
+    from app import auth, migrate, registry
+
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{db.resolve()}"

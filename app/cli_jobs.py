@@ -7,27 +7,21 @@ import sys
 import threading
 import time
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
-from app import feeds, ingest, jobs, migrate
-from app.api.jobs import job_read
-from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker, session_scope
-from app.errors import StancelineError
-from app.extraction import resolve_engine
-from app.feeds.registration import register_feed
-from app.jobs import inprocess, reextract
-from app.models import utcnow
-from app.schemas import FeedCreate, FeedRead, JobRead
-from app.store import feeds as feed_store
-from app.store import jobs as job_store
+# the commands import what they use when they run: `stanceline --help` stays light
+if TYPE_CHECKING:
+    import httpx
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from app import ingest
+    from app.config import Settings
+    from app.schemas import JobRead
 
 console = Console(stderr=True)
 feeds_cli = typer.Typer(help="RSS and Atom feeds.", no_args_is_help=True)
@@ -47,6 +41,8 @@ def register(cli: typer.Typer) -> None:
 
 
 def _settings(database_url: str | None) -> Settings:
+    from app.config import get_settings
+
     settings = get_settings()
     return settings.model_copy(update={"database_url": database_url} if database_url else {})
 
@@ -57,6 +53,9 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _factory(settings: Settings) -> sessionmaker[Session]:
+    from app import migrate
+    from app.db import make_engine, make_sessionmaker
+
     migrate.upgrade(settings.database_url)
     return make_sessionmaker(make_engine(settings))
 
@@ -69,11 +68,17 @@ def feeds_add(
     database_url: DatabaseOption = None,
 ) -> None:
     """Register a feed (or update the one with this url)."""
-    factory = _factory(_settings(database_url))
+    from app.db import session_scope
+    from app.errors import StancelineError
+    from app.feeds.registration import register_feed
+    from app.schemas import FeedCreate, FeedRead
+
+    settings = _settings(database_url)
+    factory = _factory(settings)
     try:
         data = FeedCreate(url=url, topic_hints=topic or [], poll_interval_seconds=interval)
         with session_scope(factory) as session:
-            feed, created = register_feed(session, data)
+            feed, created = register_feed(session, data, allow_private=settings.feed_allow_private)
             read = FeedRead.model_validate(feed)
     except (StancelineError, ValueError) as error:
         raise _fail(str(error)) from error
@@ -83,6 +88,10 @@ def feeds_add(
 @feeds_cli.command("list")
 def feeds_list(database_url: DatabaseOption = None) -> None:
     """Every feed and its polling state."""
+    from app.db import session_scope
+    from app.schemas import FeedRead
+    from app.store import feeds as feed_store
+
     factory = _factory(_settings(database_url))
     with session_scope(factory, write=False) as session:
         rows = [FeedRead.model_validate(f) for f in feed_store.list_feeds(session, limit=100_000)]
@@ -115,6 +124,11 @@ def feeds_poll(
 ) -> None:
     """Poll due feeds and ingest their new entries: one round with --once (for cron), else a round
     every STANCELINE_FEED_POLL_SECONDS until interrupted."""
+    from app import feeds, ingest
+    from app.db import session_scope
+    from app.models import utcnow
+    from app.store import feeds as feed_store
+
     settings = _settings(database_url)
     factory = _factory(settings)
     cache = ingest.RegistryCache()
@@ -139,6 +153,8 @@ def _poll_round(
     client: httpx.Client,
     cache: ingest.RegistryCache,
 ) -> None:
+    from app import feeds
+
     created = failed = copies = 0
     columns = (TextColumn("polling feeds"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:
@@ -167,6 +183,11 @@ def jobs_reextract(
 ) -> None:
     """Re-extract stored articles as a job: on the Celery workers when STANCELINE_BROKER_URL is set,
     else here, one transaction per article; either way with a progress bar."""
+    from app import jobs
+    from app.db import session_scope
+    from app.extraction import resolve_engine
+    from app.jobs import inprocess, reextract
+
     settings = _settings(database_url)
     try:
         engine_name = resolve_engine(engine) if engine else resolve_engine(settings.extraction_engine)
@@ -222,6 +243,10 @@ def jobs_show(
 
 
 def _read(factory: sessionmaker[Session], job_id: int) -> JobRead:
+    from app.api.jobs import job_read
+    from app.db import session_scope
+    from app.store import jobs as job_store
+
     with session_scope(factory, write=False) as session:
         job = job_store.get_job(session, job_id=job_id)
         if job is None:

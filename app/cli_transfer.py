@@ -9,10 +9,6 @@ from typing import IO, Annotated
 import typer
 from rich.console import Console
 
-from app import migrate, transfer
-from app.config import get_settings
-from app.db import make_engine
-
 console = Console(stderr=True)
 
 DatabaseOption = Annotated[
@@ -41,6 +37,10 @@ def export_database(
     database_url: DatabaseOption = None,
 ) -> None:
     """Export the whole database as NDJSON: a header, one line per row, an end line with a content hash."""
+    from app import transfer  # imported when run: `stanceline --help` stays light
+    from app.config import get_settings
+    from app.db import make_engine
+
     if not all_tables:
         raise _fail("pass --all: an export holds the whole database")
     settings = get_settings().model_copy(update={"database_url": database_url} if database_url else {})
@@ -76,6 +76,10 @@ def import_database(
     database_url: DatabaseOption = None,
 ) -> None:
     """Import an export into an empty database in one transaction, keeping ids; nothing is written on error."""
+    from app import migrate, transfer
+    from app.config import get_settings
+    from app.db import make_engine
+
     settings = get_settings().model_copy(update={"database_url": database_url} if database_url else {})
     try:
         with transfer.open_export(file, "rb") as source:

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1, description="Largest request body accepted; larger ones get 413"
     )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest time a request body may take to arrive once its headers have; slower: 408",
+    )
     timeline_max_buckets: int = Field(
         default=10_000, ge=1, description="Most buckets a timeline or comparison may span per series"
     )
@@ -53,6 +58,22 @@ class Settings(BaseSettings):
         default=5,
         ge=1,
         description="Connections per process pool (each process keeps one more for its inline reads)",
+    )
+    db_connect_timeout_seconds: int = Field(
+        default=5,
+        ge=2,  # libpq's floor
+        description=(
+            "PostgreSQL: longest wait for a new connection; also how long a request waits for its API "
+            "key check or data revision read, and /readyz for its check, before answering 503"
+        ),
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description=(
+            "PostgreSQL: the server cancels a statement that runs longer, and a connection that has not "
+            "answered within this plus the connect timeout (a stalled server or network) is closed: 503"
+        ),
     )
     migrate_on_start: bool | None = Field(
         default=None, description="Run migrations at start; default: on for SQLite, off for PostgreSQL"
@@ -116,6 +137,13 @@ class Settings(BaseSettings):
     feed_timeout_seconds: float = Field(default=20.0, gt=0, description="Per-request timeout of a feed fetch")
     feed_max_backoff_seconds: int = Field(
         default=86_400, ge=1, description="Longest wait after repeated failures of a feed"
+    )
+    feed_allow_private: bool = Field(
+        default=False,
+        description=(
+            "Let feeds reach loopback, private, link-local and other non-public addresses (a feed on "
+            "this machine or the intranet); off, such feed urls are refused and never fetched"
+        ),
     )
     story_linking: Literal["feeds", "all", "off"] = Field(
         default="feeds",

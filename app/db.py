@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Annotated, Any
+from functools import lru_cache
+from typing import Annotated, Any, TypeVar
 from weakref import WeakKeyDictionary
 
+import anyio
 from fastapi import Depends, Request
-from fastapi.concurrency import contextmanager_in_threadpool
+from fastapi.concurrency import contextmanager_in_threadpool, run_in_threadpool
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from app.config import Settings
+from app.errors import StancelineError
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -61,7 +70,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 def make_engine(settings: Settings, *, single_connection: bool = False) -> Engine:
     """The engine of a process; `single_connection`: one connection, never checked out twice at
-    once (the event loop's own, see `make_inline_reader`)."""
+    once (the inline reads' own, see `InlineReads`)."""
     url = settings.database_url
     pool: dict[str, Any] = (
         {"pool_size": 1, "max_overflow": 0} if single_connection else {"pool_size": settings.db_pool_size}
@@ -76,8 +85,79 @@ def make_engine(settings: Settings, *, single_connection: bool = False) -> Engin
         if not single_connection:
             _writer_turns[engine] = (threading.Lock(), settings.sqlite_busy_timeout_ms / 1000)
         return engine
-    # a ping per inline read would double its cost; a broken connection is replaced when it fails
-    return create_engine(url, pool_pre_ping=not single_connection, **pool)
+    engine = create_engine(
+        url,
+        # a ping per inline read would double its cost; a broken connection is replaced when it fails
+        pool_pre_ping=not single_connection,
+        pool_timeout=settings.db_statement_timeout_seconds,
+        connect_args=_postgres_connect_args(settings),
+        **pool,
+    )
+    if engine.dialect.driver == "psycopg":
+        # an inline read is one indexed row: no need to wait longer for it than for a connection
+        answer = settings.db_connect_timeout_seconds + (
+            0 if single_connection else settings.db_statement_timeout_seconds
+        )
+        _answer_within(engine, answer)
+    return engine
+
+
+def _postgres_connect_args(settings: Settings) -> dict[str, Any]:
+    """libpq's connect timeout, and the statement timeout as a startup option (an `options` the
+    URL already carries is kept, after ours, so its own settings win)."""
+    ours = f"-c statement_timeout={round(settings.db_statement_timeout_seconds * 1000)}"
+    theirs = make_url(settings.database_url).query.get("options")
+    if isinstance(theirs, tuple):
+        theirs = " ".join(theirs)
+    return {
+        "connect_timeout": settings.db_connect_timeout_seconds,
+        "options": f"{ours} {theirs}" if theirs else ours,
+    }
+
+
+def _answer_within(engine: Engine, seconds: float) -> None:
+    """Connections of `engine` give up on a server that has not answered within `seconds`.
+
+    The server's statement timeout cannot end a wait for a server or a network that has stopped
+    answering (connection open, no bytes), and TCP keepalives do not either while something on
+    the path still acknowledges packets: psycopg would wait forever. Its connections here close
+    themselves instead and raise OperationalError, which SQLAlchemy takes for a disconnect (the
+    connection is dropped from the pool) and the API answers with 503.
+    """
+    connection_class = _answering_connection_class()
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        connection = connection_class.connect(*cargs, **cparams)
+        connection.answer_timeout = seconds
+        return connection
+
+
+@lru_cache(maxsize=1)
+def _answering_connection_class() -> Any:
+    import psycopg  # only PostgreSQL needs it
+    from psycopg import errors as pg_errors
+    from psycopg.abc import PQGen
+
+    class AnsweringConnection(psycopg.Connection[Any]):
+        """Each exchange with the server (a statement and its rows, a commit, a ping) ends within
+        `answer_timeout` seconds, or the connection is closed."""
+
+        answer_timeout: float | None = None
+
+        def wait(self, gen: PQGen[T], interval: float = 0.1, timeout: float | None = None) -> T:
+            if timeout is not None or self.answer_timeout is None:  # a caller's own limit
+                return super().wait(gen, interval, timeout)
+            try:
+                return super().wait(gen, interval, self.answer_timeout)
+            except pg_errors._WaitTimeout:
+                # mid-exchange: the connection cannot be used again
+                self.close()
+                raise psycopg.OperationalError(
+                    f"the server did not answer within {self.answer_timeout:g} s; connection closed"
+                ) from None
+
+    return AnsweringConnection
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -87,32 +167,61 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: commit on success, roll back on any error.
 
-    A read opens and ends its transaction on the event loop: a read-only transaction never waits
-    for a lock, and the trip to the thread pool would cost more than the work. A write does both
-    in the thread pool, since BEGIN IMMEDIATE may wait for SQLite's write lock.
+    Never on the event loop, where a database that stops answering would stall every request. A
+    write begins and ends in the thread pool, since BEGIN IMMEDIATE may wait for SQLite's write
+    lock. A read's begin touches no connection (its first query takes one, in the handler's
+    thread), so only its end goes there, and only when it has a transaction to end (a cached
+    answer never had one).
     """
     write = request.method not in READ_METHODS
     scope = session_scope(request.app.state.sessionmaker, write=write)
-    if not write:
-        with scope as session:
+    if write:
+        async with contextmanager_in_threadpool(scope) as session:
             yield session
         return
-    async with contextmanager_in_threadpool(scope) as session:
+    session = scope.__enter__()
+    try:
         yield session
+    except BaseException as error:
+        if not await _end_read(scope, session, error):
+            raise
+    else:
+        await _end_read(scope, session, None)
+
+
+async def _end_read(
+    scope: AbstractContextManager[Session], session: Session, error: BaseException | None
+) -> bool | None:
+    """`scope.__exit__`, in the thread pool when it talks to the database; carried through even
+    when the request is cancelled, so the connection is given back all the same."""
+    details = (type(error), error, error.__traceback__) if error is not None else (None, None, None)
+    if not session.in_transaction():
+        return scope.__exit__(*details)
+    handled = None
+    with anyio.CancelScope(shield=True):
+        handled = await run_in_threadpool(scope.__exit__, *details)
+    return handled
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
-# Reads short enough to run on the event loop itself (an API key, the data revision) get a
-# session from this: `with reader() as session: ...`, never held across an `await`.
+# The short reads a request makes before its handler runs (its API key, the data revision) get a
+# session from this: `with reader() as session: ...`, on the `InlineReads` thread (`read_inline`).
 InlineReader = Callable[[], AbstractContextManager[Session]]
+
+
+class DatabaseUnavailable(StancelineError):
+    """The database did not answer in time: a stalled server or network, or no free connection."""
+
+    status_code = 503
+    code = "database_unavailable"
 
 
 def make_inline_reader(engine: Engine) -> InlineReader:
     """Inline reads on a connection of their own (`engine` from `make_engine(single_connection=True)`).
 
-    Not the request pool: its connections are given back by code that runs on the same event
-    loop, so a loop that waited for one of them would wait for itself.
+    Not the request pool: an API key check that waited for a connection the handlers hold would
+    make every request wait behind the slowest handler.
     """
     factory = make_sessionmaker(engine)
 
@@ -120,6 +229,41 @@ def make_inline_reader(engine: Engine) -> InlineReader:
         return session_scope(factory, write=False)
 
     return reader
+
+
+class InlineReads:
+    """One thread for a process's inline reads, each awaited for at most `timeout` seconds.
+
+    The reads are single indexed rows, run one at a time as they were on the event loop, but off
+    it: a database that stops answering holds up this thread, never the loop, so /healthz still
+    answers and every request waiting for a read gets 503 after `timeout` (a read whose request
+    has given up is skipped). The thread is freed when its connection gives up (`make_engine`).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stanceline-inline")
+
+    async def run(self, reader: InlineReader, work: Callable[[Session], T]) -> T:
+        def unit() -> T:
+            with reader() as session:
+                return work(session)
+
+        context = contextvars.copy_context()  # the request id, for what the read logs
+        pending = asyncio.get_running_loop().run_in_executor(self._thread, context.run, unit)
+        try:
+            return await asyncio.wait_for(pending, self.timeout)
+        except TimeoutError:
+            raise DatabaseUnavailable(f"the database did not answer within {self.timeout:g} s") from None
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=False, cancel_futures=True)
+
+
+async def read_inline(request: Request, reader: InlineReader, work: Callable[[Session], T]) -> T:
+    """`work(session)` on the app's inline-read thread with a session from `reader`."""
+    reads: InlineReads = request.app.state.inline_reads
+    return await reads.run(reader, work)
 
 
 async def get_inline_reader(request: Request) -> InlineReader:
@@ -162,13 +306,19 @@ def _writer_turn(factory: sessionmaker[Session]) -> Iterator[None]:
 
 @contextmanager
 def session_scope(factory: sessionmaker[Session], *, write: bool = True) -> Iterator[Session]:
-    """A unit of work (a request, a CLI batch, a job): commit on success, roll back on any error."""
-    with factory() as session, _writer_turn(factory) if write else nullcontext():
-        if write:
-            session.connection(execution_options=WRITE_OPTIONS)
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    """A unit of work (a request, a CLI batch, a job): commit on success, roll back on any error.
+
+    A pool that had no connection to give within its timeout raises `DatabaseUnavailable` (503).
+    """
+    try:
+        with factory() as session, _writer_turn(factory) if write else nullcontext():
+            if write:
+                session.connection(execution_options=WRITE_OPTIONS)
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    except PoolTimeout as error:
+        raise DatabaseUnavailable("no database connection came free in time") from error

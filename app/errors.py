@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.staticfiles import StaticFiles
 
 from app import observability
 from app.schemas import ErrorBody
@@ -141,6 +144,50 @@ def _validation_detail(error: Any) -> dict[str, Any]:
     return detail
 
 
+def _unreadable_body(error: StarletteHTTPException) -> str | None:
+    """Why FastAPI could not read a request body (its 400 raised from the parser's exception), or
+    None for any other HTTP error."""
+    cause = error.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        return "JSON must be encoded as UTF-8"
+    if error.status_code != 400 or cause is None:
+        return None
+    if isinstance(cause, RecursionError):
+        return "JSON is nested too deeply"
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return "a JSON number has too many digits"
+    return "the body cannot be read as JSON"
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path (one route per method, often: Starlette's
+    405 names only the first route's methods, a mounted app's none)."""
+    allowed = []
+    for method in _METHODS:
+        # a fresh scope per probe: matching may note things in the scope it is given
+        probe = {
+            "type": "http",
+            "method": method,
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "headers": [],
+        }
+        for route in request.app.router.routes:
+            match, _ = route.matches(probe)
+            if match == Match.FULL and (method in ("GET", "HEAD") or not _is_static(route)):
+                allowed.append(method)
+                break
+    return ", ".join(allowed)
+
+
+def _is_static(route: Any) -> bool:
+    """A mount of static files (which match every method, and answer GET and HEAD)."""
+    return isinstance(getattr(route, "app", None), StaticFiles)
+
+
 def document_error_body(app: FastAPI) -> None:
     """Give every 4xx/5xx in the OpenAPI document the one error body.
 
@@ -173,15 +220,33 @@ def document_error_body(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def install_error_handlers(app: FastAPI) -> None:
+# The 401/403 a request's key checks answer, or None when they pass (`app.api.deps.key_refusal`)
+KeyRefusal = Callable[[Request], Awaitable[StancelineError | None]]
+
+
+async def _no_refusal(_request: Request) -> StancelineError | None:
+    return None
+
+
+def _stanceline_response(error: StancelineError) -> JSONResponse:
+    return JSONResponse(status_code=error.status_code, content=error.body(), headers=error.headers)
+
+
+def install_error_handlers(app: FastAPI, *, key_refusal: KeyRefusal = _no_refusal) -> None:
+    """One body for every error. `key_refusal` answers for the API key of a request whose body
+    could not be parsed: FastAPI parses it before the key checks run, and the key comes first."""
     document_error_body(app)
 
     @app.exception_handler(StancelineError)
     async def _stanceline_error(_request: Request, error: StancelineError) -> JSONResponse:
-        return JSONResponse(status_code=error.status_code, content=error.body(), headers=error.headers)
+        return _stanceline_response(error)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in error.errors()):
+            refusal = await key_refusal(request)
+            if refusal is not None:
+                return _stanceline_response(refusal)
         details = [_validation_detail(e) for e in error.errors()]
         first = details[0] if details else {"field": "body", "message": "invalid request"}
         return _error_response(
@@ -209,14 +274,24 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-        if isinstance(error.__cause__, UnicodeDecodeError):
-            # FastAPI's 400 for a body it cannot decode: the same answer as any other malformed JSON
-            message = "body: JSON must be encoded as UTF-8"
-            details = [{"field": "body", "message": message, "type": "json_invalid"}]
+    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        unreadable = _unreadable_body(error)
+        if unreadable is not None:
+            # FastAPI's 400 for a body its JSON parser gave up on (not UTF-8, nested too deeply, an
+            # integer past Python's digit limit): the same answer as any other malformed JSON
+            refusal = await key_refusal(request)
+            if refusal is not None:
+                return _stanceline_response(refusal)
+            message = f"body: {unreadable}"
+            details = [{"field": "body", "message": unreadable, "type": "json_invalid"}]
             return _error_response(422, "validation_error", message, "body", details=details)
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return _error_response(error.status_code, code, str(error.detail), None)
+        response = _error_response(error.status_code, code, str(error.detail), None)
+        response.headers.update(error.headers or {})
+        if error.status_code == 405 and (allowed := _allowed_methods(request)):
+            # Starlette names only the methods of the first route at the path, static files none
+            response.headers["Allow"] = allowed
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected_error(_request: Request, error: Exception) -> JSONResponse:

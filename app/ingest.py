@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from functools import partial
@@ -27,8 +28,8 @@ from app.extraction.types import (
     RegistrySnapshot,
     TopicEntry,
 )
-from app.models import Article, ArticleRevision, Source
-from app.schemas import ArticleCreate, ErrorDetail, IngestResult
+from app.models import Article, ArticleRevision, Observation, Source
+from app.schemas import ArticleCreate, DroppedReview, ErrorDetail, IngestResult
 from app.store import actors as actor_store
 from app.store import aggregates, registry_state
 from app.store import articles as article_store
@@ -52,6 +53,15 @@ Pair = tuple[int, int]  # (topic_id, actor_id): a series a write changed
 
 
 @dataclass(frozen=True)
+class ReviewsCarried:
+    """What a revision did with the article's reviewed automatic observations (README, "Articles")."""
+
+    kept: int = 0  # still stored with their review: carried to the new revision, plus `stale`
+    stale: int = 0  # rejections whose sentence is gone, left on the revision their offsets point into
+    dropped: tuple[DroppedReview, ...] = ()  # verified or corrected ones whose sentence is gone
+
+
+@dataclass(frozen=True)
 class IngestOutcome:
     status: str  # created | unchanged | revised
     article: Article
@@ -59,6 +69,7 @@ class IngestOutcome:
     touched: frozenset[Pair] = frozenset()
     # what the write changes in the daily aggregate; applied once per unit of work (see ingest_batch)
     deltas: aggregates.Deltas = field(default_factory=aggregates.Deltas)
+    reviews: ReviewsCarried = field(default_factory=ReviewsCarried)
 
 
 class RegistryCache:
@@ -188,32 +199,123 @@ def _observation_rows(
     return rows
 
 
+# --- extraction, before the write transaction --------------------------------------------------
+
+ReadScope = Callable[[], AbstractContextManager[Session]]  # a short read-only unit of work
+
+
 @dataclass(frozen=True)
 class Extraction:
-    """An article's extraction done before its write transaction (a re-extraction job does the
-    slow part outside the write lock); used only if the article is still at `revision`."""
+    """A text's extraction done before the write transaction that stores it, so that the write lock
+    (SQLite) is held for the database work alone, never for extraction.
 
-    revision: int
+    Extraction reads nothing but the text, its title, date and language (the content hash) and
+    the registry, so it fits an article whose content has that hash at the moment of the write,
+    under the same registry context (the object the cache hands out while the registry revision
+    stays). Anything else is extracted again, inside the transaction, which is only ever slower.
+    """
+
+    content_hash: str
+    context: RegistryContext
     found: tuple[ExtractedObservation, ...]
+
+    def fits(self, article: Article, context: RegistryContext) -> bool:
+        return self.content_hash == article.content_hash and self.context is context
 
 
 def extract_ahead(article: Article, *, context: RegistryContext, engine: str) -> Extraction:
-    return Extraction(article.revision, tuple(_extract(article, context=context, engine=engine)))
+    """A stored article's extraction, for a write transaction to come (re-extraction jobs)."""
+    found = _extract(_article_text(article), context=context, engine=engine)
+    return Extraction(article.content_hash, context, tuple(found))
 
 
-def _extract(article: Article, *, context: RegistryContext, engine: str) -> Sequence[ExtractedObservation]:
+def not_stored(session: Session, items: Sequence[ArticleCreate]) -> list[ArticleCreate]:
+    """The items whose content is not already stored under their url or external id: those an
+    ingest would create or revise, hence extract (the others will be `unchanged`)."""
+    stored = article_store.list_content_hashes(
+        session,
+        urls={data.url for data in items if data.url is not None},
+        external_ids={data.external_id for data in items if data.external_id is not None},
+    )
+    by_url = {(url, digest) for url, _, digest in stored if url is not None}
+    by_external_id = {(external_id, digest) for _, external_id, digest in stored if external_id is not None}
+    todo = []
+    for data in items:
+        digest = content_hash(data)
+        if (data.url, digest) not in by_url and (data.external_id, digest) not in by_external_id:
+            todo.append(data)
+    return todo
+
+
+def extract_items_ahead(
+    items: Sequence[ArticleCreate], *, context: RegistryContext, engine: str
+) -> dict[str, Extraction]:
+    """Extract the items' texts, once per content hash, with no transaction open: the `ahead` of
+    `ingest_article` and `store_batch`."""
+    ahead: dict[str, Extraction] = {}
+    for data in items:
+        digest = content_hash(data)
+        if digest not in ahead:
+            found = _extract(_data_text(data), context=context, engine=engine)
+            ahead[digest] = Extraction(digest, context, tuple(found))
+    return ahead
+
+
+def prepare(
+    read_scope: ReadScope, items: Sequence[ArticleCreate], *, cache: RegistryCache, engine: str
+) -> dict[str, Extraction]:
+    """The slow half of an ingest, done before its write transaction: a short read (the registry,
+    and which items are stored unchanged), then, with that read ended, the extraction of the
+    others. The write transaction passes the result as `ahead`."""
+    with read_scope() as session:
+        context = cache.get(session)
+        todo = not_stored(session, items)
+    return extract_items_ahead(todo, context=context, engine=engine)
+
+
+def _article_text(article: Article) -> ArticleText:
+    return ArticleText(
+        text=article.text, published_at=article.published_at, title=article.title, language=article.language
+    )
+
+
+def _data_text(data: ArticleCreate) -> ArticleText:
+    return ArticleText(
+        text=data.text, published_at=data.published_at, title=data.title, language=data.language
+    )
+
+
+def _extract(text: ArticleText, *, context: RegistryContext, engine: str) -> Sequence[ExtractedObservation]:
     extractor = build_extractor(context.snapshot, engine)
     started = metrics.clock()
-    found = extractor.extract(
-        ArticleText(
-            text=article.text,
-            published_at=article.published_at,
-            title=article.title,
-            language=article.language,
-        )
-    )
+    found = extractor.extract(text)
     metrics.observe_extraction(engine, started)
     return found
+
+
+def _extracted_rows(
+    article: Article, *, context: RegistryContext, engine: str, ahead: Extraction | None
+) -> list[dict[str, Any]]:
+    """The article's observation rows from its current text (none for a syndicated copy, whose
+    story's observations stand for it), from `ahead` when it fits."""
+    if article.story_id is not None:
+        return []
+    extractor = build_extractor(context.snapshot, engine)
+    if ahead is not None and ahead.fits(article, context):
+        found: Sequence[ExtractedObservation] = ahead.found
+    else:
+        if ahead is not None:
+            logger.info("ingest.extracted_in_transaction article_id=%s", article.id)
+        found = _extract(_article_text(article), context=context, engine=engine)
+    return _observation_rows(article, found, context, extractor.method, extractor.version)
+
+
+def _insert(
+    session: Session, rows: list[dict[str, Any]], engine: str
+) -> tuple[list[Pair], aggregates.Deltas]:
+    deltas = observation_store.add_observations(session, rows=rows)
+    metrics.count_observations(engine, len(rows))
+    return [(r["topic_id"], r["actor_id"]) for r in rows], deltas
 
 
 def extract_and_store(
@@ -222,29 +324,194 @@ def extract_and_store(
     *,
     context: RegistryContext,
     engine: str,
-    skip: set[tuple[int, int, str]] | None = None,
     ahead: Extraction | None = None,
 ) -> tuple[list[Pair], aggregates.Deltas]:
     """Extract and insert; returns the (topic_id, actor_id) of each new observation and their
-    aggregate deltas (for the caller to apply).
+    aggregate deltas (for the caller to apply)."""
+    return _insert(session, _extracted_rows(article, context=context, engine=engine, ahead=ahead), engine)
 
-    `skip` holds (actor_id, topic_id, day) keys a person already coded or reviewed.
+
+# --- replacing automatic observations: re-extraction and revisions ------------------------------
+
+
+@dataclass(frozen=True)
+class _Replacement:
+    removed: int
+    added: list[Pair]
+    touched: set[Pair]
+    deltas: aggregates.Deltas
+    reviews: ReviewsCarried
+
+
+def _replace_automatic(
+    session: Session,
+    article: Article,
+    *,
+    context: RegistryContext,
+    engine: str,
+    ahead: Extraction | None,
+    revised: bool,
+) -> _Replacement:
+    """Replace the article's unreviewed automatic observations with an extraction of its current
+    text. Manual and reviewed observations stay, and the extraction adds no automatic twin next
+    to them (same actor, topic and day): a rejection stays a rejection.
+
+    `revised`: the text changed, so the reviewed ones are first checked against it and carried
+    over (`_carry_reviews`); a rejection whose sentence is gone holds nothing back any more.
     """
-    if article.story_id is not None:  # a syndicated copy: its story's observations stand for it
-        return [], aggregates.Deltas()
-    extractor = build_extractor(context.snapshot, engine)
-    if ahead is not None and ahead.revision == article.revision:
-        found: Sequence[ExtractedObservation] = ahead.found
-    else:
-        found = _extract(article, context=context, engine=engine)
-    rows = _observation_rows(article, found, context, extractor.method, extractor.version)
-    if skip:
-        rows = [
-            r for r in rows if (r["actor_id"], r["topic_id"], r["observed_at"].date().isoformat()) not in skip
-        ]
-    deltas = observation_store.add_observations(session, rows=rows)
-    metrics.count_observations(engine, len(rows))
-    return [(r["topic_id"], r["actor_id"]) for r in rows], deltas
+    touched = observation_store.automatic_pairs(session, article_id=article.id, unreviewed_only=not revised)
+    removed, deltas = observation_store.delete_unreviewed_automatic(session, article_id=article.id)
+    rows = _extracted_rows(article, context=context, engine=engine, ahead=ahead)
+    reviews = ReviewsCarried()
+    if revised:
+        reviews = _carry_reviews(session, article, rows, context=context, deltas=deltas)
+        session.flush()
+    kept = observation_store.kept_keys(session, article_id=article.id, revision=article.revision)
+    rows = [r for r in rows if _day_key(r) not in kept]
+    added, new = _insert(session, rows, engine)
+    return _Replacement(removed, added, touched | set(added), deltas.merge(new), reviews)
+
+
+def _day_key(row: Mapping[str, Any]) -> tuple[int, int, str]:
+    return (row["actor_id"], row["topic_id"], row["observed_at"].date().isoformat())
+
+
+# positions in the text an extraction keeps in `extras`: taken from the new text's extraction
+POSITIONAL_EXTRAS = ("sentence", "supporting")
+
+
+def _carry_reviews(
+    session: Session,
+    article: Article,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    context: RegistryContext,
+    deltas: aggregates.Deltas,
+) -> ReviewsCarried:
+    """Carry the article's reviewed automatic observations over to its new revision.
+
+    One whose evidence sentence is still in the text keeps its review (status, score, label,
+    note) and moves to the new revision: its offsets (and supporting sentences) point into the
+    new text, and where the new extraction found the same claim (same actor, topic and sentence)
+    it takes that one's date, which the new article date may have moved. One whose sentence is
+    gone is a claim the article no longer makes: a rejection stays as it was (it counts in
+    nothing), a verified or corrected one is removed and reported, so that no review is lost
+    silently. A revision that makes the article a syndicated copy leaves it no claims of its own
+    (its story's observations stand for it, counted once). Adds the aggregate changes to `deltas`.
+    """
+    text = article.text if article.story_id is None else ""
+    kept = stale = 0
+    gone: list[Observation] = []
+    for observation in observation_store.list_reviewed_automatic(session, article_id=article.id):
+        evidence = observation.evidence
+        if not evidence:  # nothing to look for: left as it is
+            kept += 1
+            continue
+        twin = next(
+            (
+                r
+                for r in rows
+                if r["actor_id"] == observation.actor_id
+                and r["topic_id"] == observation.topic_id
+                and r["evidence"] == evidence
+            ),
+            None,
+        )
+        start = twin["evidence_start"] if twin is not None else _locate(text, evidence, observation)
+        if start is None:
+            if observation.status == "rejected":
+                kept, stale = kept + 1, stale + 1
+            else:
+                gone.append(observation)
+            continue
+        deltas.merge(_counted(observation, sign=-1))
+        observation.evidence_start, observation.evidence_end = start, start + len(evidence)
+        observation.article_revision = article.revision
+        observation.reported_at = article.published_at
+        extras = {k: v for k, v in (observation.extras or {}).items() if k not in POSITIONAL_EXTRAS}
+        if twin is not None:
+            observation.observed_at = twin["observed_at"]
+            extras.update((k, v) for k, v in (twin["extras"] or {}).items() if k in POSITIONAL_EXTRAS)
+        else:
+            supporting = _relocated((observation.extras or {}).get("supporting") or [], text)
+            if supporting:
+                extras["supporting"] = supporting
+        observation.extras = extras or None
+        deltas.merge(_counted(observation, sign=1))
+        kept += 1
+    dropped = _drop_reviews(session, gone, context=context, deltas=deltas)
+    return ReviewsCarried(kept, stale, dropped)
+
+
+def _locate(text: str, sentence: str, observation: Observation) -> int | None:
+    """Where `sentence` is in `text`: the occurrence nearest its old place, or None."""
+    near = observation.evidence_start or 0
+    best: int | None = None
+    at = text.find(sentence)
+    while at != -1:
+        if best is None or abs(at - near) < abs(best - near):
+            best = at
+        at = text.find(sentence, at + 1)
+    return best
+
+
+def _relocated(supporting: Sequence[Mapping[str, Any]], text: str) -> list[dict[str, Any]]:
+    """Supporting sentences still in `text`, with their new offsets."""
+    out = []
+    for item in supporting:
+        sentence = item.get("evidence")
+        if not isinstance(sentence, str) or not sentence:
+            continue
+        at = text.find(sentence)
+        if at != -1:
+            out.append({**item, "start": at, "end": at + len(sentence)})
+    return out
+
+
+def _counted(observation: Observation, *, sign: int) -> aggregates.Deltas:
+    fields = ("topic_id", "actor_id", "observed_at", "score", "confidence", "status")
+    return aggregates.deltas_of([{f: getattr(observation, f) for f in fields}], sign=sign)
+
+
+def _drop_reviews(
+    session: Session, gone: Sequence[Observation], *, context: RegistryContext, deltas: aggregates.Deltas
+) -> tuple[DroppedReview, ...]:
+    if not gone:
+        return ()
+    actors = {i: slug for slug, i in context.actor_ids.items()}
+    topics = {i: slug for slug, i in context.topic_ids.items()}
+    dropped = tuple(
+        DroppedReview(
+            observation_id=o.id,
+            actor=actors.get(o.actor_id, str(o.actor_id)),
+            topic=topics.get(o.topic_id, str(o.topic_id)),
+            status=o.status,
+            score=o.score,
+            label=o.label,
+            note=o.note,
+            evidence=o.evidence,
+            observed_at=o.observed_at,
+            article_revision=o.article_revision,
+        )
+        for o in gone
+    )
+    for review in dropped:
+        logger.warning(
+            "ingest.review_dropped observation_id=%s article_id=%s actor=%s topic=%s status=%s score=%s "
+            "note=%r: its evidence sentence is no longer in the article",
+            review.observation_id,
+            gone[0].article_id,
+            review.actor,
+            review.topic,
+            review.status,
+            review.score,
+            review.note,
+        )
+    _, removed = observation_store.delete_observations(session, ids=[o.id for o in gone])
+    deltas.merge(removed)
+    for observation in gone:
+        session.expunge(observation)
+    return dropped
 
 
 @dataclass(frozen=True)
@@ -271,12 +538,9 @@ def reextract_article(
     article = article_store.get_article(session, article_id=article_id)
     if article is None:
         raise NotFound("article", article_id)
-    before = observation_store.automatic_pairs(session, article_id=article_id, unreviewed_only=True)
-    removed, deltas = observation_store.delete_unreviewed_automatic(session, article_id=article_id)
-    kept = observation_store.kept_keys(session, article_id=article_id)
-    added, new = extract_and_store(session, article, context=context, engine=engine, skip=kept, ahead=ahead)
-    aggregates.apply(session, deltas.merge(new))
-    return Reextraction(article_id, removed, len(added), frozenset(before) | frozenset(added))
+    done = _replace_automatic(session, article, context=context, engine=engine, ahead=ahead, revised=False)
+    aggregates.apply(session, done.deltas)
+    return Reextraction(article_id, done.removed, len(done.added), frozenset(done.touched))
 
 
 @dataclass(frozen=True)
@@ -304,12 +568,16 @@ def ingest_article(
     context: RegistryContext,
     engine: str,
     link_stories: bool = False,
+    ahead: Mapping[str, Extraction] | None = None,
 ) -> IngestOutcome:
     """Store one article (created, revised or unchanged) with its observations and their aggregate.
 
     `link_stories`: a near-identical copy of a stored article joins its story (see `_link_story`).
+    `ahead`: extractions done before the transaction (`prepare`), by content hash.
     """
-    outcome = _store_article(session, data, context=context, engine=engine, link_stories=link_stories)
+    outcome = _store_article(
+        session, data, context=context, engine=engine, link_stories=link_stories, ahead=ahead
+    )
     aggregates.apply(session, outcome.deltas)
     return outcome
 
@@ -322,6 +590,7 @@ def _store_article(
     engine: str,
     link_stories: bool = False,
     sources: Mapping[str, Source] | None = None,
+    ahead: Mapping[str, Extraction] | None = None,
 ) -> IngestOutcome:
     """`ingest_article` without applying the aggregate deltas, which the outcome carries.
 
@@ -337,8 +606,6 @@ def _store_article(
     if data.source:
         known = sources.get(data.source) if sources else None
         source = known or article_store.get_or_add_source(session, name=data.source)
-    previous: set[Pair] = set()
-    deltas = aggregates.Deltas()
     if existing is None:
         article = Article(
             url=data.url,
@@ -362,9 +629,6 @@ def _store_article(
         article.external_id = article.external_id or data.external_id
         if source is not None:
             article.source = source
-        previous = observation_store.automatic_pairs(session, article_id=article.id, unreviewed_only=False)
-        replaced, deltas = observation_store.delete_automatic_observations(session, article_id=article.id)
-        logger.info("ingest.revised article_id=%s replaced_observations=%d", article.id, replaced)
         status = "revised"
     session.flush()
     session.add(
@@ -379,16 +643,29 @@ def _store_article(
     )
     if link_stories or article.story_id is not None:
         _link_story(session, article)
-    added, new = extract_and_store(session, article, context=context, engine=engine)
-    deltas.merge(new)
-    session.flush()
-    total = (
-        len(added)
-        if status == "created"
-        else observation_store.count_article_observations(session, article_id=article.id)
+    extraction = ahead.get(digest) if ahead else None
+    if status == "created":
+        added, deltas = extract_and_store(session, article, context=context, engine=engine, ahead=extraction)
+        session.flush()
+        logger.info("ingest.stored article_id=%s status=created observations=%d", article.id, len(added))
+        return IngestOutcome(status, article, len(added), frozenset(added), deltas)
+    done = _replace_automatic(
+        session, article, context=context, engine=engine, ahead=extraction, revised=True
     )
-    logger.info("ingest.stored article_id=%s status=%s observations=%d", article.id, status, len(added))
-    return IngestOutcome(status, article, total, frozenset(added) | frozenset(previous), deltas)
+    session.flush()
+    total = observation_store.count_article_observations(session, article_id=article.id)
+    logger.info(
+        "ingest.revised article_id=%s revision=%d replaced=%d added=%d kept_reviewed=%d "
+        "stale_reviewed=%d dropped_reviewed=%d",
+        article.id,
+        article.revision,
+        done.removed,
+        len(done.added),
+        done.reviews.kept,
+        done.reviews.stale,
+        len(done.reviews.dropped),
+    )
+    return IngestOutcome(status, article, total, frozenset(done.touched), done.deltas, done.reviews)
 
 
 def ingest_article_safely(
@@ -398,11 +675,14 @@ def ingest_article_safely(
     context: RegistryContext,
     engine: str,
     link_stories: bool = False,
+    ahead: Mapping[str, Extraction] | None = None,
 ) -> IngestOutcome:
     """`ingest_article` in a savepoint, once more if a concurrent writer stored the same article
     (or source) first: the second attempt finds the winner's row, so racing posts of one url
     end as one article, `created` once and `unchanged` (or `revised`) for the others."""
-    outcome = _store_article_safely(session, data, context=context, engine=engine, link_stories=link_stories)
+    outcome = _store_article_safely(
+        session, data, context=context, engine=engine, link_stories=link_stories, ahead=ahead
+    )
     aggregates.apply(session, outcome.deltas)
     return outcome
 
@@ -415,6 +695,7 @@ def _store_article_safely(
     engine: str,
     link_stories: bool = False,
     sources: Mapping[str, Source] | None = None,
+    ahead: Mapping[str, Extraction] | None = None,
 ) -> IngestOutcome:
     attempt = partial(
         _store_article,
@@ -424,6 +705,7 @@ def _store_article_safely(
         engine=engine,
         link_stories=link_stories,
         sources=sources,
+        ahead=ahead,
     )
     # the deltas travel in the outcome, outside the savepoint: a rolled-back attempt leaves none
     try:
@@ -479,6 +761,40 @@ class BatchOutcome:
     touched: frozenset[Pair]
 
 
+@dataclass(frozen=True)
+class ValidatedBatch:
+    """A batch's items checked one by one: the valid ones and the errors, by index."""
+
+    size: int
+    articles: dict[int, ArticleCreate]
+    errors: dict[int, IngestResult]
+
+
+def validate_batch(items: Sequence[Any]) -> ValidatedBatch:
+    articles: dict[int, ArticleCreate] = {}
+    errors: dict[int, IngestResult] = {}
+    for index, item in enumerate(items):
+        try:
+            articles[index] = ArticleCreate.model_validate(item)
+        except ValidationError as error:
+            errors[index] = IngestResult(status="error", error=_validation_error(error, index))
+    return ValidatedBatch(len(items), articles, errors)
+
+
+def ingest_result(outcome: IngestOutcome) -> IngestResult:
+    """What the API (and a batch) answers for a stored article."""
+    return IngestResult(
+        status=outcome.status,
+        article_id=outcome.article.id,
+        revision=outcome.article.revision,
+        observations=outcome.observations,
+        kept_reviewed=outcome.reviews.kept,
+        stale_reviewed=outcome.reviews.stale,
+        dropped_reviewed=len(outcome.reviews.dropped),
+        dropped=list(outcome.reviews.dropped),
+    )
+
+
 def ingest_batch(
     session: Session,
     items: Sequence[Any],
@@ -487,20 +803,31 @@ def ingest_batch(
     engine: str,
     link_stories: bool = False,
 ) -> BatchOutcome:
+    """`store_batch` of raw items (validated here), extracted in the transaction."""
+    return store_batch(
+        session, validate_batch(items), context=context, engine=engine, link_stories=link_stories
+    )
+
+
+def store_batch(
+    session: Session,
+    batch: ValidatedBatch,
+    *,
+    context: RegistryContext,
+    engine: str,
+    link_stories: bool = False,
+    ahead: Mapping[str, Extraction] | None = None,
+) -> BatchOutcome:
     """Each item in its own SAVEPOINT: a bad item reports an error and the others still land.
 
     Results come back in input order, but items are stored in the order of their identity (url,
     external id), sources first: concurrent batches that overlap then take their row locks in
     one global order and cannot deadlock. The daily aggregate is updated once, at the end, with
     the deltas of the items that landed, in key order (the same argument for its rows).
+    `ahead`: the items' extractions done before the transaction (`prepare`), by content hash.
     """
-    results: dict[int, IngestResult] = {}
-    valid: dict[int, ArticleCreate] = {}
-    for index, item in enumerate(items):
-        try:
-            valid[index] = ArticleCreate.model_validate(item)
-        except ValidationError as error:
-            results[index] = IngestResult(status="error", error=_validation_error(error, index))
+    results: dict[int, IngestResult] = dict(batch.errors)
+    valid = batch.articles
     # added before any item's savepoint, so every item may use them
     sources = {
         name: article_store.get_or_add_source(session, name=name)
@@ -517,6 +844,7 @@ def ingest_batch(
                 engine=engine,
                 link_stories=link_stories,
                 sources=sources,
+                ahead=ahead,
             )
         except StancelineError as error:
             field = f"articles[{index}].{error.field}" if error.field else f"articles[{index}]"
@@ -532,11 +860,6 @@ def ingest_batch(
             continue
         touched |= outcome.touched
         deltas.merge(outcome.deltas)
-        results[index] = IngestResult(
-            status=outcome.status,
-            article_id=outcome.article.id,
-            revision=outcome.article.revision,
-            observations=outcome.observations,
-        )
+        results[index] = ingest_result(outcome)
     aggregates.apply(session, deltas)
-    return BatchOutcome([results[i] for i in range(len(items))], frozenset(touched))
+    return BatchOutcome([results[i] for i in range(batch.size)], frozenset(touched))

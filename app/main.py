@@ -13,11 +13,11 @@ from app import __version__, metrics, migrate
 from app.api import actors, agreement, articles, health, keys, registry, shifts, stances, timelines, topics
 from app.api import feeds as feeds_api
 from app.api import jobs as jobs_api
-from app.api.deps import ACCESS_ERRORS, ReadAccess
+from app.api.deps import ACCESS_ERRORS, ReadAccess, key_refusal
 from app.api.read_cache import ReadCache
 from app.background import BackgroundWorker
 from app.config import Settings, get_settings
-from app.db import make_engine, make_inline_reader, make_sessionmaker
+from app.db import InlineReads, make_engine, make_inline_reader, make_sessionmaker
 from app.errors import install_error_handlers
 from app.extraction import resolve_engine
 from app.ingest import RegistryCache
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(engine)
         inline_engine = make_engine(settings, single_connection=True)
         app.state.inline_reader = make_inline_reader(inline_engine)
+        app.state.inline_reads = InlineReads(timeout=settings.db_connect_timeout_seconds)
         worker = (
             BackgroundWorker(settings, app.state.sessionmaker) if BackgroundWorker.needed(settings) else None
         )
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 runner.stop()
             if worker is not None:
                 worker.stop()
+            app.state.inline_reads.close()
             inline_engine.dispose()
             engine.dispose()
 
@@ -74,8 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry_cache = RegistryCache()
     app.state.read_cache = ReadCache.for_settings(settings)
-    install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app, key_refusal=key_refusal)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+    )
     if settings.cors_origins:  # off unless origins are configured
         app.add_middleware(
             CORSMiddleware,

@@ -35,6 +35,12 @@ SHIFT_STATUSES = ("active", "withdrawn")
 SCOPES = ("read", "write", "admin")  # each includes the ones before it
 
 
+# Every id, and every column holding one, is 64-bit: BIGINT on PostgreSQL (migration 0011), where
+# INTEGER would cap a table at 2^31 - 1 rows and refuse larger ids in queries. SQLite's INTEGER is
+# already 64-bit, and a primary key must stay INTEGER there to be the rowid.
+IdType = BigInteger().with_variant(Integer, "sqlite")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -73,7 +79,7 @@ class RegistryRevision(Base):
 
     __tablename__ = "registry_revision"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -84,7 +90,7 @@ class DataRevision(Base):
 
     __tablename__ = "data_revision"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -92,7 +98,7 @@ class DataRevision(Base):
 class Source(Base):
     __tablename__ = "source"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -101,19 +107,23 @@ class Article(TimestampMixin, Base):
     __tablename__ = "article"
     __table_args__ = (Index("ix_article_published_id", "published_at", "id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
     url: Mapped[str | None] = mapped_column(String(2048), unique=True)
     external_id: Mapped[str | None] = mapped_column(String(512), unique=True)
     title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(16), default="en")
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id", ondelete="SET NULL"), index=True)
+    source_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("source.id", ondelete="SET NULL"), index=True
+    )
     revision: Mapped[int] = mapped_column(Integer, default=1)
     content_hash: Mapped[str] = mapped_column(String(64))
     # a syndicated copy points at its story's first article (app.fingerprint); it stores no
     # observations of its own, so a wire story counts once in timelines and aggregates
-    story_id: Mapped[int | None] = mapped_column(ForeignKey("article.id", ondelete="SET NULL"), index=True)
+    story_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("article.id", ondelete="SET NULL"), index=True
+    )
 
     source: Mapped[Source | None] = relationship(lazy="raise")
     revisions: Mapped[list[ArticleRevision]] = relationship(
@@ -130,8 +140,8 @@ class ArticleRevision(Base):
     __tablename__ = "article_revision"
     __table_args__ = (UniqueConstraint("article_id", "revision"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    article_id: Mapped[int] = mapped_column(IdType, ForeignKey("article.id", ondelete="CASCADE"))
     revision: Mapped[int] = mapped_column(Integer)
     title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
@@ -146,7 +156,7 @@ class Actor(TimestampMixin, Base):
     __tablename__ = "actor"
     __table_args__ = (CheckConstraint(_in("kind", ACTOR_KINDS), name="kind"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
     slug: Mapped[str] = mapped_column(String(200), unique=True)
     name: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(20))
@@ -168,8 +178,8 @@ class ActorAlias(Base):
     __tablename__ = "actor_alias"
     __table_args__ = (UniqueConstraint("actor_id", "alias"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(IdType, ForeignKey("actor.id", ondelete="CASCADE"))
     alias: Mapped[str] = mapped_column(String(300))
 
     actor: Mapped[Actor] = relationship(back_populates="aliases", lazy="raise")
@@ -187,9 +197,9 @@ class ActorMembership(Base):
         Index("ix_actor_membership_parent", "parent_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"), index=True)
-    parent_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(IdType, ForeignKey("actor.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int] = mapped_column(IdType, ForeignKey("actor.id", ondelete="CASCADE"))
     role: Mapped[str | None] = mapped_column(String(200))
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
@@ -201,7 +211,7 @@ class ActorMembership(Base):
 class Topic(TimestampMixin, Base):
     __tablename__ = "topic"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
     slug: Mapped[str] = mapped_column(String(200), unique=True)
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -213,7 +223,9 @@ class Topic(TimestampMixin, Base):
     excluded_phrases: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     # how close (0..1) a clause must be to the topic to count as about it; NULL: the engine's default
     relevance_threshold: Mapped[float | None] = mapped_column(Float)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id", ondelete="SET NULL"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("topic.id", ondelete="SET NULL"), index=True
+    )
 
     parent: Mapped[Topic | None] = relationship(remote_side=[id], lazy="raise")
 
@@ -238,10 +250,10 @@ class Observation(TimestampMixin, Base):
         Index("ix_observation_actor", "actor_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"))
-    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"))
-    article_id: Mapped[int | None] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(IdType, ForeignKey("actor.id", ondelete="CASCADE"))
+    topic_id: Mapped[int] = mapped_column(IdType, ForeignKey("topic.id", ondelete="CASCADE"))
+    article_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("article.id", ondelete="CASCADE"))
     article_revision: Mapped[int | None] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
     label: Mapped[str] = mapped_column(String(10))
@@ -279,9 +291,9 @@ class Shift(Base):
         Index("ix_shift_first_detected", "first_detected_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"))
-    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    topic_id: Mapped[int] = mapped_column(IdType, ForeignKey("topic.id", ondelete="CASCADE"))
+    actor_id: Mapped[int] = mapped_column(IdType, ForeignKey("actor.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     window_start: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -325,7 +337,7 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_delivery"
     __table_args__ = (Index("ix_webhook_delivery_pending", "delivered_at", "next_attempt_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
     url: Mapped[str] = mapped_column(String(2048))
     event: Mapped[str] = mapped_column(String(50))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -346,8 +358,12 @@ class ShiftRefresh(Base):
 
     __tablename__ = "shift_refresh"
 
-    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True)
-    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True)
+    topic_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True
+    )
+    actor_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True
+    )
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -358,7 +374,7 @@ class ApiKey(Base):
     __tablename__ = "api_key"
     __table_args__ = (CheckConstraint(_in("scope", SCOPES), name="scope"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -379,8 +395,12 @@ class ObservationDaily(Base):
     __tablename__ = "observation_daily"
     __table_args__ = (Index("ix_observation_daily_actor", "actor_id"), {"sqlite_with_rowid": False})
 
-    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True)
-    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True)
+    topic_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True
+    )
+    actor_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True
+    )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
     weight: Mapped[float] = mapped_column(Float)
@@ -405,9 +425,13 @@ class ObservationPeriod(Base):
         {"sqlite_with_rowid": False},
     )
 
-    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True)
+    topic_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True
+    )
     period: Mapped[str] = mapped_column(String(5), primary_key=True)
-    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True
+    )
     start: Mapped[date] = mapped_column(Date, primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
     weight: Mapped[float] = mapped_column(Float)
@@ -430,7 +454,9 @@ class ArticleFingerprint(Base):
 
     __tablename__ = "article_fingerprint"
 
-    article_id: Mapped[int] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True
+    )
     signature: Mapped[str] = mapped_column(Text)
 
 
@@ -441,7 +467,9 @@ class ArticleFingerprintBand(Base):
     __table_args__ = (Index("ix_article_fingerprint_band_article", "article_id"),)
 
     band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    article_id: Mapped[int] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class Feed(TimestampMixin, Base):
@@ -450,7 +478,7 @@ class Feed(TimestampMixin, Base):
     __tablename__ = "feed"
     __table_args__ = (Index("ix_feed_due", "active", "next_poll_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
     title: Mapped[str | None] = mapped_column(Text)
     topic_hints: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -479,7 +507,7 @@ class Job(Base):
         Index("ix_job_state_heartbeat", "state", "heartbeat_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(10), default="queued")
     backend: Mapped[str] = mapped_column(String(10))
@@ -501,8 +529,8 @@ class JobItem(Base):
     __tablename__ = "job_item"
     __table_args__ = (CheckConstraint(_in("status", JOB_ITEM_STATUSES), name="status"),)
 
-    job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"), primary_key=True)
-    article_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    job_id: Mapped[int] = mapped_column(IdType, ForeignKey("job.id", ondelete="CASCADE"), primary_key=True)
+    article_id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
     status: Mapped[str] = mapped_column(String(10))
     error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

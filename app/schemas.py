@@ -137,6 +137,12 @@ class Page(BaseModel, Generic[T]):
 # --- articles ---------------------------------------------------------------------------------
 
 
+# The longest article text accepted. Extraction takes about 15 µs per character of news prose on
+# the 2-core dev machine (far more in sentences crowded with actors), so a text this long is
+# extracted in a few seconds; the 1,000,000 allowed before took 21-29 s.
+MAX_TEXT_CHARS = 100_000
+
+
 class ArticleCreate(InputModel):
     model_config = ConfigDict(
         extra="ignore",
@@ -163,7 +169,12 @@ class ArticleCreate(InputModel):
         )
     )
     title: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    text: Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)] = Field(
+        description=(
+            f"At most {MAX_TEXT_CHARS:,} characters (about 15,000 words, longer than nearly any news "
+            "article): extraction time grows with the text, and one article's must stay short"
+        )
+    )
     published_at: UTCDateTimeIn
     source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
         None
@@ -195,11 +206,54 @@ class ArticleBatch(InputModel):
     )
 
 
+class DroppedReview(BaseModel):
+    """A reviewed observation a revision removed because its evidence sentence is no longer in the
+    text: the review as it was, so that it can be redone on the new text."""
+
+    observation_id: int
+    actor: str
+    topic: str
+    status: Status
+    score: float
+    label: Label
+    note: str | None
+    evidence: str | None
+    observed_at: datetime
+    article_revision: int | None = Field(description="The revision the evidence was found in")
+
+
 class IngestResult(BaseModel):
     status: IngestStatus
     article_id: int | None = None
     revision: int | None = None
     observations: int | None = Field(None, description="Observations now stored for the article")
+    kept_reviewed: int | None = Field(
+        None,
+        description=(
+            "Reviewed observations (verified, corrected, rejected) of the article that are still "
+            "stored with their status, score, label and note: on a revision, those whose evidence "
+            "sentence is still in the new text (moved to the new revision and offsets) plus "
+            "`stale_reviewed`; 0 when the article is created or unchanged"
+        ),
+    )
+    stale_reviewed: int | None = Field(
+        None,
+        description=(
+            "Of `kept_reviewed`, rejections whose evidence sentence the revision removed: kept as "
+            "they were, on the earlier revision their offsets point into; they count in nothing "
+            "and hold back no new extraction"
+        ),
+    )
+    dropped_reviewed: int | None = Field(
+        None,
+        description=(
+            "Verified or corrected observations removed by a revision because their evidence "
+            "sentence is no longer in the text; each is listed in `dropped`"
+        ),
+    )
+    dropped: list[DroppedReview] = Field(
+        default_factory=list, description="The reviews counted in `dropped_reviewed`, as they were"
+    )
     error: ErrorDetail | None = None
 
 
@@ -501,10 +555,21 @@ class TimelineSeries(BaseModel):
 
 
 class Timeline(BaseModel):
+    # `from` and `to` are Python keywords: named window_from/window_to here, written as from/to
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
     topic: str
     interval: Interval
     rollup: bool = False
     smooth: Literal["ewm"] | None = None
+    window_from: datetime | None = Field(
+        None, alias="from", description="Start of the window used: `from` as given, else the first bucket's"
+    )
+    window_to: datetime | None = Field(
+        None,
+        alias="to",
+        description="End of the window used (exclusive): `to` as given, else the last bucket's",
+    )
     series: list[TimelineSeries]
 
 
@@ -714,6 +779,45 @@ class FeedCreate(InputModel):
     active: bool = Field(True, description="Polled at all")
 
 
+FeedErrorKind = Literal[
+    "blocked_address", "unreachable", "timeout", "http_error", "not_a_feed", "too_large", "internal"
+]
+# the fixed message of each kind of failed poll; an http_error names its status ("HTTP 503");
+# what exactly went wrong (the exception, the address) goes to the server log only
+FEED_ERRORS: dict[FeedErrorKind, str] = {
+    "blocked_address": "the feed's host is not a public address (see STANCELINE_FEED_ALLOW_PRIVATE)",
+    "unreachable": "the feed's host could not be reached",
+    "timeout": "the feed's host did not answer in time",
+    "http_error": "the feed's server answered with an error",
+    "not_a_feed": "not an RSS or Atom feed",
+    "too_large": "the feed is larger than the 20 MiB a poll reads",
+    "internal": "the entries could not be stored; the server log has the details",
+}
+
+
+def feed_error(kind: FeedErrorKind, message: str | None = None) -> str:
+    """A failed poll as the feed stores it (`last_error`): its kind, then its short message."""
+    return f"{kind}: {message or FEED_ERRORS[kind]}"
+
+
+def split_feed_error(stored: str) -> tuple[FeedErrorKind, str]:
+    """The kind and message of a stored `last_error`. Errors stored before kinds existed held the
+    exception's text, which is never shown: they are reported by kind with its fixed message."""
+    kind, _, message = stored.partition(": ")
+    for known in FEED_ERRORS:
+        if kind == known:
+            return known, message
+    if stored.startswith("HTTP ") and stored[5:].isdigit():
+        return "http_error", stored
+    if stored.startswith("not an RSS or Atom feed"):
+        return "not_a_feed", FEED_ERRORS["not_a_feed"]
+    if stored.startswith("feed larger than"):
+        return "too_large", FEED_ERRORS["too_large"]
+    if "Timeout" in kind:
+        return "timeout", FEED_ERRORS["timeout"]
+    return "unreachable", FEED_ERRORS["unreachable"]
+
+
 class FeedRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -731,10 +835,25 @@ class FeedRead(BaseModel):
     last_status: int | None = Field(description="HTTP status of the last fetch")
     next_poll_at: datetime
     failures: int = Field(description="Failed polls in a row; the wait doubles with each")
-    last_error: str | None
+    error_kind: FeedErrorKind | None = Field(
+        None,
+        description=(
+            "Why the last poll failed: blocked_address (not a public address), unreachable, timeout, "
+            "http_error (see last_status), not_a_feed, too_large or internal; null after a good poll"
+        ),
+    )
+    last_error: str | None = Field(
+        description="A short fixed message for error_kind (an HTTP status at most)"
+    )
     entries_ingested: int
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="after")
+    def _error_by_kind(self) -> FeedRead:
+        if self.last_error is not None and self.error_kind is None:
+            self.error_kind, self.last_error = split_feed_error(self.last_error)
+        return self
 
 
 class FeedDeleted(BaseModel):

@@ -12,13 +12,18 @@ Every table of the schema is exported (registry, articles and their revisions, o
 shifts, the shift-refresh queue and the webhook outbox, so a restore resumes pending work),
 except API keys: their hashes go in only with `with_keys`, since an export is often handed to
 people who should not get even hashed credentials. Values are canonical JSON: datetimes as
-ISO-8601 UTC with microseconds, dates as ISO dates, keys sorted. The content hash covers every
-exported row in that form, so two databases with the same content give the same hash whatever
-their engine.
+ISO-8601 UTC with microseconds, dates as ISO dates, keys sorted, and floats as orjson writes them
+(the shortest text that reads back as the same double: every float column is double precision on
+both engines) with -0.0 written as 0.0, since SQLite keeps no negative zero. The content hash
+covers every exported row in that form, so two databases with the same content give the same
+hash whatever their engine.
 
 Import goes into a database at the same migration, inside one transaction: ids are kept (and
 PostgreSQL sequences moved past them), a non-empty target is refused unless `force` replaces its
-rows, and the counts and hash are checked before commit. Any failure leaves the target as it was.
+rows, and the counts and hash are checked before commit: the file's rows must hash to its
+trailer, and what the database holds afterwards, read back, to the same rows in canonical form
+(a file from before -0.0 was written as 0.0 still imports; its -0.0 is stored as 0.0). Any failure
+leaves the target as it was.
 """
 
 from __future__ import annotations
@@ -81,6 +86,8 @@ def _ordered(table: Table) -> Select[Any]:
 
 
 def _encode(value: Any) -> Any:
+    if isinstance(value, float):
+        return 0.0 if value == 0.0 else value  # -0.0 == 0.0: one zero, the one SQLite keeps
     if isinstance(value, datetime):
         aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
         return aware.astimezone(UTC).isoformat(timespec="microseconds")
@@ -213,6 +220,9 @@ class _TableLoader:
         unknown = set(row) - self.known
         if unknown:
             raise TransferError(f"table {self.table.name} has no column {', '.join(sorted(unknown))}")
+        for name, value in row.items():
+            if isinstance(value, float):
+                row[name] = _encode(value)  # the canonical zero on every engine
         for name, decode in self.decoders.items():
             if row.get(name) is not None:
                 row[name] = decode(row[name])
@@ -363,6 +373,9 @@ def _load(
     loaders = {t.name: _TableLoader(connection, t) for t in tables}
     current: _TableLoader | None = None
     trailer: dict[str, Any] | None = None
+    # the rows as the file has them (what its exporter hashed) and in canonical form (what the
+    # database must give back); they differ only for a file from before -0.0 was written as 0.0
+    as_written, canonical = _FileDigest(tables), _FileDigest(tables)
     for number, item in lines:
         if trailer is not None:
             raise TransferError(f"line {number} follows the end marker")
@@ -377,6 +390,8 @@ def _load(
             if current is not None:
                 current.finish()  # parents complete before their children arrive
             current = loader
+        as_written.row(loader.table.name, orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
+        canonical.row(loader.table.name, _row_bytes(row))
         try:
             loader.add(row)
         except (ValueError, TypeError) as error:
@@ -389,10 +404,42 @@ def _load(
     if counts != expected:
         wrong = {name: (counts[name], expected[name]) for name in expected if counts[name] != expected[name]}
         raise TransferError(f"rows read differ from the header's counts (read, header): {wrong}")
+    if as_written.hexdigest() != trailer.get("sha256"):
+        raise TransferError("the file does not hash to the export's sha256: its rows were changed or damaged")
     digest = content_digest(connection, tables)
-    if digest != trailer.get("sha256"):
-        raise TransferError("the imported content does not hash to the export's sha256")
+    if digest != canonical.hexdigest():
+        raise TransferError(
+            "the imported content does not hash to the export's rows: the database changed values"
+        )
     return TransferSummary(counts, digest)
+
+
+class _FileDigest:
+    """A `_Digest` fed the rows of an export file as they come: each table's marker before its rows,
+    every table of the export in order (an empty one too), as the exporter hashed them."""
+
+    def __init__(self, tables: Sequence[Table]) -> None:
+        self._digest = _Digest()
+        self._names = [str(t.name) for t in tables]
+        self._next = 0  # the first table whose marker is still to come
+        self._current: str | None = None
+
+    def row(self, table: str, row: bytes) -> None:
+        if table != self._current:
+            try:
+                position = self._names.index(table, self._next)
+            except ValueError:
+                raise TransferError(f"the rows of table {table} are out of the export's order") from None
+            for name in self._names[self._next : position + 1]:
+                self._digest.table(name)
+            self._next, self._current = position + 1, table
+        self._digest.row(row)
+
+    def hexdigest(self) -> str:
+        for name in self._names[self._next :]:
+            self._digest.table(name)
+        self._next = len(self._names)
+        return self._digest.hexdigest()
 
 
 def open_export(name: Path, mode: str, *, path: Path | None = None) -> IO[bytes]:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from app import auth, migrate, registry
+from app.api.articles import get_read_scope
 from app.config import Settings
 from app.db import InlineReader, get_inline_reader, get_session, make_engine
 from app.main import create_app
@@ -130,6 +131,7 @@ def share_session(app: FastAPI, session: Session) -> None:
 
     app.dependency_overrides[get_session] = test_session
     app.dependency_overrides[get_inline_reader] = test_reader
+    app.dependency_overrides[get_read_scope] = test_reader
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from app import registry
 from app.api.convert import actor_read
@@ -37,10 +37,18 @@ def list_actors(
     dependencies=[AdminAccess],
     response_model=ActorRead,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {}, 422: {}},
+    responses={
+        200: {"model": ActorRead, "description": "Already stored with the same fields: unchanged"},
+        409: {"description": "The slug is taken by an actor with other fields"},
+        422: {},
+    },
 )
-def create_actor(data: ActorCreate, session: SessionDep) -> ActorRead:
-    actor = registry.create_actor(session, data)
+def create_actor(data: ActorCreate, session: SessionDep, response: Response) -> ActorRead:
+    """Add an actor. Sending the same actor again (a retry, or a racing request) answers 200 with the
+    stored actor; the same slug with other fields is 409 `actor_exists` naming `slug`."""
+    actor, created = registry.create_actor(session, data)
+    if not created:
+        response.status_code = status.HTTP_200_OK
     return get_actor(actor.slug, session)
 
 

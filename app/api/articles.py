@@ -1,19 +1,21 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import ingest, metrics, shifts
 from app.api.convert import article_detail, article_read
 from app.api.deps import AdminAccess, RegistryCacheDep, SettingsDep, WriteAccess
 from app.api.params import RowId
-from app.db import SessionDep
-from app.errors import InvalidInput, LimitExceeded, NotFound
-from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from app.db import SessionDep, session_scope
+from app.errors import LimitExceeded, NotFound
+from app.pagination import CursorParam, Limit, decode_time_cursor, encode_cursor
 from app.schemas import (
-    MAX_ID,
     ArticleBatch,
     ArticleCreate,
     ArticleDeleted,
@@ -33,6 +35,59 @@ router = APIRouter(prefix="/articles", tags=["articles"])
 ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input; the body names the field"}}
 
 
+# --- the work an ingest does before its write transaction ---------------------------------------
+
+
+async def get_read_scope(request: Request) -> ingest.ReadScope:
+    """Short read-only units of work on the request pool, for what a write request does before
+    its own unit of work (SessionDep) begins, and so before it holds SQLite's write lock."""
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    return partial(session_scope, factory, write=False)
+
+
+ReadScopeDep = Annotated[ingest.ReadScope, Depends(get_read_scope)]
+
+
+@dataclass(frozen=True)
+class PreparedArticle:
+    data: ArticleCreate
+    ahead: dict[str, ingest.Extraction]
+
+
+def prepare_article(
+    data: ArticleCreate, read_scope: ReadScopeDep, registry: RegistryCacheDep, settings: SettingsDep
+) -> PreparedArticle:
+    """The article's extraction, run in the thread pool before the write transaction begins."""
+    ahead = ingest.prepare(read_scope, [data], cache=registry, engine=settings.extraction_engine)
+    return PreparedArticle(data, ahead)
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    batch: ingest.ValidatedBatch
+    ahead: dict[str, ingest.Extraction]
+
+
+def prepare_batch(
+    data: ArticleBatch, read_scope: ReadScopeDep, registry: RegistryCacheDep, settings: SettingsDep
+) -> PreparedBatch:
+    """The items checked one by one, and their extraction, before the write transaction begins."""
+    if len(data.articles) > settings.batch_max_articles:
+        limit = settings.batch_max_articles
+        raise LimitExceeded(f"at most {limit} articles per batch", field="articles", limit=limit)
+    batch = ingest.validate_batch(data.articles)
+    ahead = ingest.prepare(
+        read_scope, list(batch.articles.values()), cache=registry, engine=settings.extraction_engine
+    )
+    return PreparedBatch(batch, ahead)
+
+
+# Dependencies are solved in the order of the parameters: these come before `session`, so the
+# extraction is done before the request's write transaction begins (BEGIN IMMEDIATE on SQLite).
+PreparedArticleDep = Annotated[PreparedArticle, Depends(prepare_article)]
+PreparedBatchDep = Annotated[PreparedBatch, Depends(prepare_batch)]
+
+
 @router.post(
     "",
     dependencies=[WriteAccess],
@@ -41,20 +96,23 @@ ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input; 
     responses={200: {"model": IngestResult, "description": "Unchanged or revised"}, 409: {}, **ERRORS},
 )
 def create_article(
-    data: ArticleCreate,
+    prepared: PreparedArticleDep,
     session: SessionDep,
     settings: SettingsDep,
     registry: RegistryCacheDep,
     response: Response,
 ) -> IngestResult:
-    """Ingest one article. The same url with the same text is `unchanged`; new text makes a new revision."""
+    """Ingest one article. The same url with the same text is `unchanged`; new text makes a new
+    revision, which keeps the reviews whose evidence sentence is still in the text (`kept_reviewed`)
+    and reports those it had to drop (`dropped`)."""
     context = registry.get(session)
     outcome = ingest.ingest_article_safely(
         session,
-        data,
+        prepared.data,
         context=context,
         engine=settings.extraction_engine,
         link_stories=settings.story_linking == "all",
+        ahead=prepared.ahead,
     )
     shifts.after_write(
         session,
@@ -64,29 +122,22 @@ def create_article(
     metrics.count_articles([outcome.status])
     if outcome.status != "created":
         response.status_code = status.HTTP_200_OK
-    return IngestResult(
-        status=outcome.status,
-        article_id=outcome.article.id,
-        revision=outcome.article.revision,
-        observations=outcome.observations,
-    )
+    return ingest.ingest_result(outcome)
 
 
 @router.post("/batch", dependencies=[WriteAccess], response_model=BatchResult, responses=ERRORS)
 def create_articles_batch(
-    data: ArticleBatch, session: SessionDep, settings: SettingsDep, registry: RegistryCacheDep
+    prepared: PreparedBatchDep, session: SessionDep, settings: SettingsDep, registry: RegistryCacheDep
 ) -> BatchResult:
     """Ingest up to 1000 articles; results come back in input order and a bad item does not sink the others."""
-    if len(data.articles) > settings.batch_max_articles:
-        limit = settings.batch_max_articles
-        raise LimitExceeded(f"at most {limit} articles per batch", field="articles", limit=limit)
     context = registry.get(session)
-    outcome = ingest.ingest_batch(
+    outcome = ingest.store_batch(
         session,
-        data.articles,
+        prepared.batch,
         context=context,
         engine=settings.extraction_engine,
         link_stories=settings.story_linking == "all",
+        ahead=prepared.ahead,
     )
     shifts.after_write(
         session,
@@ -146,11 +197,4 @@ def delete_article(article_id: RowId, session: SessionDep, settings: SettingsDep
 
 def cursor_key(cursor: str) -> tuple[datetime, int]:
     """The (timestamp, id) a page cursor holds. The client can send anything, so every part is checked."""
-    stamp, last_id = decode_cursor(cursor, 2)
-    try:
-        after = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
-    except ValueError:
-        after = None
-    if after is None or after.tzinfo is None or type(last_id) is not int or not 0 <= last_id <= MAX_ID:
-        raise InvalidInput("cursor is not one this service issued", field="cursor")
-    return after, last_id
+    return decode_time_cursor(cursor)

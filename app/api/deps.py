@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AsyncExitStack
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, params
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import solve_dependencies
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app import auth
 from app.config import Settings
-from app.db import InlineReaderDep
+from app.db import InlineReaderDep, read_inline
+from app.errors import StancelineError
 from app.ingest import RegistryCache
 from app.models import ApiKey
 from app.schemas import ErrorBody
@@ -32,6 +38,8 @@ _bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 KeyHeaderDep = Annotated[str | None, Depends(_key_header)]
+# every key check `_access` made: a route's own dependencies name the checks it needs
+_KEY_CHECKS: set[Callable[..., Any]] = set()
 
 
 def _access(needed: str) -> params.Depends:
@@ -49,13 +57,44 @@ def _access(needed: str) -> params.Depends:
         if held is not None and auth.grants(held.scope, needed):
             return held
         plain = bearer.credentials if bearer is not None else header
-        # one indexed read, inline: cheaper than a trip to the thread pool
-        with reader() as session:
-            key = auth.authorize(session, plain=plain, needed=needed)
+        # one indexed read, on the inline-read thread: 503 if the database does not answer in time
+        key = await read_inline(
+            request, reader, lambda session: auth.authorize(session, plain=plain, needed=needed)
+        )
         request.state.api_key = key
         return key
 
+    _KEY_CHECKS.add(check)
     return params.Depends(check)
+
+
+async def key_refusal(request: Request) -> StancelineError | None:
+    """The 401 or 403 the route's key checks answer (None when they pass), for a request refused
+    before they ran.
+
+    FastAPI parses a JSON body before it solves any dependency, so a malformed body would be
+    answered (422) before a missing key (401): the error handlers ask this first, and a request
+    without a valid key learns nothing about how its body is read. Runs the route's own checks
+    through FastAPI's dependency solver, so dependency overrides apply as they do to the route.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return None
+    checks = [d for d in route.dependant.dependencies if d.call in _KEY_CHECKS]
+    if not checks:
+        return None
+    async with AsyncExitStack() as stack:
+        try:
+            await solve_dependencies(
+                request=request,
+                dependant=Dependant(dependencies=checks),
+                dependency_overrides_provider=request.app,
+                async_exit_stack=stack,
+                embed_body_fields=False,
+            )
+        except StancelineError as refusal:  # 401, 403, or 503 when the key cannot be looked up
+            return refusal
+    return None
 
 
 ReadAccess = _access("read")

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import AdminAccess, WriteAccess
+from app.api.deps import AdminAccess, SettingsDep, WriteAccess
 from app.api.params import RowId
 from app.db import SessionDep
 from app.errors import InvalidInput, NotFound
@@ -28,10 +28,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input; 
         **ERRORS,
     },
 )
-def create_feed(data: FeedCreate, session: SessionDep, response: Response) -> FeedRead:
+def create_feed(data: FeedCreate, session: SessionDep, settings: SettingsDep, response: Response) -> FeedRead:
     """Register an RSS or Atom feed (or update the one with this url). It is polled at once, then
-    every `poll_interval_seconds`; new entries are ingested like POST /v1/articles."""
-    feed, created = register_feed(session, data)
+    every `poll_interval_seconds`; new entries are ingested like POST /v1/articles. A url on a
+    loopback, private or other non-public address is refused (422 naming `url`), unless the
+    operator allows them (STANCELINE_FEED_ALLOW_PRIVATE); a host name that resolves to one fails
+    its polls with `error_kind` `blocked_address`."""
+    feed, created = register_feed(session, data, allow_private=settings.feed_allow_private)
     if not created:
         response.status_code = status.HTTP_200_OK
     return FeedRead.model_validate(feed)
@@ -39,7 +42,8 @@ def create_feed(data: FeedCreate, session: SessionDep, response: Response) -> Fe
 
 @router.get("", response_model=Page[FeedRead], responses=ERRORS)
 def list_feeds(session: SessionDep, limit: Limit = 100, cursor: CursorParam = None) -> Page[FeedRead]:
-    """Every feed with its polling state: last fetch, last error and backoff, next poll."""
+    """Every feed with its polling state: last fetch, last error (`error_kind` and a fixed message)
+    and backoff, next poll."""
     after = _after_id(cursor) if cursor is not None else 0
     rows = feed_store.list_feeds(session, after_id=after, limit=limit + 1)
     items = rows[:limit]

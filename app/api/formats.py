@@ -1,4 +1,14 @@
-"""Tabular responses: tidy CSV, NDJSON and Parquet with ISO-8601 UTC timestamps."""
+"""Tabular responses: tidy CSV, NDJSON and Parquet with ISO-8601 UTC timestamps.
+
+CSV is opened by spreadsheets, which run a cell that starts with `=`, `+`, `-` or `@` (or a tab
+or carriage return) as a formula: evidence quoted from an article or a speaker's name could carry
+`=HYPERLINK(...)`. As OWASP advises, such a text cell gets a leading `'`, which spreadsheets show
+as text. So that the original stays recoverable, a text that already starts with quotes before
+one of those characters gets one more: in a CSV, a text value that starts with one or more `'`
+followed by one of those six characters had exactly one `'` added; remove it to get the value as
+stored. Numbers (a score of -0.5) are not text and stay numbers; JSON, NDJSON and Parquet carry
+every value as stored.
+"""
 
 from __future__ import annotations
 
@@ -30,9 +40,32 @@ def iso(value: Any) -> Any:
     return value
 
 
+# a text cell a spreadsheet would run as a formula (after any quotes this module added before)
+FORMULA_START = r"'*[=+\-@\t\r]"
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with a `'` before every text cell that starts like a formula (see the module's doc);
+    cells that are not text (numbers, booleans, missing values) are left as they are."""
+    out = frame
+    for name in frame.columns:
+        column = frame[name]
+        if not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
+            continue
+        try:
+            risky = column.str.match(FORMULA_START, na=False).astype(bool)
+        except AttributeError:  # no text in this column at all
+            continue
+        if risky.any():
+            if out is frame:
+                out = frame.copy()
+            out.loc[risky, name] = "'" + column[risky]
+    return out
+
+
 def csv_response(frame: pd.DataFrame, filename: str, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        frame.to_csv(index=False, lineterminator="\n"),
+        neutralise_formulas(frame).to_csv(index=False, lineterminator="\n"),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'inline; filename="{filename}"', **(headers or {})},
     )

@@ -4,31 +4,37 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from app import migrate
+from app.db import DatabaseUnavailable, InlineReaderDep, read_inline
 from app.schemas import Health
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health)
-def get_health() -> Health:
-    """The process is up (no dependency checked)."""
+async def get_health() -> Health:
+    """The process is up (no dependency checked; answered on the event loop, no thread needed)."""
     return Health(status="ok")
 
 
+def _database_state(session: Session) -> tuple[str, str | None, str | None]:
+    """The dialect, the schema's revision and the latest one (read from the migration files)."""
+    connection = session.connection()
+    connection.execute(text("SELECT 1"))
+    return connection.dialect.name, migrate.current_revision(connection), migrate.head_revision()
+
+
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-def get_readiness(request: Request) -> JSONResponse:
-    """The database answers and its schema is at the latest migration."""
-    engine = request.app.state.engine
+async def get_readiness(request: Request, reader: InlineReaderDep) -> JSONResponse:
+    """The database answers, within STANCELINE_DB_CONNECT_TIMEOUT_SECONDS, and its schema is at
+    the latest migration."""
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-            revision = migrate.current_revision(connection)
-    except SQLAlchemyError:
+        dialect, revision, head = await read_inline(request, reader, _database_state)
+    except (SQLAlchemyError, DatabaseUnavailable):
         return JSONResponse(status_code=503, content={"status": "unavailable", "database": "unreachable"})
-    head = migrate.head_revision()
     if revision != head:
         content = {"status": "unavailable", "database": "migrations pending", "revision": revision}
         return JSONResponse(status_code=503, content=content)
-    return JSONResponse(content={"status": "ok", "database": engine.dialect.name, "revision": revision})
+    return JSONResponse(content={"status": "ok", "database": dialect, "revision": revision})

@@ -4,8 +4,8 @@ A timeline is a function of the aggregates, the registry and the server's settin
 that changes the aggregates bumps the data revision and every registry write the registry
 revision (`app.store.data_state`), in the writer's own transaction. So a response computed at
 revisions R stays exact for as long as the database is at R, whichever process wrote: a request
-reads the two counters (one indexed read, run inline on the event loop, where a trip to the
-thread pool would cost more) and answers from memory when the URL was computed at them.
+reads the two counters (one indexed read, on the process's inline-read thread, `app.db.InlineReads`)
+and answers from memory when the URL was computed at them.
 
 Misses are computed in the thread pool, once per URL and revision however many requests ask at
 the same moment, with the session of the request that asked first. Responses carry an ETag made of the revisions, so a client that sends it back in
@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import __version__, metrics
 from app.config import Settings
-from app.db import InlineReader
+from app.db import InlineReader, read_inline
 from app.store import data_state
 
 # what the OpenAPI document says of a cached read's conditional answer
@@ -160,7 +160,7 @@ async def cached_read(
 ) -> Response:
     """`compute(session)`'s response, from the process's cache while the data it read is current.
 
-    The revisions are read inline through `reader` before `compute` reads the data in the thread
+    The revisions are read through `reader` (`read_inline`) before `compute` reads the data in the thread
     pool through `session` (the request's): the data is at least as new as the revisions it is
     kept under, so an entry can be stale only at revisions that have already passed. Only what
     `compute` returns is kept; an error it raises reaches the caller, and any request that was
@@ -169,8 +169,7 @@ async def cached_read(
     cache: ReadCache = request.app.state.read_cache
     if not cache.enabled:
         return await run_in_threadpool(compute, session)
-    with reader() as inline:
-        revision = data_state.current(inline)
+    revision = await read_inline(request, reader, data_state.current)
     etag = cache.etag(revision)
     if _not_modified(request, etag):
         metrics.count_read_cache("not_modified")

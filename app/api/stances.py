@@ -9,6 +9,7 @@ from app.api.articles import cursor_key
 from app.api.convert import observation_read
 from app.api.deps import SettingsDep, WriteAccess
 from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, tabular_response
+from app.api.lookups import require_actor_ids, require_topic_ids, require_window
 from app.api.params import RowId
 from app.db import SessionDep
 from app.errors import NotFound
@@ -25,7 +26,7 @@ COLUMNS = list(ObservationRead.model_fields)
 @router.get(
     "",
     response_model=Page[ObservationRead],
-    responses=TABULAR_RESPONSES,
+    responses={**TABULAR_RESPONSES, 422: {}},
 )
 def list_observations(
     session: SessionDep,
@@ -34,7 +35,15 @@ def list_observations(
     cursor: CursorParam = None,
     format: ExportFormatParam = "json",
 ) -> Any:
-    """Observations in (observed_at, id) order. CSV and NDJSON carry the next cursor in `X-Next-Cursor`."""
+    """Observations in (observed_at, id) order. CSV and NDJSON carry the next cursor in `X-Next-Cursor`.
+
+    An unknown actor or topic slug is a 422 naming `actor` or `topic`, as everywhere else.
+    """
+    if filters.actor:
+        require_actor_ids(session, filters.actor)
+    if filters.topic:
+        require_topic_ids(session, filters.topic)
+    require_window(filters.observed_from, filters.observed_to)
     after = cursor_key(cursor) if cursor is not None else None
     rows = observation_store.list_observations(session, filters=filters, after=after, limit=limit + 1)
     items = [observation_read(o) for o in rows[:limit]]

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import SettingsDep
 from app.api.formats import TABULAR_RESPONSES, ExportFormat, FormatParam, tabular_response
-from app.api.lookups import require_actor_ids, require_topic
+from app.api.lookups import require_actor_ids, require_topic, require_window
 from app.api.params import SlugPath
 from app.api.read_cache import CACHED_RESPONSES, cached_read
 from app.db import InlineReaderDep, SessionDep
@@ -85,11 +85,17 @@ def series_levels(
     halflife: float | None,
     member_weight: float,
     max_buckets: int | None = None,
+    recent: bool = False,
 ) -> pd.DataFrame:
     """Levels per actor and bucket: bucketed in SQL, or from attributed rows when rolling up.
 
     An empty `actor_ids` means every actor on the topic, most observed first (ranked from the
     same bucket sums, so the topic is scanned once).
+
+    `recent`: without `observed_from`, the window starts at the first bucket observed within
+    `levels.RECENT_BUCKETS` buckets (never more than `max_buckets`) of the latest one, so a stray
+    old observation cannot widen the default view past the bucket limit. Only a window the
+    request states (`observed_from`, or an `observed_to` far past the data) is refused as too wide.
     """
     if not actor_ids and not with_rollup:
         sums = timeline_store.bucket_sums(
@@ -100,6 +106,8 @@ def series_levels(
             observed_from=observed_from,
             observed_to=observed_to,
         )
+        if recent and observed_from is None:
+            observed_from, sums = _recent(sums, interval, max_buckets)
         totals = sums.groupby("series")["count"].sum()
         ranked = sorted(totals.index, key=lambda slug: (-int(totals[slug]), str(slug)))
         end = observed_to - pd.Timedelta(microseconds=1) if observed_to is not None else None
@@ -129,6 +137,8 @@ def series_levels(
             observed_from=observed_from,
             observed_to=observed_to,
         )
+    if recent and observed_from is None:
+        observed_from, sums = _recent(sums, interval, max_buckets)
     end = observed_to - pd.Timedelta(microseconds=1) if observed_to is not None else None
     _check_bucket_count(sums, interval, observed_from, end, max_buckets)
     return levels.levels(
@@ -139,6 +149,18 @@ def series_levels(
         smooth_halflife=halflife,
         series=list(actor_ids),
     )
+
+
+def _recent(
+    sums: pd.DataFrame, interval: Interval, max_buckets: int | None
+) -> tuple[datetime | None, pd.DataFrame]:
+    """The default start of a window (None: the first bucket observed) and the sums from it on."""
+    buckets = levels.RECENT_BUCKETS[interval]
+    start = levels.recent_start(sums, interval, min(buckets, max_buckets or buckets))
+    if start is None:
+        return None, sums
+    # a bucket start: day sums (roll-up) from it on are exactly the buckets from it on
+    return start.to_pydatetime(), sums[sums["bucket"] >= start]
 
 
 def _check_bucket_count(
@@ -173,6 +195,7 @@ def _timeline(
     member_weight: float,
     max_buckets: int,
 ) -> Response:
+    require_window(options.observed_from, options.observed_to)
     topic = require_topic(session, topic_slug)
     # without actors and roll-up, the bucket query itself finds and ranks every actor on the topic
     ids = _actor_ids(session, topic, actor) if actor or options.rollup else {}
@@ -188,6 +211,7 @@ def _timeline(
         halflife=options.halflife if smoothing else None,
         member_weight=member_weight,
         max_buckets=max_buckets,
+        recent=True,
     )
     if options.format != "json":
         rows = [_rounded(r) for r in levels.records(frame)]
@@ -197,16 +221,36 @@ def _timeline(
     order = list(ids) or [str(name) for name in pd.unique(frame["series"])]
     names = actor_store.names_by_slug(session, slugs=order)
     points = _points_by_series(frame)
+    window_from, window_to = _window(frame, options)
     document = {
         "topic": topic_slug,
         "interval": options.interval,
         "rollup": options.rollup,
         "smooth": options.smooth,
+        "from": window_from,
+        "to": window_to,
         "series": [{"actor": slug, "name": names[slug], "points": points.get(slug, [])} for slug in order],
     }
     # the `Timeline` document, serialised directly: validating thousands of points one by one
     # would cost more than computing them
     return Response(orjson.dumps(document), media_type="application/json")
+
+
+def _window(frame: pd.DataFrame, options: TimelineOptions) -> tuple[str | None, str | None]:
+    """The window a timeline covers, as ISO-8601 UTC: `from`/`to` as given, else the start of its
+    first bucket and the end of its last (None for a timeline with no bucket and no bound)."""
+    observed_from: datetime | pd.Timestamp | None = options.observed_from
+    observed_to: datetime | pd.Timestamp | None = options.observed_to
+    if len(frame):
+        observed_from = observed_from or frame["bucket"].min()
+        observed_to = observed_to or levels.bucket_end(frame["bucket"].max(), options.interval)
+    return _iso(observed_from), _iso(observed_to)
+
+
+def _iso(value: datetime | pd.Timestamp | None) -> str | None:
+    if value is None:
+        return None
+    return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
 
 
 def _points_by_series(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
@@ -257,8 +301,15 @@ async def get_timeline(
 
     Every bucket between the first and last of the window is present; an empty one has count 0
     and a null score. Rejected observations are left out. Buckets: `day`, ISO `week` (Monday) or
-    `month`, starting at the given UTC instant. The ETag changes whenever the data does: send it
-    back in `If-None-Match` to get a 304 while it is current.
+    `month`, starting at the given UTC instant.
+
+    Without `from`, the window ends with the latest bucket observed and reaches back at most
+    3,650 days, 520 weeks or 240 months, to the first bucket observed in that reach; `from` and
+    `to` in the answer name the window used. A window given with `from`/`to` of more buckets than
+    the limit is a 422 naming `interval`; `to` not after `from` is a 422 naming `to`.
+
+    The ETag changes whenever the data does: send it back in `If-None-Match` to get a 304 while it
+    is current.
     """
     return await cached_read(
         request,
@@ -307,6 +358,7 @@ def compare_actors(
     format: FormatParam = "json",
 ) -> Any:
     """Aligned series of several actors on shared buckets and their distance (|difference|) over time."""
+    require_window(observed_from, observed_to)
     topic_row = require_topic(session, topic)
     ids = _actor_ids(session, topic_row, actor)
     if len(ids) < 2:
@@ -322,6 +374,7 @@ def compare_actors(
         halflife=None,
         member_weight=settings.rollup_member_weight,
         max_buckets=settings.timeline_max_buckets,
+        recent=True,
     )
     result = compare.compare(frame, list(ids))
     distances = levels.records(result.distances)
@@ -356,6 +409,7 @@ def get_network(
     format: Annotated[Literal["json", "graphml"], Query()] = "json",
 ) -> Any:
     """Actor-actor agreement (congruence): actors on the same side of the topic in the window."""
+    require_window(observed_from, observed_to)
     topic_row = require_topic(session, topic)
     rows = timeline_store.observation_rows(
         session, topic_id=topic_row.id, actor_ids=None, observed_from=observed_from, observed_to=observed_to

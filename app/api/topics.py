@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from app import registry
 from app.api.convert import topic_read
@@ -29,10 +29,18 @@ def list_topics(session: SessionDep, limit: Limit = 100, cursor: CursorParam = N
     dependencies=[AdminAccess],
     response_model=TopicRead,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {}, 422: {}},
+    responses={
+        200: {"model": TopicRead, "description": "Already stored with the same fields: unchanged"},
+        409: {"description": "The slug is taken by a topic with other fields"},
+        422: {},
+    },
 )
-def create_topic(data: TopicCreate, session: SessionDep) -> TopicRead:
-    topic = registry.create_topic(session, data)
+def create_topic(data: TopicCreate, session: SessionDep, response: Response) -> TopicRead:
+    """Add a topic. Sending the same topic again (a retry, or a racing request) answers 200 with the
+    stored topic; the same slug with other fields is 409 `topic_exists` naming `slug`."""
+    topic, created = registry.create_topic(session, data)
+    if not created:
+        response.status_code = status.HTTP_200_OK
     return get_topic(topic.slug, session)
 
 

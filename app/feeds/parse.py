@@ -14,10 +14,12 @@ from typing import Any
 
 import feedparser
 
+from app.schemas import MAX_TEXT_CHARS
+
 MAX_URL = 2048
 MAX_EXTERNAL_ID = 512
 MAX_TITLE = 2000
-MAX_TEXT = 1_000_000
+MAX_TEXT = MAX_TEXT_CHARS  # what ArticleCreate accepts: a longer entry is cut, not refused
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,16 @@ If-None-Match / If-Modified-Since outside any transaction, then one transaction 
 new entries (each in a savepoint, through ingest_article_safely) and records what the fetch left
 to remember (ETag, Last-Modified, the latest entry seen). A crash before that commit leaves the
 feed as it was: the next poll fetches and ingests the same entries again, idempotently.
+
+Fetches reach public addresses only, redirects included (`app.feeds.fetch`); a failed poll is
+kept on the feed as its kind and a fixed message, the details go to the server log.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,67 +22,22 @@ import httpx
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import __version__, ingest, metrics, shifts
+from app import ingest, metrics, shifts
 from app.config import Settings
 from app.db import session_scope
 from app.errors import StancelineError
 from app.feeds import hints
+from app.feeds.fetch import Fetched, fetch
 from app.feeds.parse import Entry, ParsedFeed, parse_feed
 from app.models import Feed, utcnow
-from app.schemas import ArticleCreate
+from app.schemas import ArticleCreate, FeedErrorKind, feed_error
 from app.store import articles as article_store
 from app.store import feeds as feed_store
 
 logger = logging.getLogger(__name__)
 
-USER_AGENT = f"Stanceline/{__version__} (feed reader)"
-MAX_FEED_BYTES = 20 * 1024 * 1024
 MAX_ERROR_CHARS = 2000
 MIN_LEASE_SECONDS = 600
-
-
-def http_client(settings: Settings) -> httpx.Client:
-    return httpx.Client(
-        timeout=settings.feed_timeout_seconds, follow_redirects=True, headers={"User-Agent": USER_AGENT}
-    )
-
-
-@dataclass(frozen=True)
-class Fetched:
-    status: int | None
-    content: bytes = b""
-    etag: str | None = None
-    last_modified: str | None = None
-    error: str | None = None
-
-
-def fetch(client: httpx.Client, url: str, *, etag: str | None, last_modified: str | None) -> Fetched:
-    headers = {}
-    if etag:
-        headers["If-None-Match"] = etag
-    if last_modified:
-        headers["If-Modified-Since"] = last_modified
-    try:
-        with client.stream("GET", url, headers=headers) as response:
-            if response.status_code == 304:
-                return Fetched(304, etag=etag, last_modified=last_modified)
-            if response.status_code != 200:
-                return Fetched(response.status_code, error=f"HTTP {response.status_code}")
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_FEED_BYTES:
-                    return Fetched(200, error=f"feed larger than {MAX_FEED_BYTES} bytes")
-            return Fetched(
-                200,
-                bytes(body),
-                etag=response.headers.get("ETag"),
-                last_modified=response.headers.get("Last-Modified"),
-            )
-    except httpx.HTTPError as error:
-        return Fetched(
-            None, error=f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS] or type(error).__name__
-        )
 
 
 @dataclass
@@ -90,8 +49,13 @@ class PollResult:
     new: int = 0  # newer than the last poll (and matching the feed's topic hints)
     statuses: Counter[str] = field(default_factory=Counter)  # created, revised, unchanged, error
     copies: int = 0  # stored as syndicated copies of a story already stored
+    # reviews of revised entries (see IngestResult): still stored, of those stale, and dropped
+    kept_reviewed: int = 0
+    stale_reviewed: int = 0
+    dropped_reviewed: int = 0
     skipped_by_hints: int = 0
-    error: str | None = None
+    error: str | None = None  # a fixed message for error_kind
+    error_kind: FeedErrorKind | None = None
 
 
 def backoff_seconds(interval: int, failures: int, *, cap: int) -> int:
@@ -147,31 +111,71 @@ def poll_feed(
         feed = feed_store.get_feed(session, feed_id=feed_id)
     if feed is None:
         return PollResult(feed_id, "failed", error="feed no longer exists")
-    fetched = fetch(client, feed.url, etag=feed.etag, last_modified=feed.last_modified)
+    fetched = fetch(
+        client,
+        feed.url,
+        etag=feed.etag,
+        last_modified=feed.last_modified,
+        allow_private=settings.feed_allow_private,
+    )
     now = now or utcnow()
-    if fetched.error is not None:
-        return _record_failure(factory, feed_id, now, fetched.status, fetched.error, settings=settings)
+    if fetched.error_kind is not None:
+        return _record_failure(
+            factory, feed_id, now, fetched.status, fetched.error_kind, fetched.error, settings=settings
+        )
     parsed = parse_feed(fetched.content, feed_url=feed.url) if fetched.status == 200 else None
     if parsed is not None and parsed.problem is not None:
-        return _record_failure(factory, feed_id, now, fetched.status, parsed.problem, settings=settings)
+        logger.warning("feeds.not_a_feed feed_id=%s problem=%s", feed_id, parsed.problem)
+        return _record_failure(factory, feed_id, now, fetched.status, "not_a_feed", None, settings=settings)
     try:
+        ahead = _extract_ahead(factory, feed, parsed, now=now, settings=settings, cache=cache)
         with session_scope(factory) as session:
-            result = _store_poll(session, feed_id, fetched, parsed, now=now, settings=settings, cache=cache)
-    except Exception as error:  # the database or the ingest path failed: nothing was kept, back off
+            result = _store_poll(
+                session, feed_id, fetched, parsed, now=now, settings=settings, cache=cache, ahead=ahead
+            )
+    except Exception:  # the database or the ingest path failed: nothing was kept, back off
         logger.exception("feeds.store_failed feed_id=%s", feed_id)
-        return _record_failure(
-            factory, feed_id, now, fetched.status, f"{type(error).__name__}: {error}", settings=settings
-        )
+        return _record_failure(factory, feed_id, now, fetched.status, "internal", None, settings=settings)
     logger.info(
-        "feeds.polled feed_id=%s outcome=%s entries=%d new=%d statuses=%s copies=%d",
+        "feeds.polled feed_id=%s outcome=%s entries=%d new=%d statuses=%s copies=%d "
+        "kept_reviewed=%d stale_reviewed=%d dropped_reviewed=%d",
         feed_id,
         result.outcome,
         result.entries,
         result.new,
         dict(result.statuses),
         result.copies,
+        result.kept_reviewed,
+        result.stale_reviewed,
+        result.dropped_reviewed,
     )
     return result
+
+
+def _extract_ahead(
+    factory: sessionmaker[Session],
+    feed: Feed,
+    parsed: ParsedFeed | None,
+    *,
+    now: datetime,
+    settings: Settings,
+    cache: ingest.RegistryCache,
+) -> dict[str, ingest.Extraction]:
+    """Extract the entries the poll will ingest before its write transaction, which then holds the
+    write lock (SQLite) for the database work alone."""
+    if parsed is None:
+        return {}
+    with session_scope(factory, write=False) as session:
+        context = cache.get(session)
+        entries, _ = _fresh_entries(session, feed, parsed, context, now=now)
+        items = []
+        for entry in entries:
+            try:
+                items.append(_article(feed, entry, now=now))
+            except ValidationError:
+                continue  # refused again, and counted, in the write transaction
+        todo = ingest.not_stored(session, items)
+    return ingest.extract_items_ahead(todo, context=context, engine=settings.extraction_engine)
 
 
 def _store_poll(
@@ -183,13 +187,14 @@ def _store_poll(
     now: datetime,
     settings: Settings,
     cache: ingest.RegistryCache,
+    ahead: Mapping[str, ingest.Extraction] | None = None,
 ) -> PollResult:
     feed = feed_store.get_feed(session, feed_id=feed_id)
     if feed is None:
         return PollResult(feed_id, "failed", fetched.status, error="feed no longer exists")
     result = PollResult(feed_id, "not_modified" if parsed is None else "ingested", fetched.status)
     if parsed is not None:
-        _ingest_entries(session, feed, parsed, result, now=now, settings=settings, cache=cache)
+        _ingest_entries(session, feed, parsed, result, now=now, settings=settings, cache=cache, ahead=ahead)
         feed.title = parsed.title or feed.title
         feed.etag, feed.last_modified = fetched.etag, fetched.last_modified
         latest = _latest(parsed.entries)
@@ -226,35 +231,26 @@ def _ingest_entries(
     now: datetime,
     settings: Settings,
     cache: ingest.RegistryCache,
+    ahead: Mapping[str, ingest.Extraction] | None = None,
 ) -> None:
     """Entries newer than the feed's last poll, oldest first (so the first copy of a story stays
     its first article), through the idempotent ingest path."""
     result.entries = len(parsed.entries)
     context = cache.get(session)
-    fresh = [e for e in parsed.entries if _is_new(session, e, feed.last_entry_at)]
-    fresh.sort(key=lambda e: (e.stamp is None, e.stamp or now))
+    fresh, result.skipped_by_hints = _fresh_entries(session, feed, parsed, context, now=now)
     touched: set[tuple[int, int]] = set()
     link = settings.story_linking != "off"
     for entry in fresh:
-        if feed.topic_hints and not hints.matches(
-            context.snapshot, feed.topic_hints, f"{entry.title or ''}\n{entry.text}"
-        ):
-            result.skipped_by_hints += 1
-            continue
         result.new += 1
         try:
-            data = ArticleCreate.model_validate(
-                {
-                    "url": entry.url,
-                    "external_id": entry.external_id,
-                    "title": entry.title,
-                    "text": entry.text,
-                    "published_at": entry.published_at or now,
-                    "source": (feed.title or feed.url)[:200],
-                }
-            )
+            data = _article(feed, entry, now=now)
             outcome = ingest.ingest_article_safely(
-                session, data, context=context, engine=settings.extraction_engine, link_stories=link
+                session,
+                data,
+                context=context,
+                engine=settings.extraction_engine,
+                link_stories=link,
+                ahead=ahead,
             )
         except (ValidationError, StancelineError) as error:
             logger.warning("feeds.entry_refused feed_id=%s key=%s error=%s", feed.id, entry.key, error)
@@ -263,9 +259,40 @@ def _ingest_entries(
         result.statuses[outcome.status] += 1
         if outcome.status != "unchanged" and outcome.article.story_id is not None:
             result.copies += 1
+        result.kept_reviewed += outcome.reviews.kept
+        result.stale_reviewed += outcome.reviews.stale
+        result.dropped_reviewed += len(outcome.reviews.dropped)
         touched |= outcome.touched
     shifts.after_write(session, touched, settings=settings)
     metrics.count_articles(result.statuses.elements())
+
+
+def _fresh_entries(
+    session: Session, feed: Feed, parsed: ParsedFeed, context: ingest.RegistryContext, *, now: datetime
+) -> tuple[list[Entry], int]:
+    """The entries to ingest, oldest first, and how many new ones the feed's topic hints left out."""
+    fresh = [e for e in parsed.entries if _is_new(session, e, feed.last_entry_at)]
+    fresh.sort(key=lambda e: (e.stamp is None, e.stamp or now))
+    kept = [
+        e
+        for e in fresh
+        if not feed.topic_hints
+        or hints.matches(context.snapshot, feed.topic_hints, f"{e.title or ''}\n{e.text}")
+    ]
+    return kept, len(fresh) - len(kept)
+
+
+def _article(feed: Feed, entry: Entry, *, now: datetime) -> ArticleCreate:
+    return ArticleCreate.model_validate(
+        {
+            "url": entry.url,
+            "external_id": entry.external_id,
+            "title": entry.title,
+            "text": entry.text,
+            "published_at": entry.published_at or now,
+            "source": (feed.title or feed.url)[:200],
+        }
+    )
 
 
 def _is_new(session: Session, entry: Entry, last_at: datetime | None) -> bool:
@@ -281,10 +308,13 @@ def _record_failure(
     feed_id: int,
     now: datetime,
     status: int | None,
-    error: str,
+    kind: FeedErrorKind,
+    message: str | None,
     *,
     settings: Settings,
 ) -> PollResult:
+    """Back the feed off and keep the failure's kind and fixed message (details are in the log)."""
+    stored = feed_error(kind, message)[:MAX_ERROR_CHARS]
     with session_scope(factory) as session:
         feed = feed_store.get_feed(session, feed_id=feed_id)
         if feed is not None:
@@ -293,12 +323,12 @@ def _record_failure(
                 feed.poll_interval_seconds, feed.failures, cap=settings.feed_max_backoff_seconds
             )
             feed.next_poll_at = now + timedelta(seconds=wait)
-            feed.last_polled_at, feed.last_status, feed.last_error = now, status, error[:MAX_ERROR_CHARS]
+            feed.last_polled_at, feed.last_status, feed.last_error = now, status, stored
             logger.warning(
                 "feeds.failed feed_id=%s failures=%d retry_in=%ds error=%s",
                 feed_id,
                 feed.failures,
                 wait,
-                error,
+                stored,
             )
-    return PollResult(feed_id, "failed", status, error=error)
+    return PollResult(feed_id, "failed", status, error=stored.partition(": ")[2], error_kind=kind)

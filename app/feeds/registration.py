@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.errors import UnknownReference
+from app.errors import InvalidInput, UnknownReference
+from app.feeds import guard
 from app.models import Feed, utcnow
 from app.schemas import FeedCreate
 from app.store import feeds as feed_store
 from app.store import topics as topic_store
 
 
-def register_feed(session: Session, data: FeedCreate) -> tuple[Feed, bool]:
+def register_feed(session: Session, data: FeedCreate, *, allow_private: bool = False) -> tuple[Feed, bool]:
     """The feed (created, or updated in place when its url is known) and whether it is new.
 
     A changed feed is due at once with its failure count cleared: new hints, a shorter interval or
-    a fixed url take effect on the next round.
+    a fixed url take effect on the next round. Unless `allow_private` (STANCELINE_FEED_ALLOW_PRIVATE),
+    a url whose host is a loopback, private or otherwise non-public address written out (or
+    localhost) is refused here; a host name is checked each time a poll resolves it.
     """
+    if not allow_private and guard.is_blocked_literal(data.url):
+        raise InvalidInput(
+            "url: the host is not a public address (feeds may not reach loopback, private, link-local "
+            "or reserved addresses)",
+            field="url",
+        )
     known = topic_store.ids_by_slug(session, slugs=data.topic_hints)
     for index, slug in enumerate(data.topic_hints):
         if slug not in known:

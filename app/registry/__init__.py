@@ -1,4 +1,11 @@
-"""Actors and topics: create, update and idempotent import (upsert by slug). Flush, never commit."""
+"""Actors and topics: create, update and idempotent import (upsert by slug). Flush, never commit.
+
+Every write here first takes the registry's write lock (`registry_state.lock_registry`): registry
+writes read before they write (an actor's lists, the slugs an import upserts, the topic tree), so on
+PostgreSQL two of them at once would each replace what it read and leave both lists, or insert the
+same slug twice. Taking turns, each one reads what the previous one committed and answers as if it
+came second: a repeated create finds the stored row, an import counts it `unchanged`.
+"""
 
 from __future__ import annotations
 
@@ -81,9 +88,25 @@ def _set_memberships(
     return True
 
 
-def create_actor(session: Session, data: ActorCreate) -> Actor:
-    if actor_store.get_actor(session, slug=data.slug, with_children=False) is not None:
-        raise Conflict(f"actor {data.slug!r} already exists", field="slug", code="actor_exists")
+def _actor_matches(actor: Actor, data: ActorCreate) -> bool:
+    return (
+        (actor.name, actor.kind, actor.description) == (data.name, data.kind, data.description)
+        and [a.alias for a in actor.aliases] == _dedupe(data.aliases)
+        and _current_membership_keys(actor) == _membership_keys(data.memberships)
+    )
+
+
+def create_actor(session: Session, data: ActorCreate) -> tuple[Actor, bool]:
+    """The actor and whether this call added it. An actor stored with the same fields is the
+    answer to a repeated create (not added); one with other fields is a Conflict on `slug`."""
+    registry_state.lock_registry(session)
+    existing = actor_store.get_actor(session, slug=data.slug)
+    if existing is not None:
+        if _actor_matches(existing, data):
+            return existing, False
+        raise Conflict(
+            f"actor {data.slug!r} already exists with other fields", field="slug", code="actor_exists"
+        )
     actor = Actor(slug=data.slug, name=data.name, kind=data.kind, description=data.description, aliases=[])
     actor.memberships = []
     session.add(actor)
@@ -92,10 +115,11 @@ def create_actor(session: Session, data: ActorCreate) -> Actor:
     _set_memberships(session, actor, data.memberships, field_prefix="")
     session.flush()
     registry_state.bump_registry_revision(session)
-    return actor
+    return actor, True
 
 
 def update_actor(session: Session, slug: str, data: ActorUpdate) -> Actor:
+    registry_state.lock_registry(session)
     actor = actor_store.get_actor(session, slug=slug)
     if actor is None:
         raise NotFound("actor", slug)
@@ -139,9 +163,23 @@ def _topic_values(data: TopicCreate) -> dict[str, Any]:
     }
 
 
-def create_topic(session: Session, data: TopicCreate) -> Topic:
-    if topic_store.get_topic(session, slug=data.slug) is not None:
-        raise Conflict(f"topic {data.slug!r} already exists", field="slug", code="topic_exists")
+def _topic_matches(topic: Topic, data: TopicCreate) -> bool:
+    parent = topic.parent.slug if topic.parent else None
+    return parent == data.parent and all(
+        getattr(topic, name) == value for name, value in _topic_values(data).items()
+    )
+
+
+def create_topic(session: Session, data: TopicCreate) -> tuple[Topic, bool]:
+    """The topic and whether this call added it (see `create_actor`)."""
+    registry_state.lock_registry(session)
+    existing = topic_store.get_topic(session, slug=data.slug)
+    if existing is not None:
+        if _topic_matches(existing, data):
+            return existing, False
+        raise Conflict(
+            f"topic {data.slug!r} already exists with other fields", field="slug", code="topic_exists"
+        )
     topic = Topic(
         slug=data.slug,
         **_topic_values(data),
@@ -150,10 +188,11 @@ def create_topic(session: Session, data: TopicCreate) -> Topic:
     session.add(topic)
     session.flush()
     registry_state.bump_registry_revision(session)
-    return topic
+    return topic, True
 
 
 def update_topic(session: Session, slug: str, data: TopicUpdate) -> Topic:
+    registry_state.lock_registry(session)
     topic = topic_store.get_topic(session, slug=slug)
     if topic is None:
         raise NotFound("topic", slug)
@@ -196,6 +235,7 @@ def import_registry(session: Session, data: RegistryImport) -> RegistryImportRes
     """
     _check_unique_slugs([a.slug for a in data.actors], "actors")
     _check_unique_slugs([t.slug for t in data.topics], "topics")
+    registry_state.lock_registry(session)
     actors = _Tally()
     touched: set[str] = set()
     existing = {a.slug: a for a in actor_store.list_all_actors(session)}

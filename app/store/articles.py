@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select
@@ -24,6 +25,23 @@ def find_articles_by_identity(session: Session, *, url: str | None, external_id:
         return []
     stmt = select(Article).options(joinedload(Article.source)).where(or_(*conditions))
     return list(session.scalars(stmt).unique())
+
+
+IN_CHUNK = 500  # values per IN list
+
+
+def list_content_hashes(
+    session: Session, *, urls: Collection[str], external_ids: Collection[str]
+) -> list[tuple[str | None, str | None, str]]:
+    """(url, external_id, content_hash) of every article with one of these urls or external ids."""
+    found: list[tuple[str | None, str | None, str]] = []
+    for column, values in ((Article.url, sorted(urls)), (Article.external_id, sorted(external_ids))):
+        for start in range(0, len(values), IN_CHUNK):
+            stmt = select(Article.url, Article.external_id, Article.content_hash).where(
+                column.in_(values[start : start + IN_CHUNK])
+            )
+            found.extend((url, external_id, digest) for url, external_id, digest in session.execute(stmt))
+    return found
 
 
 def get_article(session: Session, *, article_id: int) -> Article | None:

@@ -135,11 +135,6 @@ def _delete(session: Session, *where: ColumnElement[bool]) -> tuple[int, aggrega
     return len(rows), aggregates.deltas_of(rows, sign=-1)
 
 
-def delete_automatic_observations(session: Session, *, article_id: int) -> tuple[int, aggregates.Deltas]:
-    """Drop what extraction produced for an article; manual coding stays."""
-    return _delete(session, Observation.article_id == article_id, Observation.method != "manual")
-
-
 def delete_unreviewed_automatic(session: Session, *, article_id: int) -> tuple[int, aggregates.Deltas]:
     """Drop automatic observations nobody has reviewed; manual and reviewed ones stay."""
     return _delete(
@@ -148,6 +143,27 @@ def delete_unreviewed_automatic(session: Session, *, article_id: int) -> tuple[i
         Observation.method != "manual",
         Observation.status == "auto",
     )
+
+
+def delete_observations(session: Session, *, ids: Sequence[int]) -> tuple[int, aggregates.Deltas]:
+    """Drop the observations with these ids; returns how many went and their aggregate deltas."""
+    if not ids:
+        return 0, aggregates.Deltas()
+    return _delete(session, Observation.id.in_(ids))
+
+
+def list_reviewed_automatic(session: Session, *, article_id: int) -> list[Observation]:
+    """An article's automatic observations a person has reviewed (verified, corrected, rejected)."""
+    stmt = (
+        select(Observation)
+        .where(
+            Observation.article_id == article_id,
+            Observation.method != "manual",
+            Observation.status != "auto",
+        )
+        .order_by(Observation.id)
+    )
+    return list(session.scalars(stmt))
 
 
 def delete_article_observations(session: Session, *, article_id: int) -> tuple[int, aggregates.Deltas]:
@@ -171,14 +187,23 @@ def automatic_pairs(session: Session, *, article_id: int, unreviewed_only: bool)
     return {(topic_id, actor_id) for topic_id, actor_id in session.execute(stmt)}
 
 
-def kept_keys(session: Session, *, article_id: int) -> set[tuple[int, int, str]]:
-    """(actor_id, topic_id, observed day) of an article's manual or reviewed observations."""
-    rows = session.execute(
-        select(Observation.actor_id, Observation.topic_id, Observation.observed_at).where(
-            Observation.article_id == article_id,
-            (Observation.method == "manual") | (Observation.status != "auto"),
-        )
+def kept_keys(session: Session, *, article_id: int, revision: int | None = None) -> set[tuple[int, int, str]]:
+    """(actor_id, topic_id, observed day) of an article's manual or reviewed observations.
+
+    With `revision`, a reviewed automatic observation left on an earlier revision (a rejection
+    whose sentence a revision removed) does not count: its sentence is gone, so it hides nothing.
+    """
+    stmt = select(Observation.actor_id, Observation.topic_id, Observation.observed_at).where(
+        Observation.article_id == article_id,
+        (Observation.method == "manual") | (Observation.status != "auto"),
     )
+    if revision is not None:
+        stmt = stmt.where(
+            (Observation.method == "manual")
+            | (Observation.article_revision.is_(None))
+            | (Observation.article_revision == revision)
+        )
+    rows = session.execute(stmt)
     return {(actor_id, topic_id, observed_at.date().isoformat()) for actor_id, topic_id, observed_at in rows}
 
 

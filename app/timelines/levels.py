@@ -87,6 +87,39 @@ def bucket_grid(
     return pd.DatetimeIndex(_grid_days(int(first), int(last), interval) * _DAY_NS, tz="UTC")
 
 
+# How far back a timeline reaches when the request gives no `from`: about ten years of days or
+# weeks, twenty of months, ending with the latest bucket observed. One stray observation dated
+# centuries back must not stretch the default view (and its list of empty buckets) with it.
+RECENT_BUCKETS: dict[Interval, int] = {"day": 3650, "week": 520, "month": 240}
+
+
+def recent_start(sums: pd.DataFrame, interval: Interval, buckets: int) -> pd.Timestamp | None:
+    """Where a window of at most `buckets` buckets ending with the last bucket in `sums` starts:
+    at the first bucket in `sums` inside that reach. None when every bucket in `sums` is inside it
+    (or there is none). `sums` may be finer than `interval` (day sums for a week timeline)."""
+    if not len(sums) or buckets < 1:
+        return None
+    days = _bucket_days(_days(sums["bucket"]), interval)
+    last = int(days.max())
+    if interval == "month":
+        month = np.array([last]).astype("datetime64[D]").astype("datetime64[M]") - (buckets - 1)
+        reach = int(month.astype("datetime64[D]").astype(np.int64)[0])
+    else:
+        reach = last - (buckets - 1) * (7 if interval == "week" else 1)
+    if int(days.min()) >= reach:
+        return None
+    return pd.Timestamp(int(days[days >= reach].min()) * _DAY_NS, tz="UTC")
+
+
+def bucket_end(start: datetime | pd.Timestamp, interval: Interval) -> pd.Timestamp:
+    """The instant the bucket holding `start` ends (the start of the next one)."""
+    day = int(_bucket_days(np.array([_day_of(start)]), interval)[0])
+    if interval == "month":
+        month = np.array([day]).astype("datetime64[D]").astype("datetime64[M]") + 1
+        return pd.Timestamp(int(month.astype("datetime64[D]").astype(np.int64)[0]) * _DAY_NS, tz="UTC")
+    return pd.Timestamp((day + (7 if interval == "week" else 1)) * _DAY_NS, tz="UTC")
+
+
 def levels(
     sums: pd.DataFrame,
     interval: Interval,

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from app.api.convert import observation_read
 from app.api.deps import SettingsDep
-from app.api.lookups import require_actor_ids, require_topic
+from app.api.lookups import require_actor_ids, require_topic, require_window
+from app.api.params import SlugPath
 from app.db import SessionDep
-from app.errors import InvalidInput, NotFound
+from app.errors import NotFound
 from app.schemas import ObservationRead, Slug, UTCDateTimeIn
 from app.store import actors as actor_store
 from app.store import observations as observation_store
@@ -60,7 +61,8 @@ class TopicActors(BaseModel):
 
 
 @router.get("/topics/{slug}/actors", response_model=TopicActors, responses={404: {}})
-def list_topic_actors(slug: str, session: SessionDep) -> TopicActors:
+def list_topic_actors(slug: SlugPath, session: SessionDep) -> TopicActors:
+    """A NUL in the slug is a 422 naming `slug` on every engine; any other unknown slug a 404."""
     topic = topic_store.get_topic(session, slug=slug)
     if topic is None:
         raise NotFound("topic", slug)
@@ -85,8 +87,7 @@ def list_point_evidence(
     limit: Annotated[int, Query(ge=1, le=MAX_ITEMS)] = MAX_ITEMS,
 ) -> PointEvidence:
     """Rejected observations are left out, as they are from the timeline."""
-    if observed_to <= observed_from:
-        raise InvalidInput("'to' must be after 'from'", field="to")
+    require_window(observed_from, observed_to)
     topic_id = require_topic(session, topic).id
     actor_id = require_actor_ids(session, [actor])[actor]
     rows = _counted_rows(

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Actor, Article, Observation, Topic
+from app.schemas import MAX_TEXT_CHARS
 from tests.factories import article_payload
 
 pytestmark = pytest.mark.usefixtures("starter_registry")
@@ -291,8 +292,9 @@ def test_too_long_article_fields_are_refused_naming_field_and_limit(
 
 def test_too_long_article_text_is_refused_naming_the_limit(client: TestClient, session: Session) -> None:
     before = _counts(session)
-    error = _assert_refused(client.post("/v1/articles", json=article_payload(text="a" * 1_000_001)), "text")
-    assert error["details"][0]["limit"] == 1_000_000
+    too_long = article_payload(text="a" * (MAX_TEXT_CHARS + 1))
+    error = _assert_refused(client.post("/v1/articles", json=too_long), "text")
+    assert error["details"][0]["limit"] == MAX_TEXT_CHARS
     assert _counts(session) == before
 
 

@@ -2,14 +2,23 @@
 
 Each engine gets a fresh database with the starter registry, the demo corpus (so series
 endpoints compute over real observations) and an admin key. Every operation is fuzzed with
-positive (schema-valid) and negative (schema-breaking) requests; a request fails the test when
-the app answers 5xx, answers a status its schema does not declare, or a body that breaks the
-declared response schema.
+positive (schema-valid) and negative (schema-breaking) requests, and every response goes through
+schemathesis' whole check set (what `schemathesis run --checks all` runs: every registered check,
+each run on its own so its failures are counted under its name). A request fails the test when
+the app answers 5xx, breaks its schema (a status, content type, header or body the schema does
+not declare) or fails any other check (ignored_auth, ...), except two that are counted and
+printed only: positive_data_acceptance and negative_data_rejection. Their findings are answers
+the README promises and JSON Schema cannot state: a 422 for an unknown actor or topic slug, a
+date outside 1800..2199, a cursor this service did not issue, `to` before `from`, an article with
+neither url nor external_id; and a batch that answers 200 with a per-item error. Checks that judge
+a whole stateful run (use_after_free, ensure_resource_availability, object_level_authorization) or
+the coverage phase's cases (missing_required_header, unsupported_method) run too, but single
+fuzzed requests give them little to judge; tests/api/test_error_bodies.py covers 405 and `Allow`.
 
 Bounded: FUZZ_EXAMPLES requests per operation and mode by default (a few hundred per engine,
 derandomized so CI replays the same ones); `pytest --slow` or STANCELINE_FUZZ_EXAMPLES=N raises
-it, with a fresh random seed each run. The figures (requests, 5xx) are printed in pytest's
-summary and kept in the pytest cache under `stanceline/fuzz`.
+it, with a fresh random seed each run. The figures (cases, 5xx, failures by check) are printed in
+pytest's summary and kept in the pytest cache under `stanceline/fuzz`.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import schemathesis
 from hypothesis import HealthCheck, assume, given, settings
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
+from schemathesis.core.failures import FailureGroup
 from schemathesis.python import asgi as st_asgi
 from sqlalchemy.orm import Session
 
@@ -39,11 +49,20 @@ from tests.conftest import create_database
 FUZZ_EXAMPLES = 6
 SLOW_EXAMPLES = 100
 DEMO_CORPUS = Path(__file__).parents[2] / "app" / "demo" / "articles.jsonl"
-CHECKS = [
-    st_checks.not_a_server_error,
-    st_checks.response_schema_conformance,
-    st_checks.status_code_conformance,
-]
+st_checks.load_all_checks()
+# every registered check: the in-process twin of `--checks all`
+CHECKS = [check for check in st_checks.CHECKS.get_all() if not st_checks.is_check_class(check)]
+# an answer its schema does not declare (counted as schema violations)
+SCHEMA_CHECKS = frozenset(
+    {
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+    }
+)
+# counted and printed, not failed on (see the module docstring)
+REPORTED_ONLY = frozenset({"positive_data_acceptance", "negative_data_rejection"})
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 
 
@@ -61,18 +80,36 @@ class Tally:
     requests: Counter[str] = field(default_factory=Counter)
     server_errors: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
+    cases_by_engine: Counter[str] = field(default_factory=Counter)
+    # check name -> failed cases; (engine, check, operation) -> failed cases and the first message
+    failures: Counter[str] = field(default_factory=Counter)
+    failures_where: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    first_failure: dict[tuple[str, str, str], str] = field(default_factory=dict)
     examples: int = 0
     engines: set[str] = field(default_factory=set)
 
     def summary(self) -> dict[str, Any]:
         return {
             "requests": sum(self.requests.values()),
+            "cases_by_engine": dict(sorted(self.cases_by_engine.items())),
             "server_errors": sum(self.server_errors.values()),
+            "schema_violations": sum(n for name, n in self.failures.items() if name in SCHEMA_CHECKS),
+            "checks": [check.__name__ for check in CHECKS],
+            "failures_by_check": {check.__name__: self.failures[check.__name__] for check in CHECKS},
+            "failures_where": {" ".join(key): n for key, n in sorted(self.failures_where.items())},
             "examples_per_operation_and_mode": self.examples,
             "engines": sorted(self.engines),
             "statuses": {str(code): n for code, n in sorted(self.statuses.items())},
             "server_errors_by_operation": dict(self.server_errors),
         }
+
+    def record(self, engine: str, label: str, failed: dict[str, FailureGroup], response: Any) -> None:
+        for name, group in failed.items():
+            self.failures[name] += 1
+            where = (engine, name, label)
+            self.failures_where[where] += 1
+            title = str(group.exceptions[0]).splitlines()[0]
+            self.first_failure.setdefault(where, f"{title}: {response.status_code} {response.text[:200]}")
 
 
 class _SummaryPlugin:
@@ -87,12 +124,24 @@ class _SummaryPlugin:
         if cache is not None:
             cache.set("stanceline/fuzz", figures)
         terminalreporter.write_sep("-", "schemathesis fuzzing")
-        terminalreporter.write_line(
-            f"requests fuzzed: {figures['requests']}  5xx found: {figures['server_errors']}  "
-            f"engines: {', '.join(figures['engines'])}  "
-            f"examples per operation and mode: {figures['examples_per_operation_and_mode']}"
-        )
-        terminalreporter.write_line(f"statuses: {json.dumps(figures['statuses'])}")
+        for line in report_lines(self.tally):
+            terminalreporter.write_line(line)
+
+
+def report_lines(tally: Tally) -> list[str]:
+    figures = tally.summary()
+    lines = [
+        f"cases run: {figures['requests']} ({json.dumps(figures['cases_by_engine'])})  "
+        f"5xx found: {figures['server_errors']}  schema violations: {figures['schema_violations']}  "
+        f"examples per operation and mode: {figures['examples_per_operation_and_mode']}",
+        f"statuses: {json.dumps(figures['statuses'])}",
+        f"checks ({len(CHECKS)}), failed cases by check: {json.dumps(figures['failures_by_check'])}",
+    ]
+    lines += [
+        f"  {engine} {name} {label}: {n} case(s), e.g. {tally.first_failure[(engine, name, label)]}"
+        for (engine, name, label), n in sorted(tally.failures_where.items())
+    ]
+    return lines
 
 
 @pytest.fixture(scope="session")
@@ -192,9 +241,22 @@ def test_fuzzed_requests_get_no_5xx_and_match_the_schema(
                 # the app answered 500 and the in-process transport re-raises what it raised
                 tally.server_errors[label] += 1
                 raise
+            tally.cases_by_engine[target.engine] += 1
             tally.statuses[response.status_code] += 1
             if response.status_code >= 500:
                 tally.server_errors[label] += 1
-            case.validate_response(response, checks=CHECKS, headers=headers)
+            failed: dict[str, FailureGroup] = {}
+            for check in CHECKS:
+                try:
+                    case.validate_response(response, checks=[check], headers=headers)
+                except FailureGroup as group:
+                    failed[check.__name__] = group
+            tally.record(target.engine, label, failed, response)
+            strict = [group for name, group in failed.items() if name not in REPORTED_ONLY]
+            if strict:
+                raise strict[0]
 
-        fuzz()
+        try:
+            fuzz()
+        finally:
+            print("\n".join([f"{target.engine} {label}", *report_lines(tally)[:3]]))

@@ -125,9 +125,12 @@ def test_create_get_and_patch_an_actor(client: TestClient) -> None:
     assert patched.json()["aliases"] == ["Macron", "the Elysee chief"]
     assert patched.json()["memberships"][0]["parent"] == "france"
 
-    duplicate = client.post("/v1/actors", json={"slug": "france", "name": "France", "kind": "state"})
+    # the same actor again is the stored one (200); the slug with other fields is a 409 on `slug`
+    again = client.post("/v1/actors", json={"slug": "france", "name": "France", "kind": "state"})
+    assert (again.status_code, again.json()["slug"]) == (200, "france")
+    duplicate = client.post("/v1/actors", json={"slug": "france", "name": "French Republic", "kind": "state"})
     assert duplicate.status_code == 409
-    assert duplicate.json()["error"]["field"] == "slug"
+    assert (duplicate.json()["error"]["code"], duplicate.json()["error"]["field"]) == ("actor_exists", "slug")
 
 
 def test_actor_errors_name_the_field(client: TestClient) -> None:

@@ -45,9 +45,9 @@ def test_a_write_in_one_process_makes_the_other_process_recompute(shared_databas
 
 
 def test_many_more_simultaneous_reads_than_pooled_connections_all_complete(shared_database: Settings) -> None:
-    """Key checks and revisions are read on the event loop: they must never wait for a pooled
-    connection, which only that same loop would give back (the requests would hang until the
-    pool's timeout)."""
+    """Key checks and revisions are read on a connection of their own (`app.db.InlineReads`): they
+    must never wait for a pooled connection the handlers hold (the requests would queue behind the
+    slowest handler, or fail at the pool's timeout)."""
     settings = shared_database.model_copy(update={"db_pool_size": 2})
     headers = admin_headers(settings.database_url)
     app = create_app(settings)

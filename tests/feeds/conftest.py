@@ -23,8 +23,11 @@ def feed_server() -> Iterator[FeedServer]:
 
 @pytest.fixture(scope="module", params=ENGINES)
 def feeds_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    """A database of its own holding the starter registry (feed polls commit, like a real poller)."""
-    with registry_database(request.param, tmp_path_factory.mktemp("feeds")) as database:
+    """A database of its own holding the starter registry (feed polls commit, like a real poller).
+    Its settings allow private addresses: the test feeds are served on 127.0.0.1."""
+    with registry_database(
+        request.param, tmp_path_factory.mktemp("feeds"), feed_allow_private=True
+    ) as database:
         yield database
 
 

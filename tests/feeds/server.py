@@ -1,5 +1,5 @@
 """A feed server on 127.0.0.1 for the tests: documents by path, ETag / Last-Modified with 304s,
-chosen failure statuses, and a log of what each request sent."""
+chosen failure statuses, redirects, and a log of what each request sent."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class Document:
     content_type: str = "application/rss+xml; charset=utf-8"
     status: int = 200
     last_modified: str | None = "Wed, 26 Mar 2025 09:00:00 GMT"
+    location: str | None = None  # with a 3xx status: where it redirects to
 
     @property
     def etag(self) -> str:
@@ -60,6 +61,8 @@ class FeedServer:
                 owner.requests.append(Seen(self.path, inm, ims, status))
                 self.send_response(status)
                 if status != 200 or doc is None:
+                    if doc is not None and doc.location is not None:
+                        self.send_header("Location", doc.location)
                     if status != 304:
                         self.send_header("Content-Length", "0")
                     self.end_headers()
@@ -76,7 +79,9 @@ class FeedServer:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        ).start()  # quick to stop
         return self
 
     def stop(self) -> None:

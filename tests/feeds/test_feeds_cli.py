@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.config import get_settings
 from app.registry import STARTER_REGISTRY
 from tests.feeds.conftest import demo_articles, unique
 from tests.feeds.server import Document, FeedServer, rss
@@ -14,8 +17,24 @@ from tests.feeds.server import Document, FeedServer, rss
 runner = CliRunner()
 
 
-def test_add_poll_and_list_from_the_command_line(tmp_path: Path, feed_server: FeedServer) -> None:
+@pytest.fixture
+def env_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """The command reads its settings from the environment: set them there, read afresh."""
+    get_settings.cache_clear()
+    yield monkeypatch
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_add_poll_and_list_from_the_command_line(
+    tmp_path: Path, feed_server: FeedServer, env_settings: pytest.MonkeyPatch
+) -> None:
     url = f"sqlite:///{tmp_path / 'feeds.db'}"
+    refused = runner.invoke(cli, ["feeds", "add", feed_server.url("/cli.xml"), "--database-url", url])
+    assert refused.exit_code == 2  # 127.0.0.1: not without STANCELINE_FEED_ALLOW_PRIVATE
+    assert "not a public address" in refused.output
+    env_settings.setenv("STANCELINE_FEED_ALLOW_PRIVATE", "true")
+    get_settings.cache_clear()
     assert (
         runner.invoke(cli, ["registry", "load", str(STARTER_REGISTRY), "--database-url", url]).exit_code == 0
     )

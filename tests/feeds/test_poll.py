@@ -45,7 +45,7 @@ def _item(article: dict[str, Any], link: str, *, html: bool = True) -> dict[str,
 
 def _add_feed(db: Database, url: str, **fields: Any) -> int:
     with session_scope(db.factory) as session:
-        feed, _ = register_feed(session, FeedCreate(url=url, **fields))
+        feed, _ = register_feed(session, FeedCreate(url=url, **fields), allow_private=True)
         return feed.id
 
 
@@ -218,12 +218,14 @@ def test_a_failing_feed_backs_off_and_recovers(
         waits.append((feed.next_poll_at - now).total_seconds())
         now = feed.next_poll_at
     assert waits == [1200, 2400, 4800]  # interval * 2**failures
-    assert (feed.failures, feed.last_status, feed.last_error) == (3, 503, "HTTP 503")
+    assert (feed.failures, feed.last_status, feed.last_error) == (3, 503, "http_error: HTTP 503")
+    assert (result.error_kind, result.error) == ("http_error", "HTTP 503")
 
     feed_server.documents["/down.xml"] = Document(
         b"<html><body>Not a feed</body></html>", content_type="text/html"
     )
-    assert "not an RSS or Atom feed" in (_poll(feeds_db, feed_id, client, now=now).error or "")
+    result = _poll(feeds_db, feed_id, client, now=now)
+    assert (result.error_kind, result.error) == ("not_a_feed", "not an RSS or Atom feed")
     assert _feed(feeds_db, feed_id).failures == 4
 
     feed_server.documents["/down.xml"] = Document(rss("Back", [_item(DEMO[1], unique() + "/x")]))
@@ -242,9 +244,9 @@ def test_backoff_is_capped() -> None:
 def test_unreachable_feed_is_a_failure_not_a_crash(feeds_db: Database, client: httpx.Client) -> None:
     feed_id = _add_feed(feeds_db, "http://127.0.0.1:9/nothing-listens-here.xml")
     result = _poll(feeds_db, feed_id, client)
-    assert result.outcome == "failed"
-    assert result.error
-    assert result.error.startswith("ConnectError")
+    assert (result.outcome, result.error_kind) == ("failed", "unreachable")
+    assert result.error == "the feed's host could not be reached"  # not the exception's text
+    assert _feed(feeds_db, feed_id).last_error == "unreachable: the feed's host could not be reached"
 
 
 def test_due_feeds_are_claimed_by_one_poller(feeds_db: Database) -> None:
