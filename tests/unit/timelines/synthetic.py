@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -78,3 +80,31 @@ def sparse_series(
         }
     )
     return rows, [observed[i] for i in starts]
+
+
+def coded_rows(
+    points: list[tuple[int, float]],
+    *,
+    series: str,
+    voices: list[str] | None = None,
+    cues: dict[int, str] | None = None,
+    stated_from: dict[int, float] | None = None,
+) -> pd.DataFrame:
+    """(day, score) codings of `series`, confidence 0.9; `voices` names who speaks (default: the
+    series' own actor); `cues` maps a position to the sentence that reports a change there, and
+    `stated_from` to the earlier position that sentence states."""
+    cues, stated_from = cues or {}, stated_from or {}
+    n = len(points)
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "series": series,
+            "actor": voices or [series] * n,
+            "observed_at": [START + pd.Timedelta(days=day) for day, _ in points],
+            "score": [score for _, score in points],
+            "confidence": 0.9,
+            "shift": [i in cues for i in range(n)],
+            "shift_from": [stated_from.get(i, math.nan) for i in range(n)],
+            "evidence": [cues.get(i) for i in range(n)],
+        }
+    )

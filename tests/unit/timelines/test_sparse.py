@@ -8,26 +8,13 @@ import pandas as pd
 import pytest
 
 from app.timelines.shifts import detect_shifts
-from tests.unit.timelines.synthetic import SCALE, START, sparse_series
+from tests.unit.timelines.synthetic import SCALE, START, coded_rows, sparse_series
 
 
 def _series(
     points: list[tuple[int, float]], *, voices: list[str] | None = None, series: str = "lund"
 ) -> pd.DataFrame:
-    """(day, score) codings, confidence 0.9; `voices` names who speaks (default: the series' actor)."""
-    n = len(points)
-    return pd.DataFrame(
-        {
-            "id": np.arange(1, n + 1),
-            "series": series,
-            "actor": voices or [series] * n,
-            "observed_at": [START + pd.Timedelta(days=day) for day, _ in points],
-            "score": [score for _, score in points],
-            "confidence": 0.9,
-            "shift": False,
-            "evidence": None,
-        }
-    )
+    return coded_rows(points, series=series, voices=voices)
 
 
 def test_one_coding_a_side_across_the_scale_is_an_observed_shift() -> None:

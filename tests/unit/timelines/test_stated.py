@@ -3,13 +3,10 @@ the sentence) shows where the actor came from."""
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
 
 from app.timelines.shifts import detect_shifts
-from tests.unit.timelines.synthetic import START
+from tests.unit.timelines.synthetic import START, coded_rows
 
 REVERSAL = "The harbour board reversed course and now backs the Kessling bridge toll."
 
@@ -22,22 +19,7 @@ def _series(
     stated_from: dict[int, float] | None = None,
     series: str = "harbour-board",
 ) -> pd.DataFrame:
-    """(day, score) codings; `cues` maps a position to the sentence that reports a change there."""
-    cues, stated_from = cues or {}, stated_from or {}
-    n = len(points)
-    return pd.DataFrame(
-        {
-            "id": np.arange(1, n + 1),
-            "series": series,
-            "actor": voices or [series] * n,
-            "observed_at": [START + pd.Timedelta(days=day) for day, _ in points],
-            "score": [score for _, score in points],
-            "confidence": 0.9,
-            "shift": [i in cues for i in range(n)],
-            "shift_from": [stated_from.get(i, math.nan) for i in range(n)],
-            "evidence": [cues.get(i) for i in range(n)],
-        }
-    )
+    return coded_rows(points, series=series, voices=voices, cues=cues, stated_from=stated_from)
 
 
 def test_a_reported_change_after_an_opposite_coding_is_a_stated_shift() -> None:
