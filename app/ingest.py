@@ -270,6 +270,7 @@ def prepare(
     with read_scope() as session:
         context = cache.get(session)
         todo = not_stored(session, items)
+    logger.info("ingest.extracting items=%d to_extract=%d", len(items), len(todo))
     return extract_items_ahead(todo, context=context, engine=engine)
 
 
@@ -598,6 +599,11 @@ def _store_article(
     """
     existing = _find_existing(session, data)
     digest = content_hash(data)
+    if existing is not None and existing.content_hash != digest:
+        # a revision: lock the row and read it again, so concurrent revisions of one article take
+        # turns (on PostgreSQL they would otherwise number the same revision twice)
+        article_store.lock_article(session, article_id=existing.id)
+        session.refresh(existing)
     if existing is not None and existing.content_hash == digest:
         count = observation_store.count_article_observations(session, article_id=existing.id)
         return IngestOutcome("unchanged", existing, count)

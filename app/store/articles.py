@@ -27,6 +27,12 @@ def find_articles_by_identity(session: Session, *, url: str | None, external_id:
     return list(session.scalars(stmt).unique())
 
 
+def lock_article(session: Session, *, article_id: int) -> None:
+    """Hold the article's row lock to the end of the transaction (a no-op on SQLite, whose writers
+    already take turns)."""
+    session.execute(select(Article.id).where(Article.id == article_id).with_for_update())
+
+
 IN_CHUNK = 500  # values per IN list
 
 

@@ -66,16 +66,6 @@ def _slug(prefix: str) -> str:
     return f"{prefix}-{next(_names)}"
 
 
-def _until_ingest_locks_the_article(request: pytest.FixtureRequest, sessions: Callable[[], Session]) -> None:
-    """Expected to fail on PostgreSQL until `app.ingest._store_article` takes the article's row lock
-    before building a revision on it (the change proposed with issue 15, item 9; app/ingest.py has
-    another owner right now). Strict: once it lands, these pass and this marker must go."""
-    with sessions() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            reason = "concurrent revisions of one article race on uq_article_revision_article_id_revision"
-            request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
-
-
 def _no_constraint_conflicts(responses: list[httpx.Response]) -> None:
     for response in responses:
         if response.status_code == 409:
@@ -224,11 +214,8 @@ def test_overlapping_registry_imports_all_succeed(live: Live) -> None:
         assert session.scalar(select(func.count()).where(ActorMembership.actor_id.in_(ids))) == 9
 
 
-def test_parallel_revisions_of_one_url_each_make_a_revision(
-    live: Live, request: pytest.FixtureRequest
-) -> None:
+def test_parallel_revisions_of_one_url_each_make_a_revision(live: Live) -> None:
     client, sessions = live
-    _until_ingest_locks_the_article(request, sessions)
     first = article_payload()
     created = client.post("/v1/articles", json=first)
     assert created.status_code == 201, created.text
@@ -252,11 +239,8 @@ def test_parallel_revisions_of_one_url_each_make_a_revision(
     assert observations == responses[last].json()["observations"] > 0
 
 
-def test_parallel_posts_of_a_new_url_with_different_texts_are_one_article(
-    live: Live, request: pytest.FixtureRequest
-) -> None:
+def test_parallel_posts_of_a_new_url_with_different_texts_are_one_article(live: Live) -> None:
     client, sessions = live
-    _until_ingest_locks_the_article(request, sessions)
     first = article_payload()
 
     def version(i: int) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from tests.factories import article_payload
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = 150  # long enough (about a second of extraction) to be mid-way when the signal lands
+# the signal goes when extraction starts: extraction comes before the (fast) write transaction
 WAIT = 90.0  # seconds; a ceiling for a stuck server, not a speed check
 
 
@@ -80,7 +81,7 @@ def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(tmp_path: Path) -
         assert server.stderr is not None
         for line in server.stderr:
             lines.append(line)
-            if '"event":"ingest.stored"' in line:
+            if '"event":"ingest.extracting"' in line:
                 ingesting.set()
 
     reader = threading.Thread(target=read_logs, daemon=True)
