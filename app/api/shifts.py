@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from app import shifts
 from app.api.formats import TABULAR_RESPONSES, FormatParam, tabular_response
-from app.api.lookups import require_actor_ids, require_topic
+from app.api.lookups import require_actor_ids, require_topic, require_window
 from app.db import SessionDep
 from app.schemas import ShiftBasis, ShiftList, ShiftRead, Slug, UTCDateTimeIn
 from app.store import shifts as shift_store
@@ -43,6 +43,7 @@ def list_shifts(
 
     Every item also carries `time`, `title` and `text`, so the list serves as Grafana annotations.
     """
+    require_window(at_from, at_to)
     topic_id = require_topic(session, topic).id if topic is not None else None
     actor_ids = list(require_actor_ids(session, actor).values()) if actor else None
     rows = shift_store.list_shifts(

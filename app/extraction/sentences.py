@@ -50,26 +50,50 @@ def _is_abbreviation(chunk: str) -> bool:
     return len(word) == 1 or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", word))
 
 
+# A parse costs more than linearly in a sentence's length: a run-on of 20,000 characters (an
+# unclosed quote, a list with no full stops) took half a minute. News sentences, even a quote kept
+# with its attribution, stay far below this; longer ones are cut at a boundary, else at a space.
+MAX_SENTENCE_CHARS = 1_000
+
+
 def _split_paragraph(text: str, offset: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
+    quotes = 0  # double quotes before `counted`
+    counted = 0
     for match in _BOUNDARY.finditer(text):
         end = match.end()
         if match.group(0).startswith(".") and _is_abbreviation(text[start : match.start() + 1]):
             continue
-        if text.count('"', 0, end) % 2:  # inside a direct quote: keep it with its attribution
+        quotes += text.count('"', counted, end)
+        counted = end
+        # inside a direct quote: keep it with its attribution, unless the quote never closes
+        if quotes % 2 and end - start < MAX_SENTENCE_CHARS:
             continue
         spans.append((start, end))
         start = end
     spans.append((start, len(text)))
     out: list[tuple[int, int]] = []
-    for a, b in spans:
+    for a, b in _bounded(text, spans):
         piece = text[a:b]
         stripped = piece.strip()
         if not stripped:
             continue
         lead = len(piece) - len(piece.lstrip())
         out.append((offset + a + lead, offset + a + lead + len(stripped)))
+    return out
+
+
+def _bounded(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` with any longer than MAX_SENTENCE_CHARS cut at the last space before the limit."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        while end - start > MAX_SENTENCE_CHARS:
+            cut = text.rfind(" ", start + 1, start + MAX_SENTENCE_CHARS)
+            cut = cut if cut > start else start + MAX_SENTENCE_CHARS
+            out.append((start, cut))
+            start = cut
+        out.append((start, end))
     return out
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from app.extraction.sentences import split_sentences, split_sentences_pysbd
+from app.extraction.sentences import MAX_SENTENCE_CHARS, split_sentences, split_sentences_pysbd
 
 TEXT = (
     "OSLO, Jan 5 (Test Wire) - The minister met U.S. officials on Sept. 3 in Oslo.  She left early.\n\n"
@@ -30,3 +30,23 @@ def test_rule_splitter_agrees_with_pysbd_on_wire_text() -> None:
     assert [(s.start, s.end) for s in split_sentences(text)] == [
         (s.start, s.end) for s in split_sentences_pysbd(text)
     ]
+
+
+def test_an_unclosed_quote_does_not_swallow_the_paragraph() -> None:
+    text = 'The mayor said "we will see. ' + "The council met again. " * 100
+    sentences = split_sentences(text)
+    assert len(sentences) > 1
+    assert all(len(s.text) <= MAX_SENTENCE_CHARS for s in sentences)
+    assert all(text[s.start : s.end] == s.text for s in sentences)
+
+
+def test_a_run_on_without_full_stops_is_cut_at_spaces_within_the_limit() -> None:
+    text = "the committee heard from residents and " * 200
+    sentences = split_sentences(text)
+    assert len(sentences) >= len(text) // MAX_SENTENCE_CHARS
+    assert all(len(s.text) <= MAX_SENTENCE_CHARS for s in sentences)
+    # cut at spaces: no word is split in two
+    assert all(
+        s.text.split()[0] in {"the", "committee", "heard", "from", "residents", "and"} for s in sentences
+    )
+    assert "".join(s.text + " " for s in sentences).split() == text.split()
