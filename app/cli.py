@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from app import cli_jobs, cli_transfer
+from app import cli_extract, cli_jobs, cli_transfer
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -39,16 +39,28 @@ ENGINE_CHOICES = ("rules", "embeddings")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_CORPUS = DEMO_DIR / "articles.jsonl"
+DEMO_DB_NAME = "stanceline-demo.db"
 
-cli = typer.Typer(help="Stanceline: stance-tracking time series from news text.", no_args_is_help=True)
-registry_cli = typer.Typer(help="Actors and topics.", no_args_is_help=True)
-db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+# Plain help, as click writes it: typer's rich help imports rich's Markdown (markdown-it) and draws
+# panels, about a third of `stanceline --help` (bench.cli_help); messages still use rich
+cli = typer.Typer(
+    help="Stanceline: stance-tracking time series from news text.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+registry_cli = typer.Typer(help="Actors and topics.", no_args_is_help=True, rich_markup_mode=None)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True, rich_markup_mode=None)
 cli.add_typer(registry_cli, name="registry")
 cli.add_typer(db_cli, name="db")
-keys_cli = typer.Typer(help="API keys (stored as hashes; the plain key is shown once).", no_args_is_help=True)
+keys_cli = typer.Typer(
+    help="API keys (stored as hashes; the plain key is shown once).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 cli.add_typer(keys_cli, name="keys")
 cli_transfer.register(cli)  # export --all, import
 cli_jobs.register(cli)  # feeds add|list|poll, jobs reextract|show
+cli_extract.register(cli)  # extract-text: one text, dry run, with --explain
 console = Console(stderr=True)
 
 DatabaseOption = Annotated[
@@ -56,18 +68,94 @@ DatabaseOption = Annotated[
 ]
 
 
-def _settings(database_url: str | None) -> Settings:
-    from app.config import get_settings
+def _settings(database_url: str | None, *, existing: bool = False, announce: bool = True) -> Settings:
+    """The settings of a command that extracts (its engine resolved), as `_database_settings`."""
     from app.extraction import resolve_engine
 
-    settings = get_settings()
+    settings = _database_settings(database_url, existing=existing, announce=announce)
     try:
-        update: dict[str, str] = {"extraction_engine": resolve_engine(settings.extraction_engine)}
+        return settings.model_copy(update={"extraction_engine": resolve_engine(settings.extraction_engine)})
     except ValueError as error:
         raise _fail(str(error)) from error
+
+
+def _database_settings(
+    database_url: str | None, *, existing: bool = False, announce: bool = True
+) -> Settings:
+    """The settings a command runs with; says on stderr which database it uses (`announce`).
+
+    `existing`: the command only reads or changes data, so a SQLite file that is not there is an
+    error naming it (and the demo's database when there is one) instead of a new empty database.
+    """
+    from app.config import get_settings
+
+    settings = get_settings()
     if database_url:
-        update["database_url"] = database_url
-    return settings.model_copy(update=update)
+        settings = settings.model_copy(update={"database_url": database_url})
+    if announce or existing:
+        _check_database(settings.database_url, existing=existing, announce=announce)
+    return settings
+
+
+def shown_url(url: str) -> str:
+    """A database URL as the CLI prints it: the password masked, a SQLite file as an absolute path."""
+    import re
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    path = _sqlite_path(url)
+    if path is not None:
+        parsed = parsed.set(database=str(path.resolve()))
+    return parsed.render_as_string(hide_password=True)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (relative to the current directory), None for other databases,
+    in-memory ones and `file:` URIs."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:") or parsed.query.get("mode") == "memory":
+        return None
+    return Path(database)
+
+
+def _demo_databases(besides: Path | None) -> list[Path]:
+    """Demo databases (`stanceline demo`'s default file) here and at the repository root."""
+    found = [
+        path.resolve()
+        for path in (Path.cwd() / DEMO_DB_NAME, REPO_ROOT / DEMO_DB_NAME)
+        if path.is_file() and (besides is None or path.resolve() != besides.resolve())
+    ]
+    return list(dict.fromkeys(found))
+
+
+def _check_database(url: str, *, existing: bool, announce: bool) -> None:
+    """One line on stderr naming the database; a missing SQLite file is said (or refused)."""
+    path = _sqlite_path(url)
+    missing = path is not None and not path.exists()
+    demos = _demo_databases(path) if missing else []
+    hint = f"the demo's is at {demos[0]}: pass --database-url sqlite:///{demos[0]}" if demos else ""
+    if missing and existing:
+        raise _fail(
+            f"no database at {shown_url(url)} (nothing was created); "
+            + (hint or "pass --database-url or set STANCELINE_DATABASE_URL")
+        )
+    note = f" (new file{'; ' + hint if hint else ''})" if missing else ""
+    if announce:
+        _say(f"database: {shown_url(url)}{note}")
 
 
 def _engine(name: str) -> str:
@@ -83,7 +171,7 @@ def _engine(name: str) -> str:
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)  # paths and URLs stay whole
     return typer.Exit(code=2)
 
 
@@ -147,6 +235,7 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
     engine = make_engine(settings)
     factory = make_sessionmaker(engine)
     tally: Counter[str] = Counter()
+    warnings: dict[str, str] = {}  # the registry's (an empty one), once each
     cache = ingest.RegistryCache()
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
@@ -164,6 +253,7 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
                 )
                 with session_scope(factory) as session:
                     context = cache.get(session)
+                    warnings.update((w.code, w.message) for w in ingest.registry_warnings(context))
                     outcome = ingest.store_batch(
                         session,
                         batch,
@@ -187,6 +277,8 @@ def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int
                         )
                     tally["observations"] += result.observations or 0
                 progress.advance(task, len(chunk))
+        for message in warnings.values():
+            console.print(f"[yellow]warning: {escape(message)}[/yellow]", soft_wrap=True)
         _finish_background_work(settings, factory)
     finally:
         engine.dispose()
@@ -450,27 +542,57 @@ def _print_errors(scored: dict[str, dict[str, Any]], out: Console) -> None:
 @registry_cli.command("load")
 def registry_load(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Registry JSON file")],
+    reextract: Annotated[
+        bool,
+        typer.Option(
+            "--reextract/--no-reextract", help="Re-extract the stored articles the change can affect (a job)"
+        ),
+    ] = True,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Follow that job with a progress bar until it ends")
+    ] = True,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Import actors and topics (upsert by slug; loading the same file twice changes nothing)."""
-    from app import migrate, registry
+    """Import actors and topics (upsert by slug; loading the same file twice changes nothing), then
+    re-extract the stored articles the new or changed entries can affect, as a job (see `jobs`)."""
+    from app import jobs, migrate, registry
     from app.db import make_engine, make_sessionmaker, session_scope
     from app.errors import StancelineError
+    from app.jobs import reextract as reextract_job
 
     settings = _settings(database_url)
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings)
+    factory = make_sessionmaker(engine)
     try:
-        data = registry.read_registry_file(file)
-        with session_scope(make_sessionmaker(engine)) as session:
-            result = registry.import_registry(session, data)
-    except StancelineError as error:
-        raise _fail(f"{error.message} ({error.field})") from error
-    except ValueError as error:
-        raise _fail(str(error)) from error
+        try:
+            data = registry.read_registry_file(file)
+            with session_scope(factory) as session:
+                result, change = registry.import_registry_with_reach(session, data)
+                job = None
+                if reextract:
+                    job = reextract_job.create_for_change(
+                        session,
+                        change,
+                        backend=jobs.backend_for(settings),
+                        engine=settings.extraction_engine,
+                        reason=f"registry load {file.name}",
+                    )
+                started = (job.id, job.total) if job is not None else None
+        except StancelineError as error:
+            raise _fail(f"{error.message} ({error.field})") from error
+        except ValueError as error:
+            raise _fail(str(error)) from error
+        console.print(f"actors {result.actors.model_dump()}, topics {result.topics.model_dump()}")
+        if started is not None:
+            job_id, total = started
+            console.print(
+                f"job {job_id}: re-extraction of {total} stored articles the change can affect "
+                f"({jobs.backend_for(settings)})"
+            )
+            cli_jobs.run_job(factory, job_id, settings=settings, wait=wait)
     finally:
         engine.dispose()
-    console.print(f"actors {result.actors.model_dump()}, topics {result.topics.model_dump()}")
 
 
 @keys_cli.command("create")
@@ -485,7 +607,7 @@ def keys_create(
     from app import auth, migrate
     from app.errors import StancelineError
 
-    settings = _settings(database_url)
+    settings = _database_settings(database_url)
     migrate.upgrade(settings.database_url)
     try:
         key, plain = _with_session(
@@ -504,7 +626,7 @@ def keys_list(database_url: DatabaseOption = None) -> None:
     from app.schemas import ApiKeyRead
     from app.store import api_keys as key_store
 
-    settings = _settings(database_url)
+    settings = _database_settings(database_url, existing=True)
     migrate.upgrade(settings.database_url)
     rows = _with_session(
         settings, lambda session: [ApiKeyRead.model_validate(k) for k in key_store.list_keys(session)]
@@ -525,7 +647,7 @@ def keys_revoke(
     from app import auth
     from app.errors import StancelineError
 
-    settings = _settings(database_url)
+    settings = _database_settings(database_url, existing=True)
     try:
         key = _with_session(settings, lambda session: auth.revoke_key(session, key_id=key_id))
     except StancelineError as error:
@@ -553,7 +675,7 @@ def db_upgrade(
     """Apply migrations."""
     from app import migrate
 
-    migrate.upgrade(_settings(database_url).database_url, revision)
+    migrate.upgrade(_database_settings(database_url).database_url, revision)
     console.print(f"database at {revision}")
 
 
@@ -565,7 +687,7 @@ def db_downgrade(
     """Revert migrations."""
     from app import migrate
 
-    migrate.downgrade(_settings(database_url).database_url, revision)
+    migrate.downgrade(_database_settings(database_url, existing=True).database_url, revision)
     console.print(f"database at {revision}")
 
 
@@ -582,7 +704,7 @@ def db_check(
     from app.db import make_engine, make_sessionmaker, session_scope
     from app.store import aggregates
 
-    settings = _settings(database_url)
+    settings = _database_settings(database_url, existing=True)
     engine = make_engine(settings)
     try:
         found, rows = _aggregate_differences(engine)
@@ -621,37 +743,125 @@ def _aggregate_differences(engine: Engine) -> tuple[list[aggregates.Difference],
 
 @cli.command()
 def demo(
-    db: Annotated[Path, typer.Option(help="SQLite file to (re)create")] = Path("stanceline-demo.db"),
+    db: Annotated[Path, typer.Option(help="SQLite file to (re)create")] = Path(DEMO_DB_NAME),
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards")] = True,
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> None:
-    """A fresh SQLite file with the starter registry and the demo corpus, then the API on HOST:PORT."""
+    """A fresh SQLite file with the starter registry and the demo corpus, then the API on HOST:PORT.
+
+    Prints a write key and an admin key, and commands to try (README, "Quick start").
+    """
+    import shlex
+
     from app import auth, migrate, registry
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{db.resolve()}"
-    settings = _settings(url)
+    settings = _settings(url, announce=False)
+    _say(f"database: {url} (new file)")
     migrate.upgrade(url)
     starter = registry.read_registry_file(registry.STARTER_REGISTRY)
     result = _with_session(settings, lambda session: registry.import_registry(session, starter))
-    console.print(f"registry: {result.actors.created} actors, {result.topics.created} topics")
+    _say(f"registry: {result.actors.created} actors, {result.topics.created} topics")
     tally = _ingest_rows(settings, _read_articles(DEMO_CORPUS), 50, "demo corpus")
-    console.print(f"articles: {tally['created']} created, {tally['observations']} observations")
-    # reads are public in the demo; writes (reviews, new articles) take this key
-    _, key = _with_session(settings, lambda session: auth.create_key(session, name="demo", scopes=["write"]))
-    console.print(f"API key for writes (shown once): [bold]{key}[/bold]", soft_wrap=True)
-    if not serve_api:
-        return
-    console.print(
-        f"[green]Stanceline demo[/green] on http://{host}:{port}  (dashboard; API docs: http://{host}:{port}/docs)\n"
-        f"  try: curl 'http://{host}:{port}/v1/timelines?topic=ground-troops-ukraine&actor=europe&interval=month'\n"
-        f"       curl -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
-        f"-d @article.json http://{host}:{port}/v1/articles",
-        soft_wrap=True,  # keep the URLs on one line so they can be copied
+    _say(f"articles: {tally['created']} created, {tally['observations']} observations")
+    keys = {
+        scope: _with_session(settings, partial(auth.create_key, name=f"demo {scope}", scopes=[scope]))[1]
+        for scope in ("write", "admin")
+    }
+    base = f"http://{_client_host(host)}:{port}"
+    _say("API keys, shown once (reads need none in the demo):")
+    _say(f"  write (articles, reviews; the dashboard's API key field): {keys['write']}")
+    _say(f"  admin (actors, topics, keys, deletions):                  {keys['admin']}")
+    if serve_api:
+        _say(f"Stanceline demo on {base} (dashboard; API docs: {base}/docs); Ctrl-C stops it.")
+    else:
+        _say("Serve it with:")
+        _say(
+            f"  STANCELINE_PUBLIC_READ=true {_stanceline_command()} serve --database-url {shlex.quote(url)} "
+            f"--host {shlex.quote(host)} --port {port}"
+        )
+    _say(
+        "Then try, in another terminal (README, Quick start; each line works on its own, and the first two "
+        "set up the README's other examples: `stanceline` on PATH, $KEY, $ADMIN, the demo's database):"
     )
-    _run_server(settings.model_copy(update={"log_level": "WARNING", "public_read": True}), host, port)
+    for line in demo_tour(base, write_key=keys["write"], admin_key=keys["admin"], database_url=url):
+        _say(f"  {line}")
+    if serve_api:
+        _run_server(settings.model_copy(update={"log_level": "WARNING", "public_read": True}), host, port)
+
+
+# What `stanceline demo` suggests trying: an actor and a topic of one's own, an article about
+# them and their timeline. The README's Quick start holds the same commands (tests/test_quickstart.py).
+TOUR_ACTOR = {
+    "slug": "elden-city-council",
+    "name": "Elden City Council",
+    "kind": "organization",
+    "aliases": ["the city council", "the council"],
+}
+TOUR_TOPIC = {
+    "slug": "harbour-road-bike-lane",
+    "name": "Harbour Road bike lane",
+    "keywords": ["bike lane", "cycle lane"],
+}
+TOUR_ARTICLE = {
+    "url": "https://example.org/elden/2025/03/04/bike-lane-approved",
+    "title": "Council backs the Harbour Road bike lane",
+    "published_at": "2025-03-04T18:00:00Z",
+    "source": "Elden Post",
+    "text": "Elden City Council approved the Harbour Road bike lane on Tuesday.",
+}
+
+
+def demo_tour(base: str, *, write_key: str, admin_key: str, database_url: str) -> list[str]:
+    """The demo's suggestions, one shell command a line, each working on its own as printed."""
+    import json
+    import shlex
+
+    def post(path: str, key: str, body: dict[str, Any]) -> str:
+        return (
+            f'curl -X POST {base}{path} -H "Authorization: Bearer {key}" '
+            f"-H 'content-type: application/json' -d {shlex.quote(json.dumps(body))}"
+        )
+
+    activate = Path(sys.executable).parent / "activate"
+    setup = [f"source {shlex.quote(str(activate.absolute()))}"] if activate.is_file() else []
+    return [
+        *setup,
+        f"export KEY={write_key} ADMIN={admin_key} STANCELINE_DATABASE_URL={shlex.quote(database_url)}",
+        f"curl '{base}/v1/timelines?topic=ground-troops-ukraine&actor=europe&interval=month'",
+        post("/v1/actors", admin_key, TOUR_ACTOR),
+        post("/v1/topics", admin_key, TOUR_TOPIC),
+        post("/v1/articles", write_key, TOUR_ARTICLE),
+        f"curl '{base}/v1/timelines?topic={TOUR_TOPIC['slug']}&interval=month'",
+        f"{_stanceline_command()} keys create --name me --scope admin --database-url {shlex.quote(database_url)}",
+    ]
+
+
+def _client_host(host: str) -> str:
+    """Where a client on this machine reaches a server listening on `host`."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def _stanceline_command() -> str:
+    """This very `stanceline`, by its full path (it need not be on PATH)."""
+    import shlex
+
+    script = Path(sys.executable).parent / "stanceline"
+    if script.is_file():
+        return shlex.quote(str(script.absolute()))
+    return f"{shlex.quote(sys.executable)} -m app.cli"
+
+
+def _say(text: str) -> None:
+    """A line on stderr as written: no markup, no highlighting, never wrapped (so it can be copied)."""
+    console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -186,7 +186,7 @@ def jobs_reextract(
     from app import jobs
     from app.db import session_scope
     from app.extraction import resolve_engine
-    from app.jobs import inprocess, reextract
+    from app.jobs import reextract
 
     settings = _settings(database_url)
     try:
@@ -204,10 +204,29 @@ def jobs_reextract(
         )
         job_id = job.id
     console.print(f"job {job_id}: re-extraction of {job.total} articles ({jobs.backend_for(settings)})")
+    run_job(factory, job_id, settings=settings, wait=not (detach and settings.broker_url))
+
+
+def run_job(factory: sessionmaker[Session], job_id: int, *, settings: Settings, wait: bool = True) -> None:
+    """Start a committed job: on the Celery workers when STANCELINE_BROKER_URL is set, else in a
+    thread here; with `wait`, follow it with a progress bar until it ends (exit 1 if it failed).
+
+    Without a broker and without `wait` the job stays queued: an API process started later runs it.
+    """
+    from app import jobs
+    from app.jobs import inprocess
+
     if settings.broker_url:
         jobs.dispatch(factory, job_id, settings=settings, runner=None)
-        if not detach:
+        if wait:
             _follow(factory, job_id)
+        return
+    if not wait:
+        console.print(
+            f"job {job_id} is queued: with no broker (STANCELINE_BROKER_URL) an API process runs it "
+            f"when it starts; `stanceline jobs show {job_id}` reports it",
+            soft_wrap=True,
+        )
         return
     stop = threading.Event()
     thread = threading.Thread(

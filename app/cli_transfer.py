@@ -38,12 +38,12 @@ def export_database(
 ) -> None:
     """Export the whole database as NDJSON: a header, one line per row, an end line with a content hash."""
     from app import transfer  # imported when run: `stanceline --help` stays light
-    from app.config import get_settings
+    from app.cli import _database_settings
     from app.db import make_engine
 
     if not all_tables:
         raise _fail("pass --all: an export holds the whole database")
-    settings = get_settings().model_copy(update={"database_url": database_url} if database_url else {})
+    settings = _database_settings(database_url, existing=True)
     engine = make_engine(settings)
     # written beside the target and renamed when complete: a failed export leaves no partial file
     partial = out.with_name(out.name + ".partial") if out is not None else None
@@ -77,10 +77,10 @@ def import_database(
 ) -> None:
     """Import an export into an empty database in one transaction, keeping ids; nothing is written on error."""
     from app import migrate, transfer
-    from app.config import get_settings
+    from app.cli import _database_settings
     from app.db import make_engine
 
-    settings = get_settings().model_copy(update={"database_url": database_url} if database_url else {})
+    settings = _database_settings(database_url)
     try:
         with transfer.open_export(file, "rb") as source:
             transfer.read_header(source)  # refuse a foreign or mismatched file before touching the database

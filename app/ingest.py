@@ -29,7 +29,7 @@ from app.extraction.types import (
     TopicEntry,
 )
 from app.models import Article, ArticleRevision, Observation, Source
-from app.schemas import ArticleCreate, DroppedReview, ErrorDetail, IngestResult
+from app.schemas import ArticleCreate, DroppedReview, ErrorDetail, IngestResult, IngestWarning
 from app.store import actors as actor_store
 from app.store import aggregates, registry_state
 from app.store import articles as article_store
@@ -42,11 +42,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RegistryContext:
-    """The registry as extraction sees it, plus the slug -> id maps storage needs."""
+    """The registry as extraction sees it, plus the slug -> id maps storage needs, and the
+    registry revision it was read at (stamped on the articles extracted with it)."""
 
     snapshot: RegistrySnapshot
     actor_ids: dict[str, int]
     topic_ids: dict[str, int]
+    revision: int = 0
 
 
 Pair = tuple[int, int]  # (topic_id, actor_id): a series a write changed
@@ -63,7 +65,7 @@ class ReviewsCarried:
 
 @dataclass(frozen=True)
 class IngestOutcome:
-    status: str  # created | unchanged | revised
+    status: str  # created | unchanged | revised | reextracted
     article: Article
     observations: int
     touched: frozenset[Pair] = frozenset()
@@ -89,13 +91,18 @@ class RegistryCache:
         with self._lock:
             if self._context is not None and self._revision == revision:
                 return self._context
-        context = load_registry_context(session)
+        context = load_registry_context(session, revision=revision)
         with self._lock:
             self._revision, self._context = revision, context
         return context
 
 
-def load_registry_context(session: Session) -> RegistryContext:
+def load_registry_context(session: Session, *, revision: int | None = None) -> RegistryContext:
+    """The stored registry; `revision`: the registry revision read just before (read here when not
+    given). A write committed in between makes the context newer than its revision says, which
+    only makes its articles look stale sooner."""
+    if revision is None:
+        revision = registry_state.get_registry_revision(session)
     actors = actor_store.list_all_actors(session)
     topics = topic_store.list_all_topics(session)
     snapshot = RegistrySnapshot(
@@ -133,7 +140,78 @@ def load_registry_context(session: Session) -> RegistryContext:
         snapshot=snapshot,
         actor_ids={a.slug: a.id for a in actors},
         topic_ids={t.slug: t.id for t in topics},
+        revision=revision,
     )
+
+
+EMPTY_REGISTRY = "empty_registry"
+
+
+def registry_warnings(context: RegistryContext) -> list[IngestWarning]:
+    """What an ingest tells its caller about the registry: with no topic (or no actor) articles
+    are stored but nothing can be extracted from them until they are defined."""
+    missing = [
+        kind
+        for kind, entries in (("topics", context.snapshot.topics), ("actors", context.snapshot.actors))
+        if not entries
+    ]
+    if not missing:
+        return []
+    routes = " and ".join(f"POST /v1/{kind}" for kind in missing)
+    message = (
+        f"no {' and no '.join(missing)} are defined: articles are stored but nothing can be extracted; "
+        f"define {' and '.join(missing)} ({routes} or stanceline registry load) and they will be "
+        "applied to stored articles"
+    )
+    return [IngestWarning(code=EMPTY_REGISTRY, message=message)]
+
+
+# --- which stored extractions are out of date ----------------------------------------------------
+
+
+def extractor_version(context: RegistryContext, engine: str) -> str:
+    """The version of `engine` (its extractor for the context's registry is cached)."""
+    return build_extractor(context.snapshot, engine).version
+
+
+def is_stale(
+    *,
+    story_id: int | None,
+    registry_revision: int | None,
+    version: str | None,
+    context: RegistryContext,
+    engine: str,
+    has_automatic: bool | Callable[[], bool],
+) -> bool:
+    """Whether a stored article's extraction (its stamp: `registry_revision`, `version`) is older
+    than what `context` and `engine` would extract now, so that ingesting its text again
+    re-extracts it. A syndicated copy has no extraction of its own: never stale.
+
+    An article stored before its stamp existed (migration 0012: NULL) is stale only when it has no
+    automatic observation: most likely it was stored before any registry was loaded. The others
+    are taken as current (a re-extraction job refreshes them, and stamps them)."""
+    if story_id is not None:
+        return False
+    if registry_revision is None:
+        return not (has_automatic() if callable(has_automatic) else has_automatic)
+    return registry_revision < context.revision or version != extractor_version(context, engine)
+
+
+def _is_stale(session: Session, article: Article, *, context: RegistryContext, engine: str) -> bool:
+    return is_stale(
+        story_id=article.story_id,
+        registry_revision=article.extracted_registry_revision,
+        version=article.extractor_version,
+        context=context,
+        engine=engine,
+        has_automatic=lambda: observation_store.has_automatic(session, article_id=article.id),
+    )
+
+
+def _stamp(article: Article, context: RegistryContext, version: str) -> None:
+    """Record what the article's automatic observations are (about to be) extracted with."""
+    article.extracted_registry_revision = context.revision
+    article.extractor_version = version
 
 
 SPEAKER_MAX = 300  # the column's length: a speaker phrase longer than that is cut, not refused
@@ -229,16 +307,37 @@ def extract_ahead(article: Article, *, context: RegistryContext, engine: str) ->
     return Extraction(article.content_hash, context, tuple(found))
 
 
-def not_stored(session: Session, items: Sequence[ArticleCreate]) -> list[ArticleCreate]:
+def not_stored(
+    session: Session,
+    items: Sequence[ArticleCreate],
+    *,
+    context: RegistryContext | None = None,
+    engine: str | None = None,
+) -> list[ArticleCreate]:
     """The items whose content is not already stored under their url or external id: those an
-    ingest would create or revise, hence extract (the others will be `unchanged`)."""
-    stored = article_store.list_content_hashes(
+    ingest would create or revise, hence extract. With `context` and `engine`, also those stored
+    with the same content but a stale extraction (`is_stale`), which it re-extracts; the others
+    will be `unchanged`."""
+    stored = article_store.list_stored_extractions(
         session,
         urls={data.url for data in items if data.url is not None},
         external_ids={data.external_id for data in items if data.external_id is not None},
     )
-    by_url = {(url, digest) for url, _, digest in stored if url is not None}
-    by_external_id = {(external_id, digest) for _, external_id, digest in stored if external_id is not None}
+    if context is not None and engine is not None:
+        stored = [
+            row
+            for row in stored
+            if not is_stale(
+                story_id=row.story_id,
+                registry_revision=row.extracted_registry_revision,
+                version=row.extractor_version,
+                context=context,
+                engine=engine,
+                has_automatic=row.has_automatic,
+            )
+        ]
+    by_url = {(row.url, row.content_hash) for row in stored if row.url is not None}
+    by_external_id = {(row.external_id, row.content_hash) for row in stored if row.external_id is not None}
     todo = []
     for data in items:
         digest = content_hash(data)
@@ -269,7 +368,7 @@ def prepare(
     others. The write transaction passes the result as `ahead`."""
     with read_scope() as session:
         context = cache.get(session)
-        todo = not_stored(session, items)
+        todo = not_stored(session, items, context=context, engine=engine)
     logger.info("ingest.extracting items=%d to_extract=%d", len(items), len(todo))
     return extract_items_ahead(todo, context=context, engine=engine)
 
@@ -298,10 +397,12 @@ def _extracted_rows(
     article: Article, *, context: RegistryContext, engine: str, ahead: Extraction | None
 ) -> list[dict[str, Any]]:
     """The article's observation rows from its current text (none for a syndicated copy, whose
-    story's observations stand for it), from `ahead` when it fits."""
+    story's observations stand for it), from `ahead` when it fits; stamps the article with what
+    they are extracted with."""
+    extractor = build_extractor(context.snapshot, engine)
+    _stamp(article, context, extractor.version)
     if article.story_id is not None:
         return []
-    extractor = build_extractor(context.snapshot, engine)
     if ahead is not None and ahead.fits(article, context):
         found: Sequence[ExtractedObservation] = ahead.found
     else:
@@ -534,8 +635,10 @@ def reextract_article(
     """Replace an article's unreviewed automatic observations with a fresh extraction.
 
     Manual and reviewed (verified, corrected, rejected) observations stay, and the new extraction
-    does not add an automatic twin next to them: a rejection stays a rejection.
+    does not add an automatic twin next to them: a rejection stays a rejection. Holds the article's
+    row lock, as an ingest that revises or re-extracts it does: they take turns.
     """
+    article_store.lock_article(session, article_id=article_id)
     article = article_store.get_article(session, article_id=article_id)
     if article is None:
         raise NotFound("article", article_id)
@@ -599,12 +702,18 @@ def _store_article(
     """
     existing = _find_existing(session, data)
     digest = content_hash(data)
-    if existing is not None and existing.content_hash != digest:
-        # a revision: lock the row and read it again, so concurrent revisions of one article take
-        # turns (on PostgreSQL they would otherwise number the same revision twice)
+    if existing is not None and (
+        existing.content_hash != digest or _is_stale(session, existing, context=context, engine=engine)
+    ):
+        # a revision or a re-extraction: lock the row and read it again, so concurrent writes of
+        # one article take turns (on PostgreSQL they would otherwise number the same revision
+        # twice, or replace the same observations twice)
         article_store.lock_article(session, article_id=existing.id)
         session.refresh(existing)
     if existing is not None and existing.content_hash == digest:
+        if _is_stale(session, existing, context=context, engine=engine):
+            extraction = ahead.get(digest) if ahead else None
+            return _reextract_stale(session, existing, context=context, engine=engine, ahead=extraction)
         count = observation_store.count_article_observations(session, article_id=existing.id)
         return IngestOutcome("unchanged", existing, count)
 
@@ -672,6 +781,26 @@ def _store_article(
         len(done.reviews.dropped),
     )
     return IngestOutcome(status, article, total, frozenset(done.touched), done.deltas, done.reviews)
+
+
+def _reextract_stale(
+    session: Session, article: Article, *, context: RegistryContext, engine: str, ahead: Extraction | None
+) -> IngestOutcome:
+    """The same text again, over a stale extraction: re-extracted in place, as a re-extraction job
+    does (`reextract_article`): manual and reviewed observations stay, with no automatic twin."""
+    before = (article.extracted_registry_revision, article.extractor_version)
+    done = _replace_automatic(session, article, context=context, engine=engine, ahead=ahead, revised=False)
+    session.flush()
+    total = observation_store.count_article_observations(session, article_id=article.id)
+    logger.info(
+        "ingest.reextracted article_id=%s stamp_before=%s stamp_now=%s replaced=%d added=%d",
+        article.id,
+        before,
+        (article.extracted_registry_revision, article.extractor_version),
+        done.removed,
+        len(done.added),
+    )
+    return IngestOutcome("reextracted", article, total, frozenset(done.touched), done.deltas)
 
 
 def ingest_article_safely(

@@ -11,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 
 from app import __version__, metrics, migrate
 from app.api import actors, agreement, articles, health, keys, registry, shifts, stances, timelines, topics
+from app.api import extract as extract_api
 from app.api import feeds as feeds_api
 from app.api import jobs as jobs_api
 from app.api.deps import ACCESS_ERRORS, ReadAccess, key_refusal
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys.router,
         feeds_api.router,
         jobs_api.router,
+        extract_api.router,
     ):
         app.include_router(
             router, prefix="/v1", dependencies=[ReadAccess], responses={**ACCESS_ERRORS, **TOO_LARGE}

@@ -124,6 +124,11 @@ class Article(TimestampMixin, Base):
     story_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("article.id", ondelete="SET NULL"), index=True
     )
+    # what the article's automatic observations were extracted with: the registry revision and the
+    # engine's version (app.ingest stamps them). An older stamp makes a re-ingest of the same text
+    # re-extract it; NULL (stored before migration 0012): unknown, see `app.ingest.is_stale`
+    extracted_registry_revision: Mapped[int | None] = mapped_column(Integer)
+    extractor_version: Mapped[str | None] = mapped_column(String(100))
 
     source: Mapped[Source | None] = relationship(lazy="raise")
     revisions: Mapped[list[ArticleRevision]] = relationship(

@@ -23,7 +23,7 @@ Method = Literal["rules", "model", "llm", "manual"]
 Status = Literal["auto", "verified", "corrected", "rejected"]
 ActorKind = Literal["person", "state", "organization", "bloc", "group"]
 Interval = Literal["day", "week", "month"]
-IngestStatus = Literal["created", "unchanged", "revised", "error"]
+IngestStatus = Literal["created", "unchanged", "revised", "reextracted", "error"]
 ShiftBasis = Literal["stated", "statistical", "observed", "office_change"]
 
 
@@ -222,8 +222,27 @@ class DroppedReview(BaseModel):
     article_revision: int | None = Field(description="The revision the evidence was found in")
 
 
+WARNINGS_HELP = (
+    "Empty unless something needs attention: `empty_registry` when no topics (or no actors) are "
+    "defined, so that nothing can be extracted yet"
+)
+
+
+class IngestWarning(BaseModel):
+    """Something the caller should know about an ingest that did not stop it."""
+
+    code: str = Field(description="`empty_registry`: no topics (or no actors) are defined")
+    message: str
+
+
 class IngestResult(BaseModel):
-    status: IngestStatus
+    status: IngestStatus = Field(
+        description=(
+            "created; revised (new text); unchanged (same text, extraction current); reextracted "
+            "(same text, but extracted under an older registry revision or extractor version: "
+            "extracted again, keeping manual and reviewed observations); error"
+        )
+    )
     article_id: int | None = None
     revision: int | None = None
     observations: int | None = Field(None, description="Observations now stored for the article")
@@ -255,10 +274,14 @@ class IngestResult(BaseModel):
         default_factory=list, description="The reviews counted in `dropped_reviewed`, as they were"
     )
     error: ErrorDetail | None = None
+    warnings: list[IngestWarning] = Field(
+        default_factory=list, description=WARNINGS_HELP + " (in a batch: on the batch, not its items)"
+    )
 
 
 class BatchResult(BaseModel):
     results: list[IngestResult]
+    warnings: list[IngestWarning] = Field(default_factory=list, description=WARNINGS_HELP)
 
 
 class ArticleRead(BaseModel):
@@ -412,6 +435,38 @@ class TopicRead(BaseModel):
     relevance_threshold: float | None = Field(description=RELEVANCE_THRESHOLD_HELP)
 
 
+class ReextractionStarted(BaseModel):
+    """The background re-extraction a registry write started over the stored articles it can
+    change (see GET /v1/jobs/{id})."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"job_id": 12, "articles": 37, "status_url": "/v1/jobs/12"}]}
+    )
+
+    job_id: int
+    articles: int = Field(description="Stored articles the job re-extracts")
+    status_url: str = Field(description="Where to follow the job")
+
+
+REEXTRACTION_HELP = (
+    "The re-extraction of the stored articles this write can change, started in the background; "
+    "null when none was needed (nothing changed, no stored article is concerned) or the request "
+    "asked for none (`reextract=false`)"
+)
+
+
+class TopicWritten(TopicRead):
+    """A topic as a create or update answers it: the topic, and the re-extraction it started."""
+
+    reextraction: ReextractionStarted | None = Field(None, description=REEXTRACTION_HELP)
+
+
+class ActorWritten(ActorRead):
+    """An actor as a create or update answers it: the actor, and the re-extraction it started."""
+
+    reextraction: ReextractionStarted | None = Field(None, description=REEXTRACTION_HELP)
+
+
 class RegistryImport(InputModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -428,6 +483,7 @@ class ImportCounts(BaseModel):
 class RegistryImportResult(BaseModel):
     actors: ImportCounts
     topics: ImportCounts
+    reextraction: ReextractionStarted | None = Field(None, description=REEXTRACTION_HELP)
 
 
 # --- observations -----------------------------------------------------------------------------

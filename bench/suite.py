@@ -14,6 +14,7 @@ Scenarios (see each module's docstring for exactly what is timed):
                     server with the extractor loaded
   bench.ingest      batch ingest with the rules extractor vs extraction alone in a loop
   bench.inserts     observation bulk insert vs the driver's executemany (SQLite) / COPY (PostgreSQL)
+  bench.cli_help    `stanceline --help`, a whole process, vs `python -c pass`; medians of turns
 
 Corpora are generated with a fixed seed and cached (bench.corpus). The table is printed as
 Markdown and written with every sample summary to bench/results/bench-<time>.json and
@@ -36,11 +37,11 @@ from typing import Any
 import psycopg
 
 from app import migrate
-from bench import corpus, extraction, http, ingest, inserts, timelines
+from bench import cli_help, corpus, extraction, http, ingest, inserts, timelines
 from bench.stats import Result, load_average
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SCENARIOS = ("timelines", "http", "extraction", "ingest", "insert")
+SCENARIOS = ("timelines", "http", "extraction", "ingest", "insert", "cli")
 
 
 def size(text: str) -> int:
@@ -77,12 +78,13 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--articles", type=int, default=500, help="articles per batch-ingest run")
     parser.add_argument("--insert-rows", type=size, default=1_000_000, help="rows per bulk-insert run")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each throughput scenario (median)")
+    parser.add_argument("--cli-runs", type=int, default=15, help="timed runs of `stanceline --help` (median)")
     parser.add_argument("--tiny", action="store_true", help="a few seconds of everything, to prove it runs")
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help=f"where results go (default {RESULTS})")
     args = parser.parse_args(argv)
     if args.tiny:
         args.sizes, args.samples, args.budget, args.http_seconds = "3000", 20, 0.5, 1.0
-        args.articles, args.insert_rows, args.repeats = 20, 2_000, 1
+        args.articles, args.insert_rows, args.repeats, args.cli_runs = 20, 2_000, 1, 3
     return args
 
 
@@ -162,6 +164,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if "insert" in only:
             print("observation bulk insert ...")
             results += inserts.run(engines, rows=args.insert_rows, repeats=args.repeats, seed=args.seed)
+    if "cli" in only:
+        print("stanceline --help ...")
+        results += cli_help.run(runs=args.cli_runs)
     meta["load_average_after"] = load_average()
     meta["seconds"] = round(time.perf_counter() - started, 1)
     return {"meta": meta, "notes": notes, "corpora": corpora, "results": [r.as_dict() for r in results]}
@@ -172,6 +177,11 @@ def _figure(row: dict[str, Any]) -> tuple[str, str]:
     d = row["details"]
     if row["skipped"]:
         return f"skipped: {row['skipped']}", ""
+    if row["unit"] == "s":
+        return (
+            f"median {row['value']:.3f} s ({d['runs']} runs)",
+            f"{row['baseline']}: median {row['baseline_value']:.3f} s",
+        )
     if row["unit"] == "ms":
         return (
             f"p99 {row['value']:.1f} ms (median {d['service_median_ms']:.1f})",

@@ -21,12 +21,23 @@ from app.api.articles import get_read_scope
 from app.config import Settings
 from app.db import InlineReader, get_inline_reader, get_session, make_engine
 from app.main import create_app
+from tests import reports
 
 POSTGRES_URL = os.environ.get(
     "STANCELINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 ENGINES = ["sqlite", "postgresql"]
 _postgres_problem: str | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not reports.under_xdist_worker(session.config):
+        reports.clear()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if not reports.under_xdist_worker(config):
+        reports.print_published(terminalreporter)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

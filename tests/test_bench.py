@@ -3,7 +3,8 @@
 Timings are never asserted (they are the benchmark's business, as ratios within one run); this
 proves that the suite works: corpus generation and its aggregate check, in-process timelines,
 a real two-worker server under load and its memory, extraction speed against sentence splitting
-and a one-worker server's memory with the extractor, batch ingest and bulk insert. SQLite only,
+and a one-worker server's memory with the extractor, batch ingest, bulk insert and the time of
+`stanceline --help` against `python -c pass`. SQLite only,
 to stay within seconds; `python -m bench` itself covers PostgreSQL when it is reachable.
 """
 
@@ -32,6 +33,7 @@ SCENARIOS = {
     "batch ingest (100/request), default (shift worker in-process)",
     "batch ingest (100/request), shift detection off",
     "observation bulk insert",
+    "stanceline --help",
 }
 
 
@@ -69,5 +71,10 @@ def test_the_tiny_suite_writes_every_scenario(tmp_path: Path) -> None:
     assert extracted["details"]["per_wall_second"] > 0
     assert extracted["details"]["cpu_seconds"] > 0
     assert worker["details"]["articles_ingested"] >= 1
+    cli_help = next(row for row in rows if row["scenario"] == "stanceline --help")
+    assert cli_help["unit"] == "s"
+    assert cli_help["baseline"] == "python -c pass"
+    assert cli_help["details"]["runs"] == 3
+    assert cli_help["ratio"] == pytest.approx(cli_help["value"] / cli_help["baseline_value"])
     assert report["corpora"][0]["size"] == 3000
     assert "| scenario | engine | size |" in done.stdout  # the Markdown table

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,7 +136,26 @@ def test_demo_without_serving_loads_registry_and_corpus(tmp_path: Path) -> None:
     url = f"sqlite:///{db}"
     assert _count(url, Article) == len(DEMO_CORPUS.read_text().splitlines())
     assert _count(url, Observation) > 0
-    assert "API key for writes" in result.output
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"database: {url} (new file)"
+    keys = dict(re.findall(r"^  (write|admin) \(.*\):\s+(sl_\S+)$", result.stderr, flags=re.MULTILINE))
+    assert set(keys) == {"write", "admin"}
+    # the serve command it suggests, then the quick start (tests/test_quickstart.py runs it on a server)
+    serve = lines[lines.index("Serve it with:") + 1].split()
+    assert serve[0] == "STANCELINE_PUBLIC_READ=true"
+    assert serve[2:] == ["serve", "--database-url", url, "--host", "127.0.0.1", "--port", "8000"]
+    assert f"  {serve[1]} keys create --name me --scope admin --database-url {url}" in lines
+    assert f'  curl -X POST http://127.0.0.1:8000/v1/topics -H "Authorization: Bearer {keys["admin"]}"' in (
+        result.stderr
+    )
+    with TestClient(create_app(Settings(database_url=url))) as client:
+        for scope, key in keys.items():
+            answer = client.get("/v1/keys", headers={"Authorization": f"Bearer {key}"})
+            assert answer.status_code == (200 if scope == "admin" else 403)
+        topic = {"slug": "ferry-fares", "name": "Ferry fares", "keywords": ["ferry fare"]}
+        for scope, status in (("write", 403), ("admin", 201)):
+            bearer = {"Authorization": f"Bearer {keys[scope]}"}
+            assert client.post("/v1/topics", headers=bearer, json=topic).status_code == status
     rerun = runner.invoke(cli, ["demo", "--db", str(db), "--no-serve"])
     assert rerun.exit_code == 0
     assert _count(url, Article) == len(DEMO_CORPUS.read_text().splitlines())
@@ -364,3 +384,104 @@ def test_eval_without_sets_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     bad = runner.invoke(cli, ["eval", "--set", f"x={tmp_path}"])
     assert bad.exit_code == 2
     assert "does not hold articles.jsonl" in " ".join(bad.stderr.split())
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory without a database, and no demo database at the repository's root."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("app.cli.REPO_ROOT", tmp_path / "repo")
+    monkeypatch.delenv("STANCELINE_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["keys", "list"],
+        ["keys", "revoke", "1"],
+        ["db", "check"],
+        ["db", "downgrade", "base"],
+        ["export", "--all", "--out", "backup.ndjson"],
+    ],
+)
+def test_commands_on_stored_data_refuse_a_missing_database(elsewhere: Path, command: list[str]) -> None:
+    result = runner.invoke(cli, command)
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.stderr.split())
+    assert f"no database at sqlite:///{elsewhere}/stanceline.db (nothing was created)" in message
+    assert "pass --database-url or set STANCELINE_DATABASE_URL" in message
+    assert sorted(p.name for p in elsewhere.iterdir()) == []  # nothing created, no export either
+    # with a demo database next to it, the message says where that is and how to use it
+    (elsewhere / "stanceline-demo.db").touch()
+    again = runner.invoke(cli, command)
+    assert again.exit_code == 2
+    demo_db = elsewhere / "stanceline-demo.db"
+    assert f"the demo's is at {demo_db}: pass --database-url sqlite:///{demo_db}" in again.stderr
+    assert not (elsewhere / "stanceline.db").exists()
+
+
+def test_commands_that_set_a_database_up_say_which_and_that_it_is_new(elsewhere: Path) -> None:
+    demo_db = elsewhere / "stanceline-demo.db"
+    demo_db.touch()
+    created = runner.invoke(cli, ["keys", "create", "--name", "me", "--scope", "admin"])
+    assert created.exit_code == 0, created.output
+    assert created.stderr.splitlines()[0] == (
+        f"database: sqlite:///{elsewhere}/stanceline.db (new file; the demo's is at {demo_db}: "
+        f"pass --database-url sqlite:///{demo_db})"
+    )
+    assert created.stdout.startswith("sl_")
+    # the file is there now: the next command names it and nothing more
+    listed = runner.invoke(cli, ["keys", "list"])
+    assert listed.exit_code == 0
+    assert listed.stderr.splitlines()[0] == f"database: sqlite:///{elsewhere}/stanceline.db"
+    demo_db.unlink()
+    relative = runner.invoke(cli, ["db", "upgrade", "--database-url", "sqlite:///other.db"])
+    assert relative.stderr.splitlines()[0] == f"database: sqlite:///{elsewhere}/other.db (new file)"
+
+
+def test_every_database_command_names_its_database_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    line = f"database: {url}"
+    backup = tmp_path / "backup.ndjson"
+    commands = [
+        ["db", "upgrade"],
+        ["keys", "create", "--name", "a"],
+        ["keys", "list"],
+        ["keys", "revoke", "1"],
+        ["db", "check"],
+        ["export", "--all", "--out", str(backup)],
+        ["import", str(backup), "--force"],
+        ["db", "downgrade", "base"],
+    ]
+    for command in commands:
+        result = runner.invoke(cli, [*command, "--database-url", url])
+        assert result.exit_code == 0, (command, result.output)
+        named = [x for x in result.stderr.splitlines() if x.startswith("database: ")]
+        assert named == [line if command != ["db", "upgrade"] else f"{line} (new file)"], command
+
+
+def test_database_urls_are_shown_without_their_password() -> None:
+    from app.cli import shown_url
+
+    assert shown_url("postgresql+psycopg://app:s3cret@db.example:5432/stanceline") == (
+        "postgresql+psycopg://app:***@db.example:5432/stanceline"
+    )
+    assert (
+        shown_url("postgresql+psycopg://app@db.example/stanceline")
+        == "postgresql+psycopg://app@db.example/stanceline"
+    )
+    assert shown_url("not a url://u:pw@h") == "not a url://u:***@h"
+    assert shown_url("sqlite://") == "sqlite://"
+    assert shown_url("sqlite:////srv/data/x.db") == "sqlite:////srv/data/x.db"
+
+
+def test_a_password_never_reaches_the_database_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # nothing listens on port 9: the command fails after it has named the database
+    monkeypatch.setenv("STANCELINE_DB_CONNECT_TIMEOUT_SECONDS", "2")
+    result = runner.invoke(
+        cli, ["keys", "list", "--database-url", "postgresql+psycopg://u:hunter2@127.0.0.1:9/x"]
+    )
+    assert result.exit_code != 0
+    assert result.stderr.splitlines()[0] == "database: postgresql+psycopg://u:***@127.0.0.1:9/x"
+    assert "hunter2" not in result.stderr

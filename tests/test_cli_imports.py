@@ -35,6 +35,10 @@ NOT_AT_IMPORT = (
     "app.ingest",
     "app.timelines",
     "app.shifts",
+    # typer's rich help (rich.markdown, markdown-it) was a third of `stanceline --help`: plain help
+    "rich.markdown",
+    "markdown_it",
+    "typer.rich_utils",
 )
 
 

@@ -7,11 +7,12 @@ from fastapi import APIRouter, Query, Response, status
 from app import registry
 from app.api.convert import actor_read
 from app.api.deps import AdminAccess
+from app.api.jobs import ReextractAfterWriteDep
 from app.api.params import SlugPath
 from app.db import SessionDep
 from app.errors import NotFound
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
-from app.schemas import ActorCreate, ActorKind, ActorRead, ActorUpdate, Page, QueryText
+from app.schemas import ActorCreate, ActorKind, ActorRead, ActorUpdate, ActorWritten, Page, QueryText
 from app.store import actors as actor_store
 
 router = APIRouter(prefix="/actors", tags=["registry"])
@@ -35,21 +36,27 @@ def list_actors(
 @router.post(
     "",
     dependencies=[AdminAccess],
-    response_model=ActorRead,
+    response_model=ActorWritten,
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": ActorRead, "description": "Already stored with the same fields: unchanged"},
+        200: {"model": ActorWritten, "description": "Already stored with the same fields: unchanged"},
         409: {"description": "The slug is taken by an actor with other fields"},
         422: {},
     },
 )
-def create_actor(data: ActorCreate, session: SessionDep, response: Response) -> ActorRead:
+def create_actor(
+    data: ActorCreate, session: SessionDep, response: Response, reextraction: ReextractAfterWriteDep
+) -> ActorWritten:
     """Add an actor. Sending the same actor again (a retry, or a racing request) answers 200 with the
-    stored actor; the same slug with other fields is 409 `actor_exists` naming `slug`."""
-    actor, created = registry.create_actor(session, data)
-    if not created:
+    stored actor; the same slug with other fields is 409 `actor_exists` naming `slug`.
+
+    The stored articles that name it (its name or an alias) are re-extracted in the background
+    (`reextraction` names the job; none with `reextract=false`)."""
+    written = registry.create_actor_with_reach(session, data)
+    if not written.created:
         response.status_code = status.HTTP_200_OK
-    return get_actor(actor.slug, session)
+    started = reextraction.start(session, written.reach, reason=f"actor {data.slug} created")
+    return ActorWritten(**dict(get_actor(written.item.slug, session)), reextraction=started)
 
 
 @router.get("/{slug}", response_model=ActorRead, responses={404: {}})
@@ -60,8 +67,15 @@ def get_actor(slug: SlugPath, session: SessionDep) -> ActorRead:
     return actor_read(actor)
 
 
-@router.patch("/{slug}", dependencies=[AdminAccess], response_model=ActorRead, responses={404: {}, 422: {}})
-def update_actor(slug: SlugPath, data: ActorUpdate, session: SessionDep) -> ActorRead:
-    registry.update_actor(session, slug, data)
+@router.patch(
+    "/{slug}", dependencies=[AdminAccess], response_model=ActorWritten, responses={404: {}, 422: {}}
+)
+def update_actor(
+    slug: SlugPath, data: ActorUpdate, session: SessionDep, reextraction: ReextractAfterWriteDep
+) -> ActorWritten:
+    """Change an actor; the stored articles naming it, before or after, are re-extracted in the
+    background (see `create_actor`)."""
+    written = registry.update_actor_with_reach(session, slug, data)
+    started = reextraction.start(session, written.reach, reason=f"actor {slug} updated")
     session.expire_all()
-    return get_actor(slug, session)
+    return ActorWritten(**dict(get_actor(slug, session)), reextraction=started)

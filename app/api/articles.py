@@ -102,9 +102,11 @@ def create_article(
     registry: RegistryCacheDep,
     response: Response,
 ) -> IngestResult:
-    """Ingest one article. The same url with the same text is `unchanged`; new text makes a new
+    """Ingest one article. The same url with the same text is `unchanged` (`reextracted` when it was
+    extracted under an older registry or extractor: extracted again in place); new text makes a new
     revision, which keeps the reviews whose evidence sentence is still in the text (`kept_reviewed`)
-    and reports those it had to drop (`dropped`)."""
+    and reports those it had to drop (`dropped`). With no topics or no actors defined the article
+    is stored and `warnings` says so (`empty_registry`)."""
     context = registry.get(session)
     outcome = ingest.ingest_article_safely(
         session,
@@ -122,7 +124,9 @@ def create_article(
     metrics.count_articles([outcome.status])
     if outcome.status != "created":
         response.status_code = status.HTTP_200_OK
-    return ingest.ingest_result(outcome)
+    result = ingest.ingest_result(outcome)
+    result.warnings = ingest.registry_warnings(context)
+    return result
 
 
 @router.post("/batch", dependencies=[WriteAccess], response_model=BatchResult, responses=ERRORS)
@@ -145,7 +149,7 @@ def create_articles_batch(
         settings=settings,
     )
     metrics.count_articles(result.status for result in outcome.results)
-    return BatchResult(results=outcome.results)
+    return BatchResult(results=outcome.results, warnings=ingest.registry_warnings(context))
 
 
 @router.get("", response_model=Page[ArticleRead])

@@ -1,19 +1,22 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
+from sqlalchemy.orm import Session
 
 from app import jobs
 from app.api.deps import AdminAccess, SettingsDep
 from app.api.params import RowId
+from app.config import Settings
 from app.db import SessionDep
 from app.errors import InvalidInput, NotFound
 from app.extraction import resolve_engine
 from app.jobs import reextract
 from app.models import Job
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
-from app.schemas import MAX_ID, JobRead, Page, ReextractCreate
+from app.registry.reach import Reach
+from app.schemas import MAX_ID, JobRead, Page, ReextractCreate, ReextractionStarted
 from app.store import jobs as job_store
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -49,15 +52,66 @@ def create_reextract_job(
         published_from=data.published_from,
         published_to=data.published_to,
     )
+    _dispatch_after_commit(job.id, request=request, background_tasks=background_tasks, settings=settings)
+    return job_read(job, {})
+
+
+def _dispatch_after_commit(
+    job_id: int, *, request: Request, background_tasks: BackgroundTasks, settings: Settings
+) -> None:
     # started once the request's transaction has committed, so the job's row is there to be read
     background_tasks.add_task(
         jobs.dispatch,
         request.app.state.sessionmaker,
-        job.id,
+        job_id,
         settings=settings,
         runner=getattr(request.app.state, "job_runner", None),
     )
-    return job_read(job, {})
+
+
+class ReextractAfterWrite:
+    """What a registry write (topics, actors, registry import) needs to start the re-extraction of
+    the stored articles it can change, and the request's `reextract` choice."""
+
+    def __init__(
+        self,
+        request: Request,
+        background_tasks: BackgroundTasks,
+        settings: SettingsDep,
+        reextract: Annotated[
+            bool,
+            Query(
+                description=(
+                    "Re-extract, in the background, the stored articles this change can affect "
+                    "(the answer's `reextraction` names the job); false: leave them as they are"
+                )
+            ),
+        ] = True,
+    ) -> None:
+        self.request, self.background_tasks, self.settings = request, background_tasks, settings
+        self.wanted = reextract
+
+    def start(self, session: Session, change: Reach, *, reason: str) -> ReextractionStarted | None:
+        """Record the job in the request's transaction, to start once it has committed."""
+        if not self.wanted:
+            return None
+        job = reextract.create_for_change(
+            session,
+            change,
+            backend=jobs.backend_for(self.settings),
+            engine=self.settings.extraction_engine,
+            reason=reason,
+        )
+        if job is None:
+            return None
+        _dispatch_after_commit(
+            job.id, request=self.request, background_tasks=self.background_tasks, settings=self.settings
+        )
+        status_url = str(self.request.app.url_path_for("get_job", job_id=job.id))
+        return ReextractionStarted(job_id=job.id, articles=job.total, status_url=status_url)
+
+
+ReextractAfterWriteDep = Annotated[ReextractAfterWrite, Depends()]
 
 
 @router.get("", response_model=Page[JobRead], responses=ERRORS)

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app import registry
 from app.api.deps import AdminAccess
+from app.api.jobs import ReextractAfterWriteDep
 from app.db import SessionDep
 from app.schemas import RegistryImport, RegistryImportResult
 
@@ -11,6 +12,13 @@ router = APIRouter(prefix="/registry", tags=["registry"])
 
 
 @router.post("", dependencies=[AdminAccess], response_model=RegistryImportResult, responses={422: {}})
-def import_registry(data: RegistryImport, session: SessionDep) -> RegistryImportResult:
-    """Import actors and topics in the registry file format; upsert by slug, idempotent."""
-    return registry.import_registry(session, data)
+def import_registry(
+    data: RegistryImport, session: SessionDep, reextraction: ReextractAfterWriteDep
+) -> RegistryImportResult:
+    """Import actors and topics in the registry file format; upsert by slug, idempotent.
+
+    The stored articles the created and updated actors and topics can affect are re-extracted in
+    the background (`reextraction` names the job; none with `reextract=false`)."""
+    result, change = registry.import_registry_with_reach(session, data)
+    result.reextraction = reextraction.start(session, change, reason="registry import")
+    return result

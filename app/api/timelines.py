@@ -40,7 +40,11 @@ from app.timelines import compare, levels, network, rollup
 router = APIRouter(tags=["timelines"])
 
 ActorsParam = Annotated[
-    list[Slug], Query(description="Actor slug; repeat for several; none = every actor on the topic")
+    list[Slug],
+    Query(
+        description="Actor slug; repeat for several; none = every actor on the topic (with rollup, "
+        "then the blocs and states they count for)"
+    ),
 ]
 FromParam = Annotated[UTCDateTimeIn | None, Query(alias="from", description="observed_at >= this")]
 ToParam = Annotated[UTCDateTimeIn | None, Query(alias="to", description="observed_at < this")]
@@ -73,6 +77,15 @@ def _actor_ids(session: Session, topic: Topic, slugs: list[str]) -> dict[str, in
     return require_actor_ids(session, wanted)
 
 
+def _rollup_actor_ids(session: Session, topic: Topic) -> tuple[dict[str, int], frozenset[str]]:
+    """Every actor observed on the topic (most observed first), then every bloc, state or other
+    actor their observations can count for in a roll-up; returns the ids and those further slugs."""
+    observed = _actor_ids(session, topic, [])
+    parents = timeline_store.ancestor_ids(session, actor_ids=set(observed.values())) - set(observed.values())
+    further = {slug: actor_id for actor_id, slug in actor_store.slugs_by_id(session, ids=parents).items()}
+    return {**observed, **dict(sorted(further.items()))}, frozenset(further)
+
+
 def series_levels(
     session: Session,
     *,
@@ -86,11 +99,15 @@ def series_levels(
     member_weight: float,
     max_buckets: int | None = None,
     recent: bool = False,
+    if_counted: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """Levels per actor and bucket: bucketed in SQL, or from attributed rows when rolling up.
 
     An empty `actor_ids` means every actor on the topic, most observed first (ranked from the
     same bucket sums, so the topic is scanned once).
+
+    `if_counted` (roll-up): actors listed only when their roll-up counts an observation in the
+    window, after the others, most counted first.
 
     `recent`: without `observed_from`, the window starts at the first bucket observed within
     `levels.RECENT_BUCKETS` buckets (never more than `max_buckets`) of the latest one, so a stray
@@ -141,13 +158,20 @@ def series_levels(
         observed_from, sums = _recent(sums, interval, max_buckets)
     end = observed_to - pd.Timedelta(microseconds=1) if observed_to is not None else None
     _check_bucket_count(sums, interval, observed_from, end, max_buckets)
+    series = [slug for slug in actor_ids if slug not in if_counted]
+    if if_counted:
+        inside = sums if observed_from is None else sums[sums["bucket"] >= observed_from]
+        if end is not None:
+            inside = inside[inside["bucket"] <= end]
+        counted = {str(k): int(v) for k, v in inside.groupby("series")["count"].sum().items()}
+        series += sorted((s for s in if_counted if counted.get(s, 0) > 0), key=lambda s: (-counted[s], s))
     return levels.levels(
         sums,
         interval,
         start=observed_from,
         end=end,
         smooth_halflife=halflife,
-        series=list(actor_ids),
+        series=series,
     )
 
 
@@ -197,8 +221,15 @@ def _timeline(
 ) -> Response:
     require_window(options.observed_from, options.observed_to)
     topic = require_topic(session, topic_slug)
-    # without actors and roll-up, the bucket query itself finds and ranks every actor on the topic
-    ids = _actor_ids(session, topic, actor) if actor or options.rollup else {}
+    # without actors and roll-up, the bucket query itself finds and ranks every actor on the topic;
+    # rolled up, the blocs and states the observed actors count for follow them
+    further: frozenset[str] = frozenset()
+    if actor:
+        ids = _actor_ids(session, topic, actor)
+    elif options.rollup:
+        ids, further = _rollup_actor_ids(session, topic)
+    else:
+        ids = {}
     smoothing = options.smooth == "ewm"
     frame = series_levels(
         session,
@@ -212,13 +243,16 @@ def _timeline(
         member_weight=member_weight,
         max_buckets=max_buckets,
         recent=True,
+        if_counted=further,
     )
     if options.format != "json":
         rows = [_rounded(r) for r in levels.records(frame)]
         tidy = [{"topic": topic_slug, "actor": r["series"], **r} for r in rows]
         columns = TIDY_COLUMNS if smoothing else TIDY_COLUMNS[:-1]
         return tabular_response(options.format, tidy, columns, f"timeline-{topic_slug}")
-    order = list(ids) or [str(name) for name in pd.unique(frame["series"])]
+    order = [s for s in ids if s not in further] + [
+        str(name) for name in pd.unique(frame["series"]) if not ids or name in further
+    ]
     names = actor_store.names_by_slug(session, slugs=order)
     points = _points_by_series(frame)
     window_from, window_to = _window(frame, options)
@@ -334,7 +368,8 @@ async def get_topic_timeline(
     settings: SettingsDep,
     options: Annotated[TimelineOptions, Query()],
 ) -> Response:
-    """Every actor observed on the topic, most observed first."""
+    """Every actor observed on the topic, most observed first; with `rollup`, then every bloc or
+    state (or other actor) their observations count for, most counted first."""
     return await cached_read(
         request,
         reader,

@@ -5,11 +5,12 @@ from fastapi import APIRouter, Response, status
 from app import registry
 from app.api.convert import topic_read
 from app.api.deps import AdminAccess
+from app.api.jobs import ReextractAfterWriteDep
 from app.api.params import SlugPath
 from app.db import SessionDep
 from app.errors import NotFound
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
-from app.schemas import Page, TopicCreate, TopicRead, TopicUpdate
+from app.schemas import Page, TopicCreate, TopicRead, TopicUpdate, TopicWritten
 from app.store import topics as topic_store
 
 router = APIRouter(prefix="/topics", tags=["registry"])
@@ -27,21 +28,28 @@ def list_topics(session: SessionDep, limit: Limit = 100, cursor: CursorParam = N
 @router.post(
     "",
     dependencies=[AdminAccess],
-    response_model=TopicRead,
+    response_model=TopicWritten,
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": TopicRead, "description": "Already stored with the same fields: unchanged"},
+        200: {"model": TopicWritten, "description": "Already stored with the same fields: unchanged"},
         409: {"description": "The slug is taken by a topic with other fields"},
         422: {},
     },
 )
-def create_topic(data: TopicCreate, session: SessionDep, response: Response) -> TopicRead:
+def create_topic(
+    data: TopicCreate, session: SessionDep, response: Response, reextraction: ReextractAfterWriteDep
+) -> TopicWritten:
     """Add a topic. Sending the same topic again (a retry, or a racing request) answers 200 with the
-    stored topic; the same slug with other fields is 409 `topic_exists` naming `slug`."""
-    topic, created = registry.create_topic(session, data)
-    if not created:
+    stored topic; the same slug with other fields is 409 `topic_exists` naming `slug`.
+
+    A new topic also applies to the articles already stored: those whose text holds one of its
+    keywords are re-extracted in the background (`reextraction` names the job; none with
+    `reextract=false`)."""
+    written = registry.create_topic_with_reach(session, data)
+    if not written.created:
         response.status_code = status.HTTP_200_OK
-    return get_topic(topic.slug, session)
+    started = reextraction.start(session, written.reach, reason=f"topic {data.slug} created")
+    return TopicWritten(**dict(get_topic(written.item.slug, session)), reextraction=started)
 
 
 @router.get("/{slug}", response_model=TopicRead, responses={404: {}})
@@ -52,8 +60,15 @@ def get_topic(slug: SlugPath, session: SessionDep) -> TopicRead:
     return topic_read(topic)
 
 
-@router.patch("/{slug}", dependencies=[AdminAccess], response_model=TopicRead, responses={404: {}, 422: {}})
-def update_topic(slug: SlugPath, data: TopicUpdate, session: SessionDep) -> TopicRead:
-    registry.update_topic(session, slug, data)
+@router.patch(
+    "/{slug}", dependencies=[AdminAccess], response_model=TopicWritten, responses={404: {}, 422: {}}
+)
+def update_topic(
+    slug: SlugPath, data: TopicUpdate, session: SessionDep, reextraction: ReextractAfterWriteDep
+) -> TopicWritten:
+    """Change a topic; the stored articles the change can affect are re-extracted in the
+    background (see `create_topic`)."""
+    written = registry.update_topic_with_reach(session, slug, data)
+    started = reextraction.start(session, written.reach, reason=f"topic {slug} updated")
     session.expire_all()
-    return get_topic(slug, session)
+    return TopicWritten(**dict(get_topic(slug, session)), reextraction=started)

@@ -101,6 +101,11 @@ class ActorGazetteer:
     def actor(self, slug: str) -> ActorEntry | None:
         return self._actors.get(slug)
 
+    def shared(self, alias: str) -> bool:
+        """Several actors carry `alias` (an office, "the environment minister"), so the day decides."""
+        key = alias if _case_sensitive(alias) else alias.lower()
+        return len(self._owners.get(key, ())) > 1
+
     def resolve(self, key: str, on: date) -> tuple[str, ...]:
         """Slugs for an alias key, keeping only office holders valid on `on` when it is shared."""
         slugs = self._owners.get(key, [])

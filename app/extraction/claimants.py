@@ -15,9 +15,12 @@ source as speaker. Claims inside a condition ("if France agreed") are not claims
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.extraction.lexicon import MEMBER_NOUNS, NON_ACTOR_SOURCES, PREDICTION, SPEECH, SPOKES_NOUNS
+
+if TYPE_CHECKING:
+    from app.extraction.explain import SentenceTrace
 
 Token = Any  # spaCy Token
 
@@ -149,8 +152,12 @@ def _speaker_of(predicate: Token, slug_names: dict[int, str]) -> str | None:
     return None
 
 
-def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> list[Claimant]:
-    """Claimants of one parsed sentence, outermost speaker first; embedded reports are dropped."""
+def find_claimants(
+    parse: Any, refs: list[ActorRef], names: dict[str, str], trace: SentenceTrace | None = None
+) -> list[Claimant]:
+    """Claimants of one parsed sentence, outermost speaker first; embedded reports are dropped.
+
+    `trace`, when given, hears why each mention that is no claimant was dropped."""
     token_owner: dict[int, str] = {}
     for ref in refs:
         for i in range(ref.start, ref.end):
@@ -161,8 +168,12 @@ def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> l
         root = span.root
         predicate, spokes = _role_predicate(root)
         if predicate is None:
+            if trace is not None:
+                trace.drop_claimant(ref.slug, ref.text, "not the subject or agent of a verb")
             continue
         if in_condition(predicate) or is_prediction(predicate) or _silent(predicate):
+            if trace is not None:
+                trace.drop_claimant(ref.slug, ref.text, _no_claim(predicate))
             continue
         found.append((ref, predicate, spokes))
     # A claimant whose predicate sits in the content of another actor's speech is content.
@@ -197,6 +208,10 @@ def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> l
                 for c in predicate.children
             )
         if embedded:
+            if trace is not None:
+                trace.drop_claimant(
+                    ref.slug, ref.text, "inside what another actor here reports: the claim is the reporter's"
+                )
             continue
         speaker: str | None = None
         if spokes is not None:
@@ -216,7 +231,16 @@ def find_claimants(parse: Any, refs: list[ActorRef], names: dict[str, str]) -> l
                 via_spokes=spokes is not None,
             )
         )
-    return _without_relays(parse, out)
+    return _without_relays(parse, out, trace)
+
+
+def _no_claim(predicate: Token) -> str:
+    """Why an actor in an agent role makes no claim (tracing only)."""
+    if in_condition(predicate):
+        return f"{predicate.text!r} sits in an 'if', 'unless' or 'whether' clause"
+    if is_prediction(predicate):
+        return f"{predicate.text!r} says what is expected of it, not a position"
+    return f"{predicate.text!r} reports that it gave no position"
 
 
 def _phrase(parse: Any, head: Token) -> str:
@@ -226,7 +250,9 @@ def _phrase(parse: Any, head: Token) -> str:
     return str(span.text)[:120]
 
 
-def _without_relays(parse: Any, claimants: list[Claimant]) -> list[Claimant]:
+def _without_relays(
+    parse: Any, claimants: list[Claimant], trace: SentenceTrace | None = None
+) -> list[Claimant]:
     """An official or spokesperson who reports another actor's claim in the same sentence adds no
     claim of their own ("The mayor has paused the project, a city hall official said")."""
     kept: list[Claimant] = []
@@ -237,6 +263,9 @@ def _without_relays(parse: Any, claimants: list[Claimant]) -> list[Claimant]:
             above = predicate.head.i if predicate.dep_ in ("parataxis", "ccomp") else None
             below = {t.i for t in predicate.subtree} - {predicate.i}
             if above in reported or reported & below:
+                if trace is not None:
+                    text = str(parse[claimant.actor_token].text)
+                    trace.drop_claimant(claimant.slug, text, "relays the claim of another actor here")
                 continue
         kept.append(claimant)
     return kept

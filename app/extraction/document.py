@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.extraction.actors import Mention
 from app.extraction.dates import DatePhrase
 from app.extraction.relevance import TopicHit
 from app.extraction.sentences import Sentence
 from app.extraction.types import ArticleText
+
+if TYPE_CHECKING:
+    from app.extraction.explain import ExtractionTrace
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Document:
     parses: dict[int, Any] = field(default_factory=dict)  # sentence index -> spaCy Doc of that sentence
     parse_offsets: dict[int, int] = field(default_factory=dict)  # where the parsed text starts
     lead_day: date | None = None
+    trace: ExtractionTrace | None = None  # what the stages report, for an explanation (explain.py)
 
     @property
     def text(self) -> str:

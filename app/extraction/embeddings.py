@@ -113,9 +113,30 @@ class EmbeddingsExtractor(PipelineExtractor):
         sims = self.similarities([doc.sentences[i].text for i in wanted])
         for i, row in zip(wanted, sims, strict=True):
             topic = self._best_topic(row)
-            if topic is not None and not self._excluded(doc.sentences[i].text, topic):
+            excluded = topic is not None and self._excluded(doc.sentences[i].text, topic)
+            if topic is not None and not excluded:
                 out[i] = {topic: float(row[self.topic_slugs.index(topic)])}
+            if doc.trace is not None:
+                doc.trace.similar(
+                    i,
+                    {slug: float(value) for slug, value in zip(self.topic_slugs, row, strict=True)},
+                    {
+                        slug: float(value)
+                        for slug, value in zip(self.topic_slugs, self.thresholds, strict=True)
+                    },
+                    None if topic is not None and not excluded else self._why_not(row, excluded),
+                )
         return out
+
+    def _why_not(self, row: np.ndarray, excluded: bool) -> str:
+        """Why the closest topic did not count for a sentence (tracing only)."""
+        if excluded:
+            return "the sentence is closer to what the topic's description excludes"
+        order = np.argsort(-row)
+        best = int(order[0])
+        if float(row[best]) < float(self.thresholds[best]):
+            return f"below its threshold {float(self.thresholds[best]):.2f}"
+        return f"another topic is within {ADD_MARGIN:g} of it"
 
     def _excluded(self, text: str, topic: str) -> bool:
         """The sentence is closer to what the topic excludes than to the topic itself."""

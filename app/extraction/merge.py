@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from app.extraction.dates import Precision
 from app.extraction.sentences import Sentence
 from app.extraction.types import ExtractedObservation, Label
+
+if TYPE_CHECKING:
+    from app.extraction.explain import ExtractionTrace
 
 SUPPORT_THRESHOLD = 0.15
 
@@ -71,8 +75,10 @@ def _with_support(best: Candidate, reports: list[Candidate]) -> Candidate:
     return replace(best, supporting=tuple(seen.values())) if seen else best
 
 
-def merge(candidates: list[Candidate]) -> list[Candidate]:
-    """One candidate per (actor, topic, day); undated mentions fold into a dated one of the same pair."""
+def merge(candidates: list[Candidate], trace: ExtractionTrace | None = None) -> list[Candidate]:
+    """One candidate per (actor, topic, day); undated mentions fold into a dated one of the same pair.
+
+    `trace`, when given, hears which report of each (actor, topic, day) was kept over which."""
     by_pair: dict[tuple[str, str], list[Candidate]] = {}
     for candidate in candidates:
         by_pair.setdefault((candidate.actor, candidate.topic), []).append(candidate)
@@ -85,7 +91,11 @@ def merge(candidates: list[Candidate]) -> list[Candidate]:
         by_day: dict[date, list[Candidate]] = {}
         for candidate in group:
             by_day.setdefault(candidate.day, []).append(candidate)
-        out.extend(_with_support(_best(same_day), same_day) for same_day in by_day.values())
+        for same_day in by_day.values():
+            best = _best(same_day)
+            if trace is not None:
+                trace.merged(best, same_day)
+            out.append(_with_support(best, same_day))
     out.sort(key=lambda c: (c.sentence.index, c.actor, c.topic))
     return out
 

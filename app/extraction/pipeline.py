@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.extraction import nlp
 from app.extraction.actors import ActorGazetteer
@@ -25,6 +25,7 @@ from app.extraction.claimants import ActorRef, Claimant, find_claimants
 from app.extraction.coreference import Discourse, references
 from app.extraction.dates import DATELINE, Precision, find_dates, pick, refers_earlier
 from app.extraction.document import Document
+from app.extraction.explain import NOT_PARSED_NO_ACTOR, NOT_PARSED_NO_TOPIC
 from app.extraction.lexicon import REFERRING_NOUNS, SPEECH
 from app.extraction.merge import Candidate, label_for, merge, to_observation
 from app.extraction.relevance import TopicIndex, excluded
@@ -39,6 +40,9 @@ from app.extraction.stance import (
 )
 from app.extraction.topic_cues import topic_cues
 from app.extraction.types import ArticleText, ExtractedObservation, RegistrySnapshot
+
+if TYPE_CHECKING:
+    from app.extraction.explain import ExtractionTrace
 
 VERSION = "pipeline-1.0.0"
 Token = Any
@@ -97,10 +101,10 @@ class PipelineExtractor:
 
     # -- stages -----------------------------------------------------------------------------
 
-    def prepare(self, article: ArticleText) -> Document:
+    def prepare(self, article: ArticleText, trace: ExtractionTrace | None = None) -> Document:
         published = utc_day(article)
         sentences = split_sentences(article.text)
-        doc = Document(article=article, published=published, sentences=sentences)
+        doc = Document(article=article, published=published, sentences=sentences, trace=trace)
         anchor: date | None = None
         for sentence in sentences:
             found = find_dates(sentence.text, published, anchor)
@@ -119,22 +123,30 @@ class PipelineExtractor:
     def semantic_topics(self, doc: Document) -> list[dict[str, float]]:
         return [{} for _ in doc.sentences]
 
-    def _worth_parsing(self, doc: Document, index: int) -> bool:
-        """A sentence is parsed when it can hold a claim: an actor (named, or referred to by a
-        pronoun or role noun after the first sentence) and a topic (named, referred to, or the
-        one topic the whole article is about)."""
+    def _not_worth_parsing(self, doc: Document, index: int) -> str | None:
+        """Why a sentence is not parsed (None: it is). A sentence is parsed when it can hold a claim:
+        an actor (named, or referred to by a pronoun or role noun after the first sentence) and a
+        topic (named, referred to, or the one topic the whole article is about)."""
         text = doc.sentences[index].text
         has_actor = bool(doc.mentions[index]) or (index > 0 and _REFERENCE.search(text) is not None)
         if not has_actor:
-            return False
+            return NOT_PARSED_NO_ACTOR
         if doc.topic_hits[index] or doc.semantic[index]:
-            return True
+            return None
         if any(share >= self.tuning.focus_alone for share in doc.focus.values()):
-            return True
-        return bool(doc.focus) and _TOPIC_REFERENCE.search(text) is not None
+            return None
+        if bool(doc.focus) and _TOPIC_REFERENCE.search(text) is not None:
+            return None
+        return NOT_PARSED_NO_TOPIC
 
     def parse(self, doc: Document) -> None:
-        wanted = [i for i in range(len(doc.sentences)) if self._worth_parsing(doc, i)]
+        wanted = []
+        for i in range(len(doc.sentences)):
+            skipped = self._not_worth_parsing(doc, i)
+            if skipped is None:
+                wanted.append(i)
+            elif doc.trace is not None:
+                doc.trace.not_parsed(i, skipped)
         if not wanted:
             return
         texts = []
@@ -147,9 +159,16 @@ class PipelineExtractor:
         for i, parsed in zip(wanted, nlp.parse(texts), strict=True):
             doc.parses[i] = parsed
 
-    def extract(self, article: ArticleText) -> list[ExtractedObservation]:
-        doc = self.prepare(article)
+    def extract(
+        self, article: ArticleText, trace: ExtractionTrace | None = None
+    ) -> list[ExtractedObservation]:
+        """The article's observations; `trace` (see `explain.py`), when given, records why."""
+        doc = self.prepare(article, trace)
+        if trace is not None:
+            trace.prepared(doc, self)
         if not any(doc.topic_hits) and not any(doc.semantic):
+            if trace is not None:
+                trace.nothing_to_parse()
             return []
         self.parse(doc)
         discourse = Discourse()
@@ -167,13 +186,22 @@ class PipelineExtractor:
                 discourse.forget_sentence()
                 continue
             refs = self._refs(doc, i, parsed, discourse)
-            claimants = find_claimants(parsed, refs, self.names)
+            sentence_trace = trace.sentences[i] if trace is not None else None
+            claimants = find_claimants(parsed, refs, self.names, trace=sentence_trace)
             anchors = self._anchors(doc, i, parsed, recent_topics, {c.actor_token for c in claimants})
+            if trace is not None:
+                trace.parsed(i, parsed, doc.parse_offsets[i], refs, claimants)
+                for a in anchors:
+                    trace.anchored(i, a.topic, parsed[a.token].text, a.keyword, a.strong)
             for claimant in claimants:
+                if trace is not None:
+                    trace.begin_claim(i)
                 candidates.extend(self._read(doc, i, parsed, claimant, anchors))
+                if trace is not None:
+                    trace.end_claim(i, claimant.slug, parsed[claimant.predicate].text)
             discourse.update(parsed, refs, claimants, self.kinds)
-        candidates = _drop_summary_leads(candidates, self.gazetteer, doc.published)
-        return [to_observation(c) for c in merge(candidates)]
+        candidates = _drop_summary_leads(candidates, self.gazetteer, doc.published, trace)
+        return [to_observation(c) for c in merge(candidates, trace)]
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -246,6 +274,8 @@ class PipelineExtractor:
         self, doc: Document, i: int, parsed: Any, claimant: Claimant, anchors: list[Anchor]
     ) -> list[Candidate]:
         predicate = parsed[claimant.predicate]
+        trace = doc.trace
+        sentence_trace = trace.sentences[i] if trace is not None else None
         actor_span = {t.i for t in parsed[claimant.actor_token].subtree}
         subtree = {t.i for t in predicate.subtree}
         by_topic: dict[str, list[tuple[Reading, Anchor]]] = {}
@@ -268,9 +298,17 @@ class PipelineExtractor:
                     to_root = ancestors_path(parsed[anchor.token], root)
                     path = [*to_root, predicate] if to_root is not None else None
             if path is None or foreign_clause(path, claimant.actor_token) or circumstance(path):
+                if trace is not None:
+                    trace.unread(i, claimant.slug, anchor.topic, _no_path(path, parsed, anchor, claimant))
                 continue
+            if trace is not None:
+                trace.reading(i, claimant.slug, anchor.topic)
             reading = read_path(
-                path, self.cues.get(anchor.topic, {}), named=anchor.strong, keyword=anchor.keyword
+                path,
+                self.cues.get(anchor.topic, {}),
+                named=anchor.strong,
+                keyword=anchor.keyword,
+                trace=sentence_trace,
             )
             by_topic.setdefault(anchor.topic, []).append((reading, anchor))
         out: list[Candidate] = []
@@ -282,6 +320,14 @@ class PipelineExtractor:
             readings = current or named or readings
             explicit = [(r, a) for r, a in readings if r.explicit]
             if not explicit:
+                if trace is not None:
+                    words = ", ".join(repr(parsed[a.token].text) for _, a in readings)
+                    trace.unread(
+                        i,
+                        claimant.slug,
+                        topic,
+                        f"no stance cue: {predicate.text!r} names the topic ({words}) without taking a side",
+                    )
                 continue  # naming the topic without taking a side ("said the charge takes effect in May")
             out.append(self._candidate(doc, i, parsed, claimant, topic, explicit))
         if by_topic:
@@ -297,14 +343,27 @@ class PipelineExtractor:
         if not topics:
             dominant = [t for t, share in doc.focus.items() if share >= self.tuning.focus_alone]
             topics, basis = set(dominant), "focus"
+            if trace is not None:
+                trace.by_focus(i, dominant)
         if not topics:
             return []
         refers = self._refers(topics) if not doc.semantic[i] else (lambda _token: True)
         out = []
         for topic in sorted(topics):
-            clause = read_clause(predicate, self.cues.get(topic, {}), refers)
+            if trace is not None:
+                trace.reading(i, claimant.slug, topic)
+            clause = read_clause(predicate, self.cues.get(topic, {}), refers, trace=sentence_trace)
             if clause is not None and clause.explicit:
                 out.append(self._candidate(doc, i, parsed, claimant, topic, [(clause, None)], basis=basis))
+            elif trace is not None:
+                trace.unread(
+                    i,
+                    claimant.slug,
+                    topic,
+                    f"the clause of {predicate.text!r} names no topic and is about something of its own"
+                    if clause is None
+                    else f"no stance cue in the clause of {predicate.text!r}",
+                )
         return out
 
     def _refers(self, topics: set[str]) -> Callable[[Token], bool]:
@@ -342,7 +401,7 @@ class PipelineExtractor:
             - (0.1 if mixed else 0.0)
         )
         day, precision = self._date(doc, i, parsed, claimant)
-        return Candidate(
+        candidate = Candidate(
             actor=claimant.slug,
             topic=topic,
             score=round(max(-1.0, min(1.0, score)), 3),
@@ -357,6 +416,9 @@ class PipelineExtractor:
             direct=claimant.direct,
             basis=basis,
         )
+        if doc.trace is not None:
+            doc.trace.candidate(i, candidate, _how(parsed, claimant, readings, candidate))
+        return candidate
 
     def _date(self, doc: Document, i: int, parsed: Any, claimant: Claimant) -> tuple[date, Precision]:
         sentence = doc.sentences[i]
@@ -381,6 +443,31 @@ class PipelineExtractor:
         if found is None:
             return doc.published, Precision.DEFAULT
         return found.day, found.precision
+
+
+def _no_path(path: list[Token] | None, parsed: Any, anchor: Anchor, claimant: Claimant) -> str:
+    """Why a claim is not read for the topic word at `anchor` (tracing only)."""
+    verb, word = parsed[claimant.predicate].text, parsed[anchor.token].text
+    if path is None:
+        return f"{verb!r} does not govern {word!r} in the parse"
+    if foreign_clause(path, claimant.actor_token):
+        return f"{word!r} sits in a clause with a subject of its own, not {verb!r}'s"
+    return f"{word!r} is only the time or place of the claim"
+
+
+def _how(
+    parsed: Any, claimant: Claimant, readings: Sequence[tuple[Reading, Anchor | None]], candidate: Candidate
+) -> str:
+    """How a candidate was read, in words (tracing only)."""
+    verb = parsed[claimant.predicate].text
+    words = ", ".join(repr(parsed[a.token].text) for _, a in readings if a is not None)
+    how = {
+        "path": f"read along the parse from {verb!r} to {words}",
+        "clause": f"{verb!r}'s clause read for a topic named elsewhere in the sentence",
+        "focus": f"{verb!r}'s clause read for the article's main topic",
+    }.get(candidate.basis, candidate.basis)
+    said = f" (speaker: {candidate.speaker})" if candidate.speaker else ""
+    return f"{candidate.actor} {candidate.label} {candidate.score:+g}{said}, {how}"
 
 
 def _now(parsed: Any, anchor: int, predicate: Token) -> bool:
@@ -414,7 +501,12 @@ def _lead_day(doc: Document) -> date | None:
     return None
 
 
-def _drop_summary_leads(candidates: list[Candidate], gazetteer: ActorGazetteer, on: date) -> list[Candidate]:
+def _drop_summary_leads(
+    candidates: list[Candidate],
+    gazetteer: ActorGazetteer,
+    on: date,
+    trace: ExtractionTrace | None = None,
+) -> list[Candidate]:
     """A state's summary sentence followed by the same stance from its own person codes once."""
     kept: list[Candidate] = []
     for candidate in candidates:
@@ -430,6 +522,8 @@ def _drop_summary_leads(candidates: list[Candidate], gazetteer: ActorGazetteer, 
                 and a.kind == "person"
             ]
             if follows:
+                if trace is not None:
+                    trace.summary_dropped(candidate, follows[0])
                 continue
         kept.append(candidate)
     return kept

@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from app.extraction.lexicon import (
     COMPLEMENT_POLARITY,
@@ -34,6 +35,9 @@ from app.extraction.lexicon import (
     TENTATIVE,
     VERB_ONLY,
 )
+
+if TYPE_CHECKING:
+    from app.extraction.explain import SentenceTrace
 
 Token = Any
 
@@ -122,22 +126,27 @@ def polarity(token: Token, topic_cues: Mapping[str, float]) -> float | None:
 
 
 def _negated(token: Token) -> bool:
+    return _negation(token) is not None
+
+
+def _negation(token: Token) -> str | None:
+    """The word that negates `token`, if any."""
     if any(
         c.dep_ == "advmod" and c.lower_ == "longer" and any(g.lower_ == "no" for g in c.children)
         for c in token.children
     ):
-        return True  # "no longer opposes"
+        return "no longer"  # "no longer opposes"
     if str(token.lemma_).lower() == "have" and any(
         c.dep_ == "advmod" and c.lower_ == "yet" for c in token.children
     ):
-        return True  # "has yet to abandon" has not abandoned
+        return "yet"  # "has yet to abandon" has not abandoned
     for child in token.children:
         if child.dep_ == "neg" or (child.dep_ in ("advmod", "det", "preconj") and child.lower_ in NEGATORS):
             following = child.nbor(1) if child.i + 1 < len(child.doc) else None
             if following is not None and following.lower_ == "only":  # "not only ... but also"
                 continue
-            return True
-    return False
+            return str(child.text)
+    return None
 
 
 def _deferral(token: Token) -> bool:
@@ -154,19 +163,22 @@ def _deferral(token: Token) -> bool:
     return lemma == "decide" and not any(c.dep_ in ("xcomp", "ccomp", "dobj") for c in token.children)
 
 
-def _tentative(token: Token) -> bool:
+def _hedge(token: Token) -> str | None:
+    """The word that makes `token` tentative ("could", "open to", an "if" clause), if any."""
     if str(token.lemma_).lower() in TENTATIVE:
-        return True
+        return str(token.text)
     for child in token.children:
         if child.dep_ == "aux" and child.lower_ in _TENTATIVE_AUX:
-            return True
+            return str(child.text)
         if child.dep_ in ("advmod", "mark") and child.lower_ in TENTATIVE:
-            return True
+            return str(child.text)
         if child.dep_ == "advcl" and any(
             c.dep_ == "mark" and c.lower_ in ("if", "unless") for c in child.children
         ):
-            return True
-    return False
+            return next(
+                str(c.text) for c in child.children if c.dep_ == "mark" and c.lower_ in ("if", "unless")
+            )
+    return None
 
 
 def ancestors_path(anchor: Token, top: Token) -> list[Token] | None:
@@ -181,9 +193,11 @@ def ancestors_path(anchor: Token, top: Token) -> list[Token] | None:
     return path
 
 
-def _complement_side(node: Token, topic_cues: Mapping[str, float], *, with_objects: bool) -> float | None:
+def _complement_side(
+    node: Token, topic_cues: Mapping[str, float], *, with_objects: bool
+) -> tuple[float, Token] | None:
     """The side taken by what a predicate says of its subject or content (its complement, and
-    for a subject also its object: "would put security at risk")."""
+    for a subject also its object: "would put security at risk"), and the word that took it."""
     deps = (*_COMPLEMENTS, "dobj", "prep") if with_objects else _COMPLEMENTS
     for child in node.children:
         if child.dep_ not in deps:
@@ -203,18 +217,19 @@ def _complement_side(node: Token, topic_cues: Mapping[str, float], *, with_objec
             below += [p for g in target.children if g.dep_ == "prep" for p in g.children if p.dep_ == "pobj"]
             value = next((v for g in below if (v := polarity(g, topic_cues)) is not None), None)
         if value is not None:
-            return -value if _negated(target) else value
+            return (-value if _negated(target) else value), target
     return None
 
 
-def _object_predicate_side(node: Token, topic_cues: Mapping[str, float]) -> float | None:
+def _object_predicate_side(node: Token, topic_cues: Mapping[str, float]) -> tuple[float, Token] | None:
+    """The side of what the object is said to be ("called the plan a mistake"), and the word."""
     for child in node.children:
         if child.dep_ in ("oprd", "xcomp", "attr") and child.pos_ in ("NOUN", "ADJ"):
             value = polarity(child, topic_cues)
             if value is None:
                 value = COMPLEMENT_POLARITY.get(str(child.lemma_).lower())
             if value is not None:
-                return -value if _negated(child) else value
+                return (-value if _negated(child) else value), child
     return None
 
 
@@ -243,12 +258,18 @@ def foreign_clause(path: list[Token], claimant_token: int) -> bool:
 
 
 def read_path(
-    path: list[Token], topic_cues: Mapping[str, float], *, named: bool = False, keyword: str = ""
+    path: list[Token],
+    topic_cues: Mapping[str, float],
+    *,
+    named: bool = False,
+    keyword: str = "",
+    trace: SentenceTrace | None = None,
 ) -> Reading:
     """Sign and strength of the claimant's stance on the thing at path[0] (path ends at the predicate).
 
     `named`: path[0] is a keyword of the topic (`keyword`, as the registry writes it), whose own
     side counts ("an opt-out", "a blocking minority" name what goes against the topic).
+    `trace`, when given, hears every word that gave the reading its side (`SentenceTrace.cue`).
     """
     sign = 1.0
     explicit = False
@@ -272,8 +293,13 @@ def read_path(
         )
         if own is not None and own < 0:
             sign, explicit, neutral = -1.0, True, False
-    if _negated(anchor):
+            if trace is not None:
+                trace.cue(str(anchor.text), own, "topic word")
+    negation = _negation(anchor)
+    if negation is not None:
         sign, explicit = -sign, True
+        if trace is not None:
+            trace.cue(negation, -1, "negation")
     if named and len(path) == 1:
         explicit = True  # the claimant does what the topic names ("Britain has trained recruits")
     for child in anchor.children:
@@ -281,6 +307,8 @@ def read_path(
             value = polarity(child, topic_cues)
             if value is not None and value < 0:
                 sign, explicit = sign * value, True
+                if trace is not None:
+                    trace.cue(str(child.text), value, "modifier")
     decided_by_preposition = False
     via_preposition = False
     for index in range(1, len(path)):
@@ -290,8 +318,12 @@ def read_path(
             via_preposition = True
             if word == "against":
                 sign, explicit, decided_by_preposition = -sign, True, True
+                if trace is not None:
+                    trace.cue(str(node.text), -1, "preposition")
             elif word == "for" and node.head.pos_ in ("VERB", "NOUN", "ADJ", "AUX"):
                 explicit, decided_by_preposition = True, True
+                if trace is not None:
+                    trace.cue(str(node.text), 1, "preposition")
             continue
         skip = decided_by_preposition
         decided_by_preposition = False
@@ -307,6 +339,8 @@ def read_path(
             joined_by = next((c.lower_ for c in node.children if c.dep_ == "cc"), "and")
             if joined_by in ("or", "nor") and _negated(node):
                 sign = -sign
+                if trace is not None:
+                    trace.cue(f"{_negation(node)} ... {joined_by}", -1, "negation")
             continue
         if word in SPEECH and below.dep_ in (*_CLAUSAL, "dobj"):
             skip = True  # what is said carries the sign
@@ -314,18 +348,22 @@ def read_path(
         if (by_subject or below.dep_ in _CLAUSAL) and node.pos_ in ("AUX", "VERB"):
             # the topic does something or is judged: "the charge would hurt", "the deal is a
             # mistake", "called it terrible that ...", "not adopting it would put security at risk"
-            value = _complement_side(node, topic_cues, with_objects=by_subject)
-            if value is not None:
-                sign, explicit = sign * value, True
+            side = _complement_side(node, topic_cues, with_objects=by_subject)
+            if side is not None:
+                sign, explicit = sign * side[0], True
                 if neutral is None:
                     neutral = False
+                if trace is not None:
+                    trace.cue(str(side[1].text), side[0], "judgement")
         if not skip and below.dep_ == "dobj":
             # "called the plan a mistake": what the object is said to be decides, not "call"
             judged = _object_predicate_side(node, topic_cues)
             if judged is not None:
-                sign, explicit, skip = sign * judged, True, True
+                sign, explicit, skip = sign * judged[0], True, True
                 if neutral is None:
                     neutral = False
+                if trace is not None:
+                    trace.cue(str(judged[1].text), judged[0], "judgement")
         if not skip:
             value = polarity(node, topic_cues)
             if by_subject and node.pos_ == "VERB":
@@ -338,15 +376,34 @@ def read_path(
                 if neutral is None:
                     neutral = True
                 explicit = True
+                if trace is not None:
+                    trace.cue(str(node.text), 0, "neutral" if word in NEUTRAL else "deferral")
             elif value is not None:
                 sign, explicit = sign * value, True
                 if neutral is None:
                     neutral = False
-        if _negated(node):
+                if trace is not None:
+                    trace.cue(str(node.text), value, "stance verb" if node.pos_ == "VERB" else "stance word")
+        negation = _negation(node)
+        if negation is not None:
             sign, explicit = -sign, True
+            if trace is not None:
+                trace.cue(negation, -1, "negation")
         if node.lower_ in _DEONTIC or any(c.dep_ == "aux" and c.lower_ in _DEONTIC for c in node.children):
             explicit = True  # "members should spend more", said by someone, is a demand
-        tentative = tentative or _tentative(node)
+            if trace is not None:
+                modal = (
+                    node
+                    if node.lower_ in _DEONTIC
+                    else next(c for c in node.children if c.dep_ == "aux" and c.lower_ in _DEONTIC)
+                )
+                trace.cue(str(modal.text), 0, "demand")
+        if not tentative or trace is not None:
+            hedge = _hedge(node)
+            if hedge is not None:
+                tentative = True
+                if trace is not None:
+                    trace.cue(hedge, 0, "modality (halves the strength)")
     if neutral:
         return Reading(0.0, True, True, _shift(path[-1]), _earlier(path[-1], 0.0))
     strength = 0.5 if tentative else 1.0
@@ -373,7 +430,10 @@ def downward_path(predicate: Token) -> list[Token]:
 
 
 def read_clause(
-    predicate: Token, topic_cues: Mapping[str, float], refers: Callable[[Token], bool]
+    predicate: Token,
+    topic_cues: Mapping[str, float],
+    refers: Callable[[Token], bool],
+    trace: SentenceTrace | None = None,
 ) -> Reading | None:
     """The claimant's stance read from its own clause, for a topic the clause does not name.
 
@@ -386,7 +446,7 @@ def read_clause(
     ends_elsewhere = end.i != predicate.i and end.pos_ != "PRON" and not refers(end)
     if ends_elsewhere and polarity(end, topic_cues) is None and key(end) not in NEUTRAL:
         return None
-    return read_path([_Leaf(end), *path], topic_cues)
+    return read_path([_Leaf(end), *path], topic_cues, trace=trace)
 
 
 class _Leaf:
@@ -402,23 +462,50 @@ class _Leaf:
         self.lower_ = ""
 
 
-def _earlier(predicate: Token, score: float) -> float | None:
-    """The position the clause says the claimant held before: the one it gave up ("dropped its
-    opposition": -1), or the mirror of the present one where it reports a reversal ("no longer
-    backs", "reversed course", "initially ... now")."""
+@dataclass(frozen=True)
+class _ClauseWords:
+    """What `_earlier` and `_shift` read from a predicate's whole subtree, gathered once: a clause
+    is read once per topic mention it holds, and a long clause holds many."""
+
+    words: frozenset[str]  # lemmas and lexicon keys
+    lowers: frozenset[str]
+    given_up: float | None  # the position given up ("dropped its opposition": -1)
+    gives_up: bool  # a verb of giving up with a position as its object, signed or not
+
+
+@lru_cache(maxsize=64)
+def _clause_words(predicate: Token) -> _ClauseWords:
     tokens = list(predicate.subtree)
+    given_up = None
+    gives_up = False
     for token in tokens:
         if str(token.lemma_).lower() not in _GIVING_UP:
             continue
         for child in token.children:
             lemma = str(child.lemma_).lower()
-            if child.dep_ == "dobj" and child.pos_ == "NOUN" and POLARITY.get(lemma):
-                return 1.0 if POLARITY[lemma] > 0 else -1.0
+            if child.dep_ == "dobj" and child.pos_ == "NOUN" and lemma in POLARITY:
+                gives_up = True
+                if given_up is None and POLARITY[lemma]:
+                    given_up = 1.0 if POLARITY[lemma] > 0 else -1.0
+    return _ClauseWords(
+        words=frozenset({str(t.lemma_).lower() for t in tokens} | {key(t) for t in tokens}),
+        lowers=frozenset(t.lower_ for t in tokens),
+        given_up=given_up,
+        gives_up=gives_up,
+    )
+
+
+def _earlier(predicate: Token, score: float) -> float | None:
+    """The position the clause says the claimant held before: the one it gave up ("dropped its
+    opposition": -1), or the mirror of the present one where it reports a reversal ("no longer
+    backs", "reversed course", "initially ... now")."""
+    clause = _clause_words(predicate)
+    if clause.given_up is not None:
+        return clause.given_up
     if not score:
         return None
-    words = {str(t.lemma_).lower() for t in tokens} | {key(t) for t in tokens}
-    lowers = {t.lower_ for t in tokens}
-    reversed_ = bool(words & _REVERSAL) or ("no" in lowers and "longer" in lowers)
+    lowers = clause.lowers
+    reversed_ = bool(clause.words & _REVERSAL) or ("no" in lowers and "longer" in lowers)
     if reversed_ or (lowers & _EARLIER and lowers & _LATER):
         return -score
     return None
@@ -426,18 +513,13 @@ def _earlier(predicate: Token, score: float) -> float | None:
 
 def _shift(predicate: Token) -> bool:
     """The clause reports that the claimant's position changed."""
-    tokens = list(predicate.subtree)
-    words = {str(t.lemma_).lower() for t in tokens} | {key(t) for t in tokens}
-    lowers = {t.lower_ for t in tokens}
-    if words & SHIFT_STRONG:
+    clause = _clause_words(predicate)
+    lowers = clause.lowers
+    if clause.words & SHIFT_STRONG:
         return True
     if "no" in lowers and "longer" in lowers:
         return True
-    for token in tokens:
-        # "dropped its opposition", "abandoned its support": giving up a position is a change
-        if str(token.lemma_).lower() in _GIVING_UP and any(
-            c.dep_ == "dobj" and str(c.lemma_).lower() in POLARITY and c.pos_ == "NOUN"
-            for c in token.children
-        ):
-            return True
+    # "dropped its opposition", "abandoned its support": giving up a position is a change
+    if clause.gives_up:
+        return True
     return bool(lowers & _EARLIER and lowers & _LATER)

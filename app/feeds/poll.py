@@ -174,7 +174,7 @@ def _extract_ahead(
                 items.append(_article(feed, entry, now=now))
             except ValidationError:
                 continue  # refused again, and counted, in the write transaction
-        todo = ingest.not_stored(session, items)
+        todo = ingest.not_stored(session, items, context=context, engine=settings.extraction_engine)
     return ingest.extract_items_ahead(todo, context=context, engine=settings.extraction_engine)
 
 

@@ -46,6 +46,12 @@ def execute(
     cache = cache or ingest.RegistryCache()
     stop = stop or threading.Event()
     try:
+        # a read first: a job whose transaction never committed is nobody's to run, and waiting
+        # for the write lock to learn that would hold this thread up behind that transaction
+        with session_scope(factory, write=False) as session:
+            if job_store.get_job(session, job_id=job_id) is None:
+                logger.warning("jobs.not_found job_id=%s: not committed, nothing to run", job_id)
+                return
         for chunk in reextract.plan(factory, job_id, chunk_size=settings.job_chunk_size):
             _run_with_retries(factory, job_id, chunk, settings=settings, cache=cache, stop=stop)
         reextract.finish_if_complete(factory, job_id, settings=settings)

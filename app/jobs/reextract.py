@@ -3,7 +3,8 @@
 The same functions run inside Celery tasks (app.jobs.tasks) and in-process (app.jobs.inprocess):
 
 * `create` records the job and the selection (articles up to the newest id at that moment,
-  optionally by publication date), with the count as its provisional total;
+  optionally by publication date), with the count as its provisional total; `create_for_change`
+  the same after a registry write, over the articles holding one of the change's terms;
 * `plan` walks the selected ids in chunks; when done, `total` is the number handed out;
 * `run_chunk` re-extracts each article of a chunk in its own transaction, which also writes the
   article's `job_item` row: a chunk run again (a retry, or redelivered after its worker was
@@ -26,6 +27,7 @@ from app.config import Settings
 from app.db import session_scope
 from app.errors import NotFound
 from app.models import Job
+from app.registry.reach import Reach
 from app.store import articles as article_store
 from app.store import jobs as job_store
 
@@ -50,8 +52,41 @@ def create(
         "published_to": published_to.isoformat() if published_to else None,
     }
     total = job_store.count_selected_articles(session, params=params)
+    return _add(session, backend=backend, params=params, total=total)
+
+
+def create_for_change(
+    session: Session, change: Reach, *, backend: str, engine: str, reason: str
+) -> Job | None:
+    """A job over the stored articles a registry write can change the extraction of (`change`,
+    app.registry.reach), in the write's transaction; None when there is none to re-extract (no
+    change, an empty store, or no stored article holds one of the change's terms)."""
+    if not change.changed:
+        return None
+    up_to_id = job_store.last_article_id(session)
+    if up_to_id == 0:
+        return None
+    params: dict[str, Any] = {"engine": engine, "up_to_id": up_to_id, "reason": reason}
+    terms = change.selection(engine=engine)
+    if terms is not None:
+        params["terms"] = terms
+    total = job_store.count_selected_articles(session, params=params)
+    if total == 0:
+        logger.info("jobs.not_needed reason=%r: no stored article holds one of its terms", reason)
+        return None
+    return _add(session, backend=backend, params=params, total=total)
+
+
+def _add(session: Session, *, backend: str, params: dict[str, Any], total: int) -> Job:
     job = job_store.add_job(session, kind=KIND, backend=backend, params=params, total=total)
-    logger.info("jobs.created job_id=%s kind=%s backend=%s total=%d", job.id, KIND, backend, total)
+    logger.info(
+        "jobs.created job_id=%s kind=%s backend=%s total=%d reason=%r",
+        job.id,
+        KIND,
+        backend,
+        total,
+        params.get("reason"),
+    )
     return job
 
 

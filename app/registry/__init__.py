@@ -5,6 +5,9 @@ writes read before they write (an actor's lists, the slugs an import upserts, th
 PostgreSQL two of them at once would each replace what it read and leave both lists, or insert the
 same slug twice. Taking turns, each one reads what the previous one committed and answers as if it
 came second: a repeated create finds the stored row, an import counts it `unchanged`.
+
+The `*_with_reach` forms also say which stored articles the write can change the extraction of
+(`app.registry.reach`), for the caller to start their re-extraction.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput, NotFound, UnknownReference
 from app.models import Actor, ActorAlias, ActorMembership, Topic
+from app.registry import reach
+from app.registry.reach import Reach
 from app.schemas import (
     ActorCreate,
     ActorUpdate,
@@ -36,6 +41,16 @@ from app.store import topics as topic_store
 STARTER_REGISTRY = Path(__file__).parent / "starter.json"
 
 MembershipKey = tuple[str, str | None, date | None, date | None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Written(Generic[T]):
+    """A registry write's row, whether the write added it, and the stored articles it can reach."""
+
+    item: T
+    created: bool
+    reach: Reach
 
 
 def read_registry_file(path: Path) -> RegistryImport:
@@ -96,14 +111,35 @@ def _actor_matches(actor: Actor, data: ActorCreate) -> bool:
     )
 
 
+def _actor_definition(actor: Actor) -> tuple[object, ...]:
+    """What extraction reads of an actor (not its description)."""
+    memberships = tuple((m.parent_id, m.role, m.valid_from, m.valid_to) for m in actor.memberships)
+    return (actor.name, actor.kind, tuple(a.alias for a in actor.aliases), memberships)
+
+
+def _actor_terms(actor: Actor) -> frozenset[reach.Term]:
+    return reach.actor_terms(name=actor.name, aliases=[a.alias for a in actor.aliases])
+
+
+def _created_actor_reach(actor: Actor) -> Reach:
+    return reach.actor_change(
+        None, _actor_definition(actor), terms_before=frozenset(), terms_after=_actor_terms(actor)
+    )
+
+
 def create_actor(session: Session, data: ActorCreate) -> tuple[Actor, bool]:
     """The actor and whether this call added it. An actor stored with the same fields is the
     answer to a repeated create (not added); one with other fields is a Conflict on `slug`."""
+    written = create_actor_with_reach(session, data)
+    return written.item, written.created
+
+
+def create_actor_with_reach(session: Session, data: ActorCreate) -> Written[Actor]:
     registry_state.lock_registry(session)
     existing = actor_store.get_actor(session, slug=data.slug)
     if existing is not None:
         if _actor_matches(existing, data):
-            return existing, False
+            return Written(existing, False, reach.NOTHING)
         raise Conflict(
             f"actor {data.slug!r} already exists with other fields", field="slug", code="actor_exists"
         )
@@ -115,14 +151,20 @@ def create_actor(session: Session, data: ActorCreate) -> tuple[Actor, bool]:
     _set_memberships(session, actor, data.memberships, field_prefix="")
     session.flush()
     registry_state.bump_registry_revision(session)
-    return actor, True
+    return Written(actor, True, _created_actor_reach(actor))
 
 
 def update_actor(session: Session, slug: str, data: ActorUpdate) -> Actor:
+    return update_actor_with_reach(session, slug, data).item
+
+
+def update_actor_with_reach(session: Session, slug: str, data: ActorUpdate) -> Written[Actor]:
     registry_state.lock_registry(session)
     actor = actor_store.get_actor(session, slug=slug)
     if actor is None:
         raise NotFound("actor", slug)
+    definition, terms_before = _actor_definition(actor), _actor_terms(actor)
+    description = actor.description
     fields = data.model_fields_set
     for name in ("name", "kind", "description"):
         if name in fields and (name == "description" or getattr(data, name) is not None):
@@ -132,8 +174,12 @@ def update_actor(session: Session, slug: str, data: ActorUpdate) -> Actor:
     if data.memberships is not None:
         _set_memberships(session, actor, data.memberships, field_prefix="")
     session.flush()
-    registry_state.bump_registry_revision(session)
-    return actor
+    if (definition, description) != (_actor_definition(actor), actor.description):
+        registry_state.bump_registry_revision(session)  # not for a write that changes nothing
+    changed = reach.actor_change(
+        definition, _actor_definition(actor), terms_before=terms_before, terms_after=_actor_terms(actor)
+    )
+    return Written(actor, False, changed)
 
 
 def _resolve_topic_parent(session: Session, topic: Topic | None, parent_slug: str | None) -> int | None:
@@ -163,6 +209,23 @@ def _topic_values(data: TopicCreate) -> dict[str, Any]:
     }
 
 
+def _topic_terms(topic: Topic) -> reach.TopicTerms:
+    """The topic's terms, and its definition as far as extraction reads it."""
+    definition = (
+        topic.name,
+        topic.description,
+        tuple(topic.keywords),
+        tuple(topic.examples),
+        tuple(topic.weak_keywords),
+        tuple(topic.excluded_phrases),
+        topic.relevance_threshold,
+        topic.parent_id,
+    )
+    return reach.topic_terms(
+        name=topic.name, keywords=topic.keywords, weak_keywords=topic.weak_keywords, definition=definition
+    )
+
+
 def _topic_matches(topic: Topic, data: TopicCreate) -> bool:
     parent = topic.parent.slug if topic.parent else None
     return parent == data.parent and all(
@@ -172,11 +235,16 @@ def _topic_matches(topic: Topic, data: TopicCreate) -> bool:
 
 def create_topic(session: Session, data: TopicCreate) -> tuple[Topic, bool]:
     """The topic and whether this call added it (see `create_actor`)."""
+    written = create_topic_with_reach(session, data)
+    return written.item, written.created
+
+
+def create_topic_with_reach(session: Session, data: TopicCreate) -> Written[Topic]:
     registry_state.lock_registry(session)
     existing = topic_store.get_topic(session, slug=data.slug)
     if existing is not None:
         if _topic_matches(existing, data):
-            return existing, False
+            return Written(existing, False, reach.NOTHING)
         raise Conflict(
             f"topic {data.slug!r} already exists with other fields", field="slug", code="topic_exists"
         )
@@ -188,14 +256,22 @@ def create_topic(session: Session, data: TopicCreate) -> tuple[Topic, bool]:
     session.add(topic)
     session.flush()
     registry_state.bump_registry_revision(session)
-    return topic, True
+    parent = topic_store.get_topic(session, slug=data.parent) if data.parent else None
+    parents = [_topic_terms(parent)] if parent is not None else []
+    return Written(topic, True, reach.topic_change(None, _topic_terms(topic), parents=parents))
 
 
 def update_topic(session: Session, slug: str, data: TopicUpdate) -> Topic:
+    return update_topic_with_reach(session, slug, data).item
+
+
+def update_topic_with_reach(session: Session, slug: str, data: TopicUpdate) -> Written[Topic]:
     registry_state.lock_registry(session)
     topic = topic_store.get_topic(session, slug=slug)
     if topic is None:
         raise NotFound("topic", slug)
+    before = _topic_terms(topic)
+    parents = [_topic_terms(topic.parent)] if topic.parent is not None else []
     fields = data.model_fields_set
     if data.name is not None:
         topic.name = data.name
@@ -213,9 +289,14 @@ def update_topic(session: Session, slug: str, data: TopicUpdate) -> Topic:
         topic.relevance_threshold = data.relevance_threshold
     if "parent" in fields:
         topic.parent_id = _resolve_topic_parent(session, topic, data.parent)
+        parent = topic_store.get_topic(session, slug=data.parent) if data.parent else None
+        if parent is not None:
+            parents.append(_topic_terms(parent))
     session.flush()
-    registry_state.bump_registry_revision(session)
-    return topic
+    after = _topic_terms(topic)
+    if after.definition != before.definition:  # every stored field but the slug
+        registry_state.bump_registry_revision(session)
+    return Written(topic, False, reach.topic_change(before, after, parents=parents))
 
 
 @dataclass
@@ -233,12 +314,21 @@ def import_registry(session: Session, data: RegistryImport) -> RegistryImportRes
 
     Actors first without memberships (a membership may name an actor later in the file), then memberships.
     """
+    return import_registry_with_reach(session, data)[0]
+
+
+def import_registry_with_reach(session: Session, data: RegistryImport) -> tuple[RegistryImportResult, Reach]:
+    """`import_registry`, and the union of what its created and updated actors and topics reach."""
     _check_unique_slugs([a.slug for a in data.actors], "actors")
     _check_unique_slugs([t.slug for t in data.topics], "topics")
     registry_state.lock_registry(session)
     actors = _Tally()
     touched: set[str] = set()
     existing = {a.slug: a for a in actor_store.list_all_actors(session)}
+    imported = {item.slug for item in data.actors}
+    actors_before = {
+        slug: (_actor_definition(a), _actor_terms(a)) for slug, a in existing.items() if slug in imported
+    }
     for item in data.actors:
         actor = existing.get(item.slug)
         if actor is None:
@@ -260,9 +350,23 @@ def import_registry(session: Session, data: RegistryImport) -> RegistryImportRes
             touched.add(item.slug)
     actors.updated = len(touched) - actors.created
     actors.unchanged = len(data.actors) - actors.created - actors.updated
+    changes = reach.NOTHING
+    for slug in sorted(touched):
+        definition, terms_before = actors_before.get(slug, (None, frozenset()))
+        after = existing[slug]
+        changes = changes.union(
+            reach.actor_change(
+                definition,
+                _actor_definition(after),
+                terms_before=terms_before,
+                terms_after=_actor_terms(after),
+            )
+        )
 
     topics = _Tally()
     known = {t.slug: t for t in topic_store.list_all_topics(session)}
+    topics_before = {slug: _topic_terms(t) for slug, t in known.items()}
+    parents_before = {slug: t.parent.slug for slug, t in known.items() if t.parent is not None}
     pending_parents: list[tuple[int, Topic, str | None]] = []
     for index, topic_item in enumerate(data.topics):
         topic = known.get(topic_item.slug)
@@ -300,7 +404,16 @@ def import_registry(session: Session, data: RegistryImport) -> RegistryImportRes
     _check_topic_tree(list(known.values()))
     if touched or topics.created or topics.updated:
         registry_state.bump_registry_revision(session)
-    return RegistryImportResult(actors=actors.counts(), topics=topics.counts())
+    for _, topic, parent_slug in pending_parents:
+        parents = [
+            topics_before[slug] if slug == parents_before.get(topic.slug) else _topic_terms(known[slug])
+            for slug in {parents_before.get(topic.slug), parent_slug}
+            if slug is not None and slug in known
+        ]
+        changes = changes.union(
+            reach.topic_change(topics_before.get(topic.slug), _topic_terms(topic), parents=parents)
+        )
+    return RegistryImportResult(actors=actors.counts(), topics=topics.counts()), changes
 
 
 def _check_topic_tree(topics: list[Topic]) -> None:

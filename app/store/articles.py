@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
-from app.models import Article, ArticleRevision, Source, utcnow
+from app.models import Article, ArticleRevision, Observation, Source, utcnow
 from app.store import aggregates
 from app.store import observations as observation_store
 from app.store.keyset import after_key
@@ -47,6 +48,43 @@ def list_content_hashes(
                 column.in_(values[start : start + IN_CHUNK])
             )
             found.extend((url, external_id, digest) for url, external_id, digest in session.execute(stmt))
+    return found
+
+
+class StoredExtraction(NamedTuple):
+    """A stored article's identity, content hash and extraction stamp (see app.ingest.is_stale)."""
+
+    url: str | None
+    external_id: str | None
+    content_hash: str
+    story_id: int | None
+    extracted_registry_revision: int | None
+    extractor_version: str | None
+    has_automatic: bool  # any automatic observation, reviewed or not
+
+
+def list_stored_extractions(
+    session: Session, *, urls: Collection[str], external_ids: Collection[str]
+) -> list[StoredExtraction]:
+    """`StoredExtraction` of every article with one of these urls or external ids."""
+    automatic = (
+        select(Observation.id)
+        .where(Observation.article_id == Article.id, Observation.method != "manual")
+        .exists()
+    )
+    found: list[StoredExtraction] = []
+    for column, values in ((Article.url, sorted(urls)), (Article.external_id, sorted(external_ids))):
+        for start in range(0, len(values), IN_CHUNK):
+            stmt = select(
+                Article.url,
+                Article.external_id,
+                Article.content_hash,
+                Article.story_id,
+                Article.extracted_registry_revision,
+                Article.extractor_version,
+                automatic,
+            ).where(column.in_(values[start : start + IN_CHUNK]))
+            found.extend(StoredExtraction(*row) for row in session.execute(stmt))
     return found
 
 

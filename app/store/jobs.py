@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -136,12 +136,34 @@ def add_failed_item(session: Session, *, job_id: int, article_id: int, error: st
     session.flush()
 
 
+LIKE_ESCAPE = "/"
+
+
+def like_pattern(term: Sequence[str]) -> str:
+    """A LIKE pattern matching text that holds the fragments of `term` in order."""
+
+    def quoted(fragment: str) -> str:
+        for char in (LIKE_ESCAPE, "%", "_"):
+            fragment = fragment.replace(char, LIKE_ESCAPE + char)
+        return fragment
+
+    return "%" + "%".join(quoted(fragment) for fragment in term) + "%"
+
+
 def _selection(params: dict[str, Any]) -> list[ColumnElement[bool]]:
+    """The articles a re-extraction job covers: up to `up_to_id`, published in [from, to), and
+    with `terms` (app.registry.reach), those whose title or text holds one of them."""
     clauses: list[ColumnElement[bool]] = [Article.id <= int(params["up_to_id"])]
     if params.get("published_from"):
         clauses.append(Article.published_at >= datetime.fromisoformat(params["published_from"]))
     if params.get("published_to"):
         clauses.append(Article.published_at < datetime.fromisoformat(params["published_to"]))
+    terms = params.get("terms")
+    if terms:
+        # lower() folds ASCII on SQLite (and the terms are lowercase ASCII); LIKE is case-sensitive
+        # on PostgreSQL, hence lower() there too
+        haystack = func.lower(func.coalesce(Article.title, "") + "\n" + Article.text)
+        clauses.append(or_(*(haystack.like(like_pattern(term), escape=LIKE_ESCAPE) for term in terms)))
     return clauses
 
 

@@ -60,6 +60,16 @@ def count_article_observations(session: Session, *, article_id: int) -> int:
     return int(session.scalar(stmt) or 0)
 
 
+def has_automatic(session: Session, *, article_id: int) -> bool:
+    """Whether the article has an automatic observation (reviewed or not)."""
+    stmt = (
+        select(Observation.id)
+        .where(Observation.article_id == article_id, Observation.method != "manual")
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None
+
+
 def add_observations(session: Session, *, rows: Sequence[dict[str, Any]]) -> aggregates.Deltas:
     """Bulk insert with no per-row ORM round trips: one executemany, or, from `BULK_ROWS` rows on,
     the driver's executemany of ready-made tuples (SQLite) or COPY (PostgreSQL).

@@ -4,7 +4,8 @@
   attributes them (`app.timelines.rollup`): a rolled-up point lists its members' observations too,
   each with the confidence it counts with there;
 * the actors that can have a line on a topic: those observed on it and, for roll-ups, every bloc
-  or state their observations count for.
+  or state their observations count for;
+* how many observations each topic has, so that the page opens on the busiest one.
 """
 
 from __future__ import annotations
@@ -54,10 +55,34 @@ class PointEvidence(BaseModel):
     items: list[CountedObservation] = Field(description="In observed_at order; the heaviest when capped")
 
 
+class TopicCount(BaseModel):
+    topic: str
+    name: str
+    observations: int = Field(description="Observations on the topic, rejected ones left out")
+
+
+class TopicCounts(BaseModel):
+    items: list[TopicCount] = Field(description="Most observed first, then by name")
+
+
 class TopicActors(BaseModel):
     topic: str
     observed: list[str] = Field(description="Actors with observations on the topic, most observed first")
     rollup: list[str] = Field(description="Further actors those observations count for when rolled up")
+
+
+@router.get("/topics", response_model=TopicCounts)
+def list_topic_counts(session: SessionDep) -> TopicCounts:
+    """Every topic with its number of observations, counted on the monthly aggregate (one small
+    query per topic: registries hold tens of topics, not thousands)."""
+    counts = []
+    for topic in topic_store.list_all_topics(session):
+        sums = timeline_store.bucket_sums(
+            session, topic_id=topic.id, actor_ids=None, interval="month", observed_from=None, observed_to=None
+        )
+        counts.append(TopicCount(topic=topic.slug, name=topic.name, observations=int(sums["count"].sum())))
+    counts.sort(key=lambda c: (-c.observations, c.name.casefold(), c.topic))
+    return TopicCounts(items=counts)
 
 
 @router.get("/topics/{slug}/actors", response_model=TopicActors, responses={404: {}})

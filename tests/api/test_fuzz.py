@@ -44,6 +44,7 @@ from app import auth, ingest, migrate, registry
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
+from tests import reports
 from tests.conftest import create_database
 
 FUZZ_EXAMPLES = 6
@@ -123,9 +124,12 @@ class _SummaryPlugin:
         cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
         if cache is not None:
             cache.set("stanceline/fuzz", figures)
-        terminalreporter.write_sep("-", "schemathesis fuzzing")
-        for line in report_lines(self.tally):
-            terminalreporter.write_line(line)
+        reports.publish(config, "schemathesis fuzzing", report_lines(self.tally))
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        # an xdist worker never reaches pytest_terminal_summary: it publishes at its end instead
+        if reports.under_xdist_worker(session.config) and self.tally.summary()["requests"]:
+            reports.publish(session.config, "schemathesis fuzzing", report_lines(self.tally))
 
 
 def report_lines(tally: Tally) -> list[str]:

@@ -127,5 +127,33 @@ def test_topic_timeline_with_rollup_ranks_and_rolls_up_every_actor(client: TestC
     _code(client, "russia", "2025-03-03", -1.0)
     _code(client, "russia", "2025-03-10", -1.0)
     body = client.get(f"/v1/topics/{TOPIC}/timeline", params={"interval": "month", "rollup": "true"}).json()
-    assert [s["actor"] for s in body["series"]] == ["russia", "emmanuel-macron"]
+    # the actors observed, most observed first, then every bloc and state they count for (Macron ->
+    # France -> Europe, the EU, NATO and the coalition France belongs to), most counted first
+    assert [s["actor"] for s in body["series"]] == [
+        "russia",
+        "emmanuel-macron",
+        "coalition-of-the-willing",
+        "europe",
+        "european-union",
+        "france",
+        "nato",
+    ]
     assert body["rollup"] is True
+    france = next(s for s in body["series"] if s["actor"] == "france")
+    assert [(p["count"], p["score"], p["weight"]) for p in france["points"]] == [(1, 1.0, 0.5)]
+    # the same list from /v1/timelines without `actor` (the Grafana recipe), as CSV too
+    same = client.get("/v1/timelines", params={"topic": TOPIC, "interval": "month", "rollup": "true"}).json()
+    assert [s["actor"] for s in same["series"]] == [s["actor"] for s in body["series"]]
+    csv = client.get(
+        "/v1/timelines", params={"topic": TOPIC, "interval": "month", "rollup": "true", "format": "csv"}
+    )
+    assert sorted(set(pd.read_csv(io.StringIO(csv.text))["actor"])) == sorted(
+        s["actor"] for s in body["series"]
+    )
+    # a bloc only its members' observations from before their membership would reach is left out
+    _code(client, "emmanuel-macron", "2016-06-01", -1.0)  # before he was president
+    early = client.get(
+        f"/v1/topics/{TOPIC}/timeline",
+        params={"interval": "month", "rollup": "true", "from": "2016-01-01", "to": "2016-12-01"},
+    ).json()
+    assert [s["actor"] for s in early["series"]] == ["emmanuel-macron", "russia"]  # 2 each: by slug

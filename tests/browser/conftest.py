@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.browser.riverton import build_riverton_database
 from tests.browser.server import LiveServer, build_demo_database, copy_database, create_key, live_server
 
 if TYPE_CHECKING:
@@ -86,6 +87,28 @@ def private_server(demo_database: Path, tmp_path: Path) -> Iterator[LiveServer]:
 @pytest.fixture
 def write_key(fresh_server: LiveServer) -> str:
     return create_key(fresh_server.database, "write")
+
+
+@pytest.fixture(scope="package")
+def riverton_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The invented town of tests/browser/riverton.py."""
+    return build_riverton_database(tmp_path_factory.mktemp("riverton") / "riverton.db")
+
+
+@pytest.fixture(scope="package")
+def riverton_server(
+    riverton_database: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """For tests that only read the town."""
+    with live_server(copy_database(riverton_database, tmp_path_factory.mktemp("riverton-shared"))) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_riverton(riverton_database: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    """For tests that write: their own copy of the town."""
+    with live_server(copy_database(riverton_database, tmp_path)) as server:
+        yield server
 
 
 class ConsoleErrors:

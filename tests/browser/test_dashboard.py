@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import ConsoleErrors
+from tests.browser.helpers import chart_series, enter_key, load, renders, wait_for_render
 from tests.browser.server import LiveServer, create_key
 
 TOPIC = "ground-troops-ukraine"
@@ -21,59 +22,17 @@ XSS_SCRIPT = "<script>window.__xss=1</script>"
 XSS_IMAGE = '<img src=x onerror="window.__xss=1">'
 
 
-def renders(page: Page) -> int:
-    return int(page.get_attribute("#chart", "data-renders") or 0)
-
-
-def wait_for_render(page: Page, after: int, topic: str = TOPIC) -> None:
-    page.wait_for_function(
-        """([after, topic]) => {
-            const chart = document.getElementById("chart");
-            return Number(chart.dataset.renders || 0) > after && chart.dataset.topic === topic;
-        }""",
-        arg=[after, topic],
-    )
-
-
-def load(page: Page, url: str) -> None:
-    """Open the page and wait for its first chart (drawn even while another view shows)."""
-    page.goto(url)
-    page.wait_for_selector("#chart[data-ready]", state="attached")
-
-
 def open_dashboard(page: Page, server: LiveServer, topic: str = TOPIC) -> None:
     """Load the page and pick the topic in its Topic control."""
     load(page, server.url + "/")
     if page.locator("#topic").input_value() != topic:
         before = renders(page)
-        page.get_by_label("Topic").select_option(topic)
+        page.get_by_label("Topic", exact=True).select_option(topic)
         wait_for_render(page, before, topic)
-
-
-def enter_key(page: Page, key: str) -> None:
-    """Type the key into the API key field, as an analyst would; the page reloads its data."""
-    before = renders(page)
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Save key").click()
-    expect(page.locator("#status")).to_contain_text("API key saved")
-    page.wait_for_function(
-        "n => Number(document.getElementById('chart').dataset.renders || 0) > n", arg=before
-    )
 
 
 def point_row(page: Page, actor: str, bucket: str) -> Locator:
     return page.locator(f'#points-table tr[data-actor="{actor}"][data-bucket="{bucket}"]')
-
-
-def chart_series(page: Page) -> dict[str, int]:
-    """Label of every line drawn -> how many points it has."""
-    pairs: list[tuple[str, int]] = page.evaluate(
-        """() => {
-            const u = document.getElementById("chart").uplot;
-            return u.series.slice(1).map((s, i) => [s.label, u.data[i + 1].filter(v => v !== null).length]);
-        }"""
-    )
-    return dict(pairs)
 
 
 def europe_shift(server: LiveServer) -> dict[str, Any]:
@@ -213,7 +172,7 @@ def test_rejecting_an_observation_changes_its_point(
     expect(panel.locator(f'article[data-observation-id="{observation_id}"]')).to_have_attribute(
         "data-status", "rejected"
     )
-    wait_for_render(page, before)
+    wait_for_render(page, before, TOPIC)
     expect(row.locator(".count-cell")).to_have_text(str(count - 1))
     changed = row.locator(".score-cell").inner_text()
     page.screenshot(path=artifacts / "after-reject-1280x800.png")
@@ -332,9 +291,7 @@ def test_where_reads_need_a_key_the_page_asks_for_one_then_loads(
     page.get_by_label("API key").fill(create_key(private_server.database, "read"))
     page.get_by_role("button", name="Save key").click()
     page.wait_for_selector("#chart[data-ready]")
-    before = renders(page)
-    page.get_by_label("Topic").select_option(TOPIC)
-    wait_for_render(page, before)
+    wait_for_render(page, 0, TOPIC)  # the most observed topic
     expect(page.locator("#actor-option-europe")).to_be_checked()
 
 
@@ -344,19 +301,19 @@ def test_interval_roll_up_and_smoothing_redraw_the_chart(page: Page, shared_serv
 
     before = renders(page)
     page.get_by_label("Interval").select_option("month")
-    wait_for_render(page, before)
+    wait_for_render(page, before, TOPIC)
     assert 0 < chart_series(page)["Europe"] < week_points
 
     before = renders(page)
     page.get_by_label("Smoothing").select_option("ewm")
-    wait_for_render(page, before)
+    wait_for_render(page, before, TOPIC)
     expect(page.get_by_label("Half-life (buckets)")).to_be_enabled()
     assert chart_series(page)["Europe (smoothed)"] > 0
 
     # without roll-up, states have no line of their own here: people do
     before = renders(page)
     page.get_by_label("Roll up members").uncheck()
-    wait_for_render(page, before)
+    wait_for_render(page, before, TOPIC)
     expect(page.locator("#actor-option-keir-starmer")).to_be_checked()
     expect(page.locator("#actor-option-france")).to_have_count(0)
 

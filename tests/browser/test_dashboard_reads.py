@@ -95,6 +95,30 @@ def test_topic_actors_offer_the_observed_and_the_blocs_they_count_for(client: Te
     assert not set(actors["rollup"]) & set(actors["observed"])
 
 
+def _stored(client: TestClient, topic: str) -> list[dict[str, Any]]:
+    page = client.get("/v1/stances", params={"topic": topic, "limit": 1000}).json()
+    assert page["next_cursor"] is None
+    items: list[dict[str, Any]] = page["items"]
+    return items
+
+
+def test_topic_counts_put_the_most_observed_topic_first(client: TestClient) -> None:
+    _load_demo(client)
+    counts = client.get("/web/topics").json()["items"]
+    topics = client.get("/v1/topics").json()["items"]
+    assert {c["topic"] for c in counts} == {t["slug"] for t in topics}
+    assert counts[0]["topic"] == TOPIC  # not the first by slug (ceasefire-monitoring) or by name
+    ranks = [(-c["observations"], c["name"].casefold()) for c in counts]
+    assert ranks == sorted(ranks)
+    for count in counts:
+        assert count["observations"] == len(_stored(client, count["topic"]))
+
+    rejected = _stored(client, TOPIC)[0]["id"]
+    client.patch(f"/v1/stances/{rejected}", json={"status": "rejected"}).raise_for_status()
+    after = {c["topic"]: c["observations"] for c in client.get("/web/topics").json()["items"]}
+    assert after[TOPIC] == counts[0]["observations"] - 1
+
+
 def test_topic_actors_of_an_unknown_topic_is_404(client: TestClient) -> None:
     response = client.get("/web/topics/atlantis/actors")
     assert response.status_code == 404
@@ -108,3 +132,4 @@ def test_the_page_is_public_but_its_reads_need_a_key(anonymous_client: TestClien
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert 'src="/static/js/main.js"' in page.text
     assert anonymous_client.get(f"/web/topics/{TOPIC}/actors").status_code == 401
+    assert anonymous_client.get("/web/topics").status_code == 401

@@ -23,6 +23,8 @@ export class ApiError extends Error {
     this.status = status;
     this.code = detail ? detail.code : null;
     this.field = detail ? detail.field : null;
+    // a validation error lists every failed check: [{field, message}]
+    this.details = detail && Array.isArray(detail.details) ? detail.details : [];
   }
 }
 

@@ -5,7 +5,7 @@ import {
   actorHref, bucketEnd, bucketLabel, clear, directionText, el, fmtDate, fmtScore, topicHref,
 } from "./dom.js";
 import { observationCard } from "./evidence.js";
-import { colorFor, drawChart } from "./chart.js";
+import { colorFor, drawChart, emphasize, lineGlyph, pick } from "./chart.js";
 import { GRADES, gradeBadge, gradeGlyph, gradeHelp, gradeOf, gradeText, officeBadge } from "./grades.js";
 
 const DEFAULT_ACTORS = 6;
@@ -28,6 +28,7 @@ const state = {
   shifts: [],
   selected: null, // Set of actor slugs; null = pick defaults on the next load
   colors: new Map(),
+  picked: null, // the actor whose evidence the panel shows
   stale: false,
   saidEmpty: false,
   seq: 0,
@@ -57,22 +58,64 @@ async function guarded(work) {
   }
 }
 
-export async function init(registry, status) {
+function topicOptions() {
+  return state.registry.topics.map((t) => el("option", { value: t.slug }, t.name));
+}
+
+function knownTopic(slug) {
+  return Boolean(slug) && state.registry.topics.some((t) => t.slug === slug);
+}
+
+function rememberedTopic() {
+  try {
+    return localStorage.getItem(TOPIC_STORAGE);
+  } catch {
+    return null;
+  }
+}
+
+// The topic named in the URL (#/?topic=slug), else the one picked on an earlier visit, else the
+// one with the most observations: a sparse topic that happens to sort first is a poor first look.
+async function openingTopic(named) {
+  if (knownTopic(named)) return named;
+  if (knownTopic(rememberedTopic())) return rememberedTopic();
+  if (!state.registry.topics.length) return null;
+  const counts = (prefetched.counts || api("/web/topics")).catch(() => ({ items: [] }));
+  prefetched.counts = null;
+  const { items } = await counts;
+  const busiest = items.find((item) => knownTopic(item.topic));
+  return busiest ? busiest.topic : state.registry.topics[0].slug;
+}
+
+export async function init(registry, status, { topic } = {}) {
   state.registry = registry;
   state.status = status;
-  const select = $("topic");
-  select.replaceChildren(...registry.topics.map((t) => el("option", { value: t.slug }, t.name)));
-  const remembered = localStorage.getItem(TOPIC_STORAGE);
-  const known = registry.topics.some((t) => t.slug === remembered);
-  state.topic = known ? remembered : registry.topics.length ? registry.topics[0].slug : null;
+  $("topic").replaceChildren(...topicOptions());
   wireControls();
   wirePanel();
+  state.topic = await openingTopic(topic);
   if (!state.topic) {
-    status.say("No topics yet: load a registry first (POST /v1/registry).");
+    status.say("No topics yet: load a registry first (POST /v1/registry) or define one under Topics.");
     return;
   }
-  select.value = state.topic;
+  $("topic").value = state.topic;
+  showInUrl();
   await guarded(loadTopic);
+}
+
+// The topic list changed (a topic was added or renamed): the select follows, the choice stays.
+export function setTopics() {
+  if (!state.registry) return;
+  $("topic").replaceChildren(...topicOptions());
+  if (state.topic) $("topic").value = state.topic;
+}
+
+// The dashboard's URL names its topic, so a reload or a shared link opens the same one.
+function showInUrl() {
+  const route = window.location.hash.replace(/^#\/?/, "");
+  if (route !== "" && !route.startsWith("?")) return; // another view is showing
+  const target = `#/?topic=${encodeURIComponent(state.topic)}`;
+  if (window.location.hash !== target) window.history.replaceState(null, "", target);
 }
 
 function wireControls() {
@@ -103,10 +146,11 @@ function wireControls() {
 }
 
 export async function useTopic(slug) {
-  if (!state.registry.topics.some((t) => t.slug === slug)) return;
+  if (!knownTopic(slug)) return;
   state.topic = slug;
   $("topic").value = slug;
   localStorage.setItem(TOPIC_STORAGE, slug);
+  showInUrl();
   state.selected = null;
   closePanel();
   await guarded(loadTopic);
@@ -124,21 +168,21 @@ function topicReads(topic) {
   ];
 }
 
-// On a first load the remembered topic's reads start with the registry's, not after them.
-let prefetched = null;
-export function prefetchRememberedTopic() {
-  const topic = localStorage.getItem(TOPIC_STORAGE);
-  if (!topic) return;
-  const reads = topicReads(topic);
+// On a first load the reads of the topic the URL names (or of the one remembered), or else those
+// that choose the topic, start with the registry's, not after them.
+const prefetched = { topic: null, reads: null, counts: null };
+export function prefetch(named) {
+  const topic = named || rememberedTopic();
+  const reads = topic ? topicReads(topic) : [api("/web/topics")];
   reads.forEach((read) => read.catch(() => {})); // a failure is reported when the reads are used
-  prefetched = { topic, reads };
+  Object.assign(prefetched, topic ? { topic, reads, counts: null } : { topic: null, reads: null, counts: reads[0] });
 }
 
 async function loadTopic() {
   const seq = ++state.seq;
   $("topic-about").href = topicHref(state.topic);
-  const early = prefetched && prefetched.topic === state.topic ? prefetched.reads : null;
-  prefetched = null;
+  const early = prefetched.topic === state.topic ? prefetched.reads : null;
+  Object.assign(prefetched, { topic: null, reads: null });
   const [actors, shifts] = await Promise.all(early || topicReads(state.topic));
   if (seq !== state.seq) return;
   state.observed = actors.observed;
@@ -183,13 +227,23 @@ async function loadSeries(seq = ++state.seq) {
   await render();
 }
 
+// Blocs and states first when rolling up, then the most observed, up to two at least; never a
+// second line that would only repeat one already picked (a bloc and its only member).
 function defaultSelection() {
   const ranked = state.series.map((s) => s.actor);
   const kind = (slug) => (state.registry.actors.get(slug) || {}).kind;
-  const picked = state.rollup ? ranked.filter((slug) => ROLLUP_DEFAULT_KINDS.has(kind(slug))) : [];
+  const lines = new Map(state.series.map((s) => [s.actor, lineKey(s)]));
+  const picked = [];
+  const drawn = new Set();
+  const take = (slug) => {
+    if (drawn.has(lines.get(slug))) return;
+    picked.push(slug);
+    drawn.add(lines.get(slug));
+  };
+  if (state.rollup) ranked.filter((slug) => ROLLUP_DEFAULT_KINDS.has(kind(slug))).forEach(take);
   for (const slug of ranked) {
     if (picked.length >= Math.min(2, ranked.length)) break;
-    if (!picked.includes(slug)) picked.push(slug);
+    take(slug);
   }
   return picked.slice(0, DEFAULT_ACTORS);
 }
@@ -244,18 +298,50 @@ async function render() {
       colors: state.colors,
       smooth: Boolean(state.smooth),
       intervalLabel: (bucket) => bucketLabel(bucket, state.interval),
+      picked: state.picked,
     },
     onPick,
   );
 }
 
+// A series' line as drawn: two series with the same key hide one another.
+function lineKey(series) {
+  return series.points
+    .filter((p) => p.count > 0)
+    .map((p) => `${p.bucket} ${Number(p.score).toFixed(4)}`)
+    .join("|");
+}
+
+// Lines that would hide one another: each shown series whose every observed point equals an
+// earlier one's (a bloc and its only member, say) -> that earlier series.
+function sameLines(shown) {
+  const first = new Map();
+  const same = new Map();
+  for (const series of shown) {
+    const k = lineKey(series);
+    if (first.has(k)) same.set(series.actor, first.get(k));
+    else first.set(k, series);
+  }
+  return same;
+}
+
 function renderLegend(shown, shifts) {
   const legend = clear($("chart-legend"));
-  for (const series of shown) {
-    const swatch = el("span", { class: "swatch", "aria-hidden": "true" });
-    swatch.style.setProperty("--swatch", state.colors.get(series.actor));
-    legend.append(el("li", {}, swatch, el("a", { href: actorHref(series.actor) }, series.name)));
-  }
+  const same = sameLines(shown);
+  shown.forEach((series, index) => {
+    const twin = same.get(series.actor);
+    const on = () => emphasize(series.actor);
+    const off = () => emphasize(null);
+    legend.append(
+      el(
+        "li",
+        { dataset: { actor: series.actor }, onmouseenter: on, onmouseleave: off, onfocusin: on, onfocusout: off },
+        lineGlyph(state.colors.get(series.actor), index),
+        el("a", { href: actorHref(series.actor) }, series.name),
+        twin ? el("span", { class: "same-as small" }, `same line as ${twin.name}`) : null,
+      ),
+    );
+  });
   // one entry per grade shown: its marker and its name (the note below the legend says what each means)
   const shownGrades = new Set(shifts.map(gradeOf));
   for (const grade of GRADES.filter((g) => shownGrades.has(g))) {
@@ -395,6 +481,8 @@ function openPanel(title, data) {
   clear($("panel-body")).append(el("p", { class: "small" }, "Loading…"));
   for (const key of Object.keys(panel.dataset)) delete panel.dataset[key];
   Object.assign(panel.dataset, data);
+  state.picked = data.actor || null;
+  pick(state.picked);
   panel.hidden = false;
   $("dashboard-body").classList.add("with-panel");
   panel.focus();
@@ -405,6 +493,8 @@ export function closePanel() {
   if (panel.hidden) return;
   panel.hidden = true;
   state.panelSeq += 1;
+  state.picked = null;
+  pick(null);
   $("dashboard-body").classList.remove("with-panel");
   if (opener && opener.isConnected && opener !== document.body) opener.focus();
   opener = null;
@@ -492,6 +582,7 @@ async function openShift(shift) {
   openPanel(`${shift.actor_name}: ${directionText(shift.direction)}, ${fmtDate(shift.at)}`, {
     kind: "shift",
     shiftId: String(shift.id),
+    actor: shift.actor,
   });
   const seen = new Set();
   const fresh = (items) => items.filter((item) => !seen.has(item.observation_id) && seen.add(item.observation_id));
@@ -564,8 +655,17 @@ export function markStale() {
   state.stale = true;
 }
 
-export async function show() {
-  if (state.stale) await guarded(refresh);
+// The dashboard route: `topic` when the URL names one.
+export async function show({ topic } = {}) {
+  if (!state.registry) return; // the first load is under way and reads the URL itself
+  if (topic && topic !== state.topic && knownTopic(topic)) {
+    state.stale = false;
+    articleCache.clear();
+    await useTopic(topic);
+  } else if (state.stale) {
+    await guarded(refresh);
+  }
+  if (state.topic) showInUrl();
 }
 
 // From the actor and topic pages: the dashboard with the shift's actor shown and its evidence open.

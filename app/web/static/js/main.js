@@ -1,11 +1,13 @@
-// Boot and routing: #/ timelines, #/add, #/actor/<slug>, #/topic/<slug>.
+// Boot and routing: #/ timelines (#/?topic=<slug> names the topic), #/add, #/actor/<slug>,
+// #/topic/<slug>, #/topics (the topic editor) and #/topics/<slug>.
 
 import { allPages, apiKey, setApiKey } from "./api.js";
 import * as dashboard from "./dashboard.js";
 import { wireAddForm } from "./add.js";
 import { renderActor, renderTopic } from "./pages.js";
+import { openEditor, wireEditor } from "./topic-editor.js";
 
-const VIEWS = ["dashboard", "add", "actor", "topic"];
+const VIEWS = ["dashboard", "add", "actor", "topic", "topics"];
 
 const status = {
   node: document.getElementById("status"),
@@ -39,7 +41,21 @@ async function loadRegistry() {
   return { topics, actors: byslug, members, names: new Map(actors.map((a) => [a.slug, a.name])) };
 }
 
+// Topics were added or changed: every list of them follows.
+async function reloadTopics(registry) {
+  registry.topics.splice(0, registry.topics.length, ...(await allPages("/v1/topics")));
+  dashboard.setTopics();
+}
+
+function currentRoute() {
+  const [path, query] = window.location.hash.replace(/^#\/?/, "").split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  return { parts, params: new URLSearchParams(query || "") };
+}
+
 function showView(name) {
+  const shown = document.querySelector("main .view:not([hidden])");
+  if (shown && shown.id !== `view-${name}`) window.scrollTo(0, 0); // a new view starts at its top
   for (const view of VIEWS) document.getElementById(`view-${view}`).hidden = view !== name;
   for (const link of document.querySelectorAll("nav [data-route]")) {
     if (link.dataset.route === name) link.setAttribute("aria-current", "page");
@@ -48,18 +64,20 @@ function showView(name) {
 }
 
 function route(registry) {
-  const parts = window.location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const { parts, params } = currentRoute();
   const openShift = (shift) => {
     window.location.hash = "#/";
     dashboard.showShift(shift);
   };
   const openTopic = (slug) => {
-    window.location.hash = "#/";
-    dashboard.useTopic(slug);
+    window.location.hash = `#/?topic=${encodeURIComponent(slug)}`;
   };
   const fail = (error) => status.error(error);
   if (parts[0] === "add") {
     showView("add");
+  } else if (parts[0] === "topics") {
+    showView("topics");
+    openEditor(parts[1] || null).catch(fail);
   } else if (parts[0] === "actor" && parts[1]) {
     showView("actor");
     renderActor(document.getElementById("view-actor"), parts[1], { registry, onOpenShift: openShift }).catch(fail);
@@ -72,7 +90,7 @@ function route(registry) {
     }).catch(fail);
   } else {
     showView("dashboard");
-    dashboard.show();
+    dashboard.show({ topic: params.get("topic") });
     return;
   }
   const heading = document.querySelector("main .view:not([hidden]) h1");
@@ -98,7 +116,9 @@ function wireKeyForm() {
 }
 
 async function start() {
-  dashboard.prefetchRememberedTopic();
+  const { parts, params } = currentRoute();
+  const named = parts.length ? null : params.get("topic");
+  dashboard.prefetch(named);
   let registry;
   try {
     registry = await loadRegistry();
@@ -108,9 +128,14 @@ async function start() {
   }
   started = true;
   wireAddForm({ cardOptions: dashboard.cardOptions, onIngested: dashboard.markStale, status });
+  wireEditor({
+    registry,
+    onTopicsChanged: () => reloadTopics(registry),
+    onReextracted: dashboard.markStale,
+  });
   window.addEventListener("hashchange", () => route(registry));
   route(registry);
-  await dashboard.init(registry, status);
+  await dashboard.init(registry, status, { topic: named });
 }
 
 wireKeyForm();

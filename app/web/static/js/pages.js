@@ -1,7 +1,7 @@
 // Actor and topic pages: what the registry says about them, and their latest shifts.
 
 import { api } from "./api.js";
-import { actorHref, clear, directionText, el, fmtDate, fmtScore, topicHref } from "./dom.js";
+import { actorHref, append, clear, directionText, el, fmtDate, fmtScore, topicHref } from "./dom.js";
 import { gradeBadge, gradeOf, officeBadge } from "./grades.js";
 
 const LATEST = 10;
@@ -55,7 +55,8 @@ export async function renderActor(section, slug, { registry, onOpenShift }) {
     m.from || m.to ? ` (${m.from || "…"} to ${m.to || "now"})` : "",
   ]);
   const topicNames = new Map(registry.topics.map((t) => [t.slug, t.name]));
-  clear(section).append(
+  // dom.append, not Element.append: a missing description is left out, not printed as "null"
+  append(clear(section), [
     el("h1", {}, actor.name),
     el("p", { class: "small" }, `${actor.kind} · ${actor.slug}`),
     actor.description ? el("p", {}, actor.description) : null,
@@ -66,7 +67,7 @@ export async function renderActor(section, slug, { registry, onOpenShift }) {
     ),
     el("section", {}, el("h2", {}, "Latest shifts"),
       latestShifts(shifts.items, { showTopic: true, onOpen: onOpenShift, topicNames })),
-  );
+  ]);
 }
 
 export async function renderTopic(section, slug, { registry, onOpenShift, onOpenTopic }) {
@@ -76,12 +77,14 @@ export async function renderTopic(section, slug, { registry, onOpenShift, onOpen
     api("/v1/shifts", { params: { topic: slug, limit: 1000 } }),
   ]);
   const topicNames = new Map(registry.topics.map((t) => [t.slug, t.name]));
-  clear(section).append(
+  append(clear(section), [
     el("h1", {}, topic.name),
     el("p", { class: "small" }, topic.slug,
       topic.parent ? [" · part of ", el("a", { href: topicHref(topic.parent) }, topicNames.get(topic.parent) || topic.parent)] : null),
     topic.description ? el("p", {}, topic.description) : null,
-    el("p", {}, el("button", { type: "button", onclick: () => onOpenTopic(slug) }, "Show its timelines")),
+    el("p", { class: "page-actions" },
+      el("button", { type: "button", onclick: () => onOpenTopic(slug) }, "Show its timelines"),
+      el("a", { href: `#/topics/${encodeURIComponent(slug)}` }, "Edit this topic")),
     el("div", { class: "facts" },
       el("section", {}, el("h2", {}, "Keywords"), list(topic.keywords, "No keywords.")),
       el("section", {}, el("h2", {}, "Example sentences"), list(topic.examples, "No examples.")),
@@ -92,5 +95,5 @@ export async function renderTopic(section, slug, { registry, onOpenShift, onOpen
       topic.relevance_threshold == null ? "the engine's default" : String(topic.relevance_threshold)),
     el("section", {}, el("h2", {}, "Latest shifts"),
       latestShifts(shifts.items, { showActor: true, onOpen: onOpenShift, topicNames })),
-  );
+  ]);
 }
