@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import ingest, metrics, shifts
 from app.api.convert import article_detail, article_read
 from app.api.deps import AdminAccess, RegistryCacheDep, SettingsDep, WriteAccess
+from app.api.lookups import require_window
 from app.api.params import RowId
 from app.db import SessionDep, session_scope
 from app.errors import LimitExceeded, NotFound
@@ -162,6 +163,7 @@ def list_articles(
     published_to: Annotated[UTCDateTimeIn | None, Query(alias="to")] = None,
     language: QueryText | None = None,
 ) -> Page[ArticleRead]:
+    require_window(published_from, published_to)
     after = cursor_key(cursor) if cursor is not None else None
     rows = article_store.list_articles(
         session,

@@ -216,6 +216,7 @@ def test_a_window_whose_to_is_not_after_its_from_is_a_422_naming_to(
         ("/v1/network", {"topic": TOPIC}),
         ("/v1/stances", {}),
         ("/v1/shifts", {}),
+        ("/v1/articles", {}),
         ("/web/evidence", {"topic": TOPIC, "actor": "italy"}),
     ):
         error = _assert_refused(client.get(path, params={**params, **window}), "to", code="invalid_input")
