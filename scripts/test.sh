@@ -29,10 +29,14 @@ if ! command -v chromium >/dev/null 2>&1; then
   { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } >/dev/null 2>&1 ||
     echo "chromium unavailable: browser tests will skip"
 fi
-# With no arguments, the whole suite in three processes, a test file per process at a time (module
-# fixtures built once; on two cores much of the suite waits on servers, subprocesses and databases).
 # Any argument (a path, -k, -n 0) runs exactly what it says.
-if [ "$#" -eq 0 ]; then
-  set -- -n 3 --dist loadfile
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/pytest "$@"
 fi
-.venv/bin/pytest "$@"
+# With none, the whole suite: first in three processes, a test file per process at a time (module
+# fixtures built once; on two cores much of the suite waits on servers, subprocesses and
+# databases), then, alone, the tests that measure under a load of their own making (`serial`).
+status=0
+.venv/bin/pytest -n 3 --dist loadfile -m "not serial" || status=$?
+.venv/bin/pytest -m serial || status=$?
+exit "$status"

@@ -54,6 +54,9 @@ from tests import reports
 from tests.conftest import ENGINES, create_database
 
 ROOT = Path(__file__).resolve().parents[2]
+# the load is the measurement: run alone, after the parallel run (scripts/test.sh)
+pytestmark = pytest.mark.serial
+
 SECONDS = float(os.environ.get("STANCELINE_MIXED_LOAD_SECONDS", "30"))
 READERS = 32
 BATCH_EVERY = 0.5
