@@ -670,8 +670,9 @@ export async function show({ topic } = {}) {
 
 // From the actor and topic pages: the dashboard with the shift's actor shown and its evidence open.
 export async function showShift(shift) {
-  if (state.topic !== shift.topic) await useTopic(shift.topic);
-  if (!state.selected.has(shift.actor) && state.series.some((s) => s.actor === shift.actor)) {
+  // the topic may be this one with its first load still under way (no selection yet): load it here
+  if (state.topic !== shift.topic || !state.selected) await useTopic(shift.topic);
+  if (state.selected && !state.selected.has(shift.actor) && state.series.some((s) => s.actor === shift.actor)) {
     toggleActor(shift.actor, true);
   }
   const current = state.shifts.find((s) => s.id === shift.id) || shift;
