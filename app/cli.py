@@ -227,62 +227,20 @@ def _stopped_on_request(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def _ingest_rows(settings: Settings, rows: list[dict[str, Any]], batch_size: int, label: str) -> Counter[str]:
-    from app import ingest, migrate, shifts
-    from app.db import make_engine, make_sessionmaker, session_scope
+def _ingest_rows(
+    settings: Settings,
+    rows: list[dict[str, Any]],
+    batch_size: int,
+    label: str,
+    *,
+    wait: bool = True,
+    workers: int | None = None,
+) -> Counter[str]:
+    from app import cli_ingest
 
-    migrate.upgrade(settings.database_url)
-    engine = make_engine(settings)
-    factory = make_sessionmaker(engine)
-    tally: Counter[str] = Counter()
-    warnings: dict[str, str] = {}  # the registry's (an empty one), once each
-    cache = ingest.RegistryCache()
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    try:
-        with Progress(*columns, console=console) as progress:
-            task = progress.add_task(label, total=len(rows))
-            for start in range(0, len(rows), batch_size):
-                chunk = rows[start : start + batch_size]
-                # extracted before the write transaction, which then holds SQLite's lock briefly
-                batch = ingest.validate_batch(chunk)
-                ahead = ingest.prepare(
-                    partial(session_scope, factory, write=False),
-                    list(batch.articles.values()),
-                    cache=cache,
-                    engine=settings.extraction_engine,
-                )
-                with session_scope(factory) as session:
-                    context = cache.get(session)
-                    warnings.update((w.code, w.message) for w in ingest.registry_warnings(context))
-                    outcome = ingest.store_batch(
-                        session,
-                        batch,
-                        context=context,
-                        engine=settings.extraction_engine,
-                        link_stories=settings.story_linking == "all",
-                        ahead=ahead,
-                    )
-                    shifts.after_write(
-                        session,
-                        outcome.touched,
-                        settings=settings,
-                    )
-                results = outcome.results
-                for offset, result in enumerate(results):
-                    tally[result.status] += 1
-                    if result.error is not None:
-                        field = (result.error.field or "").split(".", 1)[-1]
-                        progress.console.print(
-                            f"[yellow]line {start + offset + 1}:[/yellow] {result.error.message} ({field})"
-                        )
-                    tally["observations"] += result.observations or 0
-                progress.advance(task, len(chunk))
-        for message in warnings.values():
-            console.print(f"[yellow]warning: {escape(message)}[/yellow]", soft_wrap=True)
-        _finish_background_work(settings, factory)
-    finally:
-        engine.dispose()
-    return tally
+    return cli_ingest.ingest_rows(
+        settings, rows, batch_size=batch_size, label=label, console=console, wait=wait, workers=workers
+    )
 
 
 def _finish_background_work(settings: Settings, factory: sessionmaker[Session]) -> None:
@@ -305,12 +263,71 @@ def _read_articles(path: Path) -> list[dict[str, Any]]:
 def ingest_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="One article per line (JSONL)")],
     batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Articles per transaction")] = 100,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait",
+            help="Extract what was stored before ending (--no-wait: leave it to the server's workers)",
+        ),
+    ] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=0, help="Extraction processes (default: one per core; 0: this process)"),
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Ingest articles from a JSONL file (the same path as POST /v1/articles/batch)."""
-    tally = _ingest_rows(_settings(database_url), _read_articles(file), batch_size, "ingesting")
+    """Ingest articles from a JSONL file (the same path as POST /v1/articles/batch): store them
+    (the first bar), then extract them in worker processes (the second)."""
+    tally = _ingest_rows(
+        _settings(database_url), _read_articles(file), batch_size, "articles", wait=wait, workers=workers
+    )
     console.print(", ".join(f"{k}: {v}" for k, v in sorted(tally.items())))
-    if tally["error"]:
+    if tally["error"] or tally["extraction_failed"]:
+        raise typer.Exit(code=1)
+
+
+@cli.command("extract-pending")
+def extract_pending(
+    retry_failed: Annotated[
+        bool,
+        typer.Option("--retry-failed", help="Put articles whose extraction failed back in the queue first"),
+    ] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Extract the articles waiting in the extraction queue, in this process, and end (for a
+    deployment whose API processes run no extraction workers, or from cron)."""
+    from app import background, ingest, migrate
+    from app.db import make_engine, make_sessionmaker, session_scope
+    from app.jobs import extraction
+    from app.store import extraction_queue as queue_store
+
+    settings = _settings(database_url, existing=True)
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings)
+    factory = make_sessionmaker(engine)
+    try:
+        if retry_failed:
+            with session_scope(factory) as session:
+                console.print(f"requeued {queue_store.requeue_failed(session)} failed articles")
+        with session_scope(factory, write=False) as session:
+            total = queue_store.queue_state(session).pending
+        columns = (TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("extracting", total=total)
+            outcome = extraction.drain(
+                factory,
+                settings=settings,
+                cache=ingest.RegistryCache(),
+                on_article=lambda _: progress.advance(task),
+            )
+        background.run_once(settings, factory, settle=False)
+    finally:
+        engine.dispose()
+    console.print(
+        f"extracted {outcome.done}, to retry {outcome.retry}, failed {outcome.failed}, "
+        f"skipped {outcome.skipped}"
+    )
+    if outcome.failed:
         raise typer.Exit(code=1)
 
 
@@ -822,7 +839,7 @@ def demo_tour(base: str, *, write_key: str, admin_key: str, database_url: str) -
 
     def post(path: str, key: str, body: dict[str, Any]) -> str:
         return (
-            f'curl -X POST {base}{path} -H "Authorization: Bearer {key}" '
+            f'curl -X POST {shlex.quote(base + path)} -H "Authorization: Bearer {key}" '
             f"-H 'content-type: application/json' -d {shlex.quote(json.dumps(body))}"
         )
 
@@ -834,7 +851,7 @@ def demo_tour(base: str, *, write_key: str, admin_key: str, database_url: str) -
         f"curl '{base}/v1/timelines?topic=ground-troops-ukraine&actor=europe&interval=month'",
         post("/v1/actors", admin_key, TOUR_ACTOR),
         post("/v1/topics", admin_key, TOUR_TOPIC),
-        post("/v1/articles", write_key, TOUR_ARTICLE),
+        post("/v1/articles?wait=true", write_key, TOUR_ARTICLE),
         f"curl '{base}/v1/timelines?topic={TOUR_TOPIC['slug']}&interval=month'",
         f"{_stanceline_command()} keys create --name me --scope admin --database-url {shlex.quote(database_url)}",
     ]

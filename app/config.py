@@ -32,6 +32,37 @@ class Settings(BaseSettings):
         description="Comma-separated origins browsers may call the API from; none: CORS off",
     )
     extraction_engine: str = Field(default="rules", description="Extractor used at ingest time")
+    ingest_wait: bool = Field(
+        default=False,
+        description=(
+            "What POST /v1/articles does without ?wait=: false, store the article and answer at once "
+            "(`extraction: pending`, extracted by the workers); true, extract in the request and answer "
+            "with its observations"
+        ),
+    )
+    extraction_workers: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description=(
+            "Extraction worker processes each API process starts when articles are pending and no "
+            "broker is set (0: none; then `stanceline extract-pending` or Celery workers must run)"
+        ),
+    )
+    extraction_claim_size: int = Field(
+        default=4, ge=1, le=1000, description="Pending articles a worker claims at a time"
+    )
+    extraction_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a claim holds; a killed worker's articles are claimed again after it",
+    )
+    extraction_max_attempts: int = Field(
+        default=4, ge=1, description="Attempts at extracting an article before it is marked failed"
+    )
+    extraction_poll_seconds: float = Field(
+        default=0.25, gt=0, description="How often an idle extraction worker looks for pending articles"
+    )
     batch_max_articles: int = Field(
         default=1000, ge=1, description="Most articles one batch request may carry"
     )
@@ -104,6 +135,14 @@ class Settings(BaseSettings):
         description=(
             "Deferred shift detection refreshes a queued series once it has waited this long, so a "
             "burst of writes costs one refresh per series (0: at the next poll)"
+        ),
+    )
+    shift_settle_backlog_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "The settle time while articles wait for extraction: a backlog touches the same series "
+            "over and over, and each refresh is soon out of date"
         ),
     )
     worker_poll_seconds: float = Field(default=0.5, gt=0, description="Background worker poll interval")

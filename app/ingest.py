@@ -28,11 +28,12 @@ from app.extraction.types import (
     RegistrySnapshot,
     TopicEntry,
 )
-from app.models import Article, ArticleRevision, Observation, Source
+from app.models import Article, ArticleRevision, Observation, Source, utcnow
 from app.schemas import ArticleCreate, DroppedReview, ErrorDetail, IngestResult, IngestWarning
 from app.store import actors as actor_store
 from app.store import aggregates, registry_state
 from app.store import articles as article_store
+from app.store import extraction_queue as queue_store
 from app.store import observations as observation_store
 from app.store import stories as story_store
 from app.store import topics as topic_store
@@ -72,6 +73,8 @@ class IngestOutcome:
     # what the write changes in the daily aggregate; applied once per unit of work (see ingest_batch)
     deltas: aggregates.Deltas = field(default_factory=aggregates.Deltas)
     reviews: ReviewsCarried = field(default_factory=ReviewsCarried)
+    # `pending`: stored for the extraction workers (app.jobs.extraction); `done`: extracted already
+    extraction: str = queue_store.DONE
 
 
 class RegistryCache:
@@ -182,15 +185,17 @@ def is_stale(
     context: RegistryContext,
     engine: str,
     has_automatic: bool | Callable[[], bool],
+    pending: bool = False,
 ) -> bool:
     """Whether a stored article's extraction (its stamp: `registry_revision`, `version`) is older
     than what `context` and `engine` would extract now, so that ingesting its text again
-    re-extracts it. A syndicated copy has no extraction of its own: never stale.
+    re-extracts it. A syndicated copy has no extraction of its own, and a pending article will be
+    extracted with the registry of its time: never stale.
 
     An article stored before its stamp existed (migration 0012: NULL) is stale only when it has no
     automatic observation: most likely it was stored before any registry was loaded. The others
     are taken as current (a re-extraction job refreshes them, and stamps them)."""
-    if story_id is not None:
+    if story_id is not None or pending:
         return False
     if registry_revision is None:
         return not (has_automatic() if callable(has_automatic) else has_automatic)
@@ -205,6 +210,7 @@ def _is_stale(session: Session, article: Article, *, context: RegistryContext, e
         context=context,
         engine=engine,
         has_automatic=lambda: observation_store.has_automatic(session, article_id=article.id),
+        pending=article.extraction_state == queue_store.PENDING,
     )
 
 
@@ -212,6 +218,7 @@ def _stamp(article: Article, context: RegistryContext, version: str) -> None:
     """Record what the article's automatic observations are (about to be) extracted with."""
     article.extracted_registry_revision = context.revision
     article.extractor_version = version
+    article.extraction_state, article.extraction_lease_until = queue_store.DONE, None
 
 
 SPEAKER_MAX = 300  # the column's length: a speaker phrase longer than that is cut, not refused
@@ -313,12 +320,14 @@ def not_stored(
     *,
     context: RegistryContext | None = None,
     engine: str | None = None,
+    stored_only: bool = False,
 ) -> list[ArticleCreate]:
     """The items whose content is not already stored under their url or external id: those an
     ingest would create or revise, hence extract. With `context` and `engine`, also those stored
     with the same content but a stale extraction (`is_stale`), which it re-extracts; the others
-    will be `unchanged`."""
-    stored = article_store.list_stored_extractions(
+    will be `unchanged`. `stored_only`: only items whose url or external id is stored (revisions
+    and re-extractions; new articles go to the extraction queue)."""
+    everything = stored = article_store.list_stored_extractions(
         session,
         urls={data.url for data in items if data.url is not None},
         external_ids={data.external_id for data in items if data.external_id is not None},
@@ -334,13 +343,18 @@ def not_stored(
                 context=context,
                 engine=engine,
                 has_automatic=row.has_automatic,
+                pending=row.extraction_state == queue_store.PENDING,
             )
         ]
     by_url = {(row.url, row.content_hash) for row in stored if row.url is not None}
     by_external_id = {(row.external_id, row.content_hash) for row in stored if row.external_id is not None}
+    urls = {row.url for row in everything if row.url is not None}
+    external_ids = {row.external_id for row in everything if row.external_id is not None}
     todo = []
     for data in items:
         digest = content_hash(data)
+        if stored_only and data.url not in urls and data.external_id not in external_ids:
+            continue
         if (data.url, digest) not in by_url and (data.external_id, digest) not in by_external_id:
             todo.append(data)
     return todo
@@ -361,14 +375,20 @@ def extract_items_ahead(
 
 
 def prepare(
-    read_scope: ReadScope, items: Sequence[ArticleCreate], *, cache: RegistryCache, engine: str
+    read_scope: ReadScope,
+    items: Sequence[ArticleCreate],
+    *,
+    cache: RegistryCache,
+    engine: str,
+    defer: bool = False,
 ) -> dict[str, Extraction]:
     """The slow half of an ingest, done before its write transaction: a short read (the registry,
     and which items are stored unchanged), then, with that read ended, the extraction of the
-    others. The write transaction passes the result as `ahead`."""
+    others. The write transaction passes the result as `ahead`. `defer`: new articles are left to
+    the extraction workers, so only revisions and re-extractions are extracted here."""
     with read_scope() as session:
         context = cache.get(session)
-        todo = not_stored(session, items, context=context, engine=engine)
+        todo = not_stored(session, items, context=context, engine=engine, stored_only=defer)
     logger.info("ingest.extracting items=%d to_extract=%d", len(items), len(todo))
     return extract_items_ahead(todo, context=context, engine=engine)
 
@@ -647,6 +667,29 @@ def reextract_article(
     return Reextraction(article_id, done.removed, len(done.added), frozenset(done.touched))
 
 
+def extract_pending_article(
+    session: Session,
+    article: Article,
+    *,
+    context: RegistryContext,
+    engine: str,
+    ahead: Extraction | None = None,
+) -> frozenset[Pair]:
+    """Extract an article stored for the extraction workers (its row lock held by the caller) and
+    apply its aggregate deltas; returns the series touched. It holds no automatic observation yet,
+    so only when a coder has added manual ones is the re-extraction path (no automatic twin next
+    to them) needed."""
+    if observation_store.count_article_observations(session, article_id=article.id):
+        done = _replace_automatic(
+            session, article, context=context, engine=engine, ahead=ahead, revised=False
+        )
+        aggregates.apply(session, done.deltas)
+        return frozenset(done.touched)
+    added, deltas = extract_and_store(session, article, context=context, engine=engine, ahead=ahead)
+    aggregates.apply(session, deltas)
+    return frozenset(added)
+
+
 @dataclass(frozen=True)
 class Deletion:
     article_id: int
@@ -673,14 +716,18 @@ def ingest_article(
     engine: str,
     link_stories: bool = False,
     ahead: Mapping[str, Extraction] | None = None,
+    defer: bool = False,
 ) -> IngestOutcome:
     """Store one article (created, revised or unchanged) with its observations and their aggregate.
 
     `link_stories`: a near-identical copy of a stored article joins its story (see `_link_story`).
     `ahead`: extractions done before the transaction (`prepare`), by content hash.
+    `defer`: a new article is stored `pending`, for the extraction workers (app.jobs.extraction);
+    a revision or re-extraction is still extracted here, since it answers what became of the
+    article's reviews.
     """
     outcome = _store_article(
-        session, data, context=context, engine=engine, link_stories=link_stories, ahead=ahead
+        session, data, context=context, engine=engine, link_stories=link_stories, ahead=ahead, defer=defer
     )
     aggregates.apply(session, outcome.deltas)
     return outcome
@@ -695,6 +742,7 @@ def _store_article(
     link_stories: bool = False,
     sources: Mapping[str, Source] | None = None,
     ahead: Mapping[str, Extraction] | None = None,
+    defer: bool = False,
 ) -> IngestOutcome:
     """`ingest_article` without applying the aggregate deltas, which the outcome carries.
 
@@ -715,7 +763,9 @@ def _store_article(
             extraction = ahead.get(digest) if ahead else None
             return _reextract_stale(session, existing, context=context, engine=engine, ahead=extraction)
         count = observation_store.count_article_observations(session, article_id=existing.id)
-        return IngestOutcome("unchanged", existing, count)
+        return IngestOutcome(
+            "unchanged", existing, count, extraction=existing.extraction_state or queue_store.DONE
+        )
 
     source = None
     if data.source:
@@ -759,6 +809,11 @@ def _store_article(
     if link_stories or article.story_id is not None:
         _link_story(session, article)
     extraction = ahead.get(digest) if ahead else None
+    if status == "created" and defer and article.story_id is None:
+        article.extraction_state, article.extraction_queued_at = queue_store.PENDING, utcnow()
+        session.flush()
+        logger.info("ingest.stored article_id=%s status=created extraction=pending", article.id)
+        return IngestOutcome(status, article, 0, extraction=queue_store.PENDING)
     if status == "created":
         added, deltas = extract_and_store(session, article, context=context, engine=engine, ahead=extraction)
         session.flush()
@@ -811,12 +866,13 @@ def ingest_article_safely(
     engine: str,
     link_stories: bool = False,
     ahead: Mapping[str, Extraction] | None = None,
+    defer: bool = False,
 ) -> IngestOutcome:
     """`ingest_article` in a savepoint, once more if a concurrent writer stored the same article
     (or source) first: the second attempt finds the winner's row, so racing posts of one url
     end as one article, `created` once and `unchanged` (or `revised`) for the others."""
     outcome = _store_article_safely(
-        session, data, context=context, engine=engine, link_stories=link_stories, ahead=ahead
+        session, data, context=context, engine=engine, link_stories=link_stories, ahead=ahead, defer=defer
     )
     aggregates.apply(session, outcome.deltas)
     return outcome
@@ -831,6 +887,7 @@ def _store_article_safely(
     link_stories: bool = False,
     sources: Mapping[str, Source] | None = None,
     ahead: Mapping[str, Extraction] | None = None,
+    defer: bool = False,
 ) -> IngestOutcome:
     attempt = partial(
         _store_article,
@@ -841,6 +898,7 @@ def _store_article_safely(
         link_stories=link_stories,
         sources=sources,
         ahead=ahead,
+        defer=defer,
     )
     # the deltas travel in the outcome, outside the savepoint: a rolled-back attempt leaves none
     try:
@@ -927,6 +985,7 @@ def ingest_result(outcome: IngestOutcome) -> IngestResult:
         stale_reviewed=outcome.reviews.stale,
         dropped_reviewed=len(outcome.reviews.dropped),
         dropped=list(outcome.reviews.dropped),
+        extraction=outcome.extraction,
     )
 
 
@@ -952,6 +1011,7 @@ def store_batch(
     engine: str,
     link_stories: bool = False,
     ahead: Mapping[str, Extraction] | None = None,
+    defer: bool = False,
 ) -> BatchOutcome:
     """Each item in its own SAVEPOINT: a bad item reports an error and the others still land.
 
@@ -960,6 +1020,7 @@ def store_batch(
     one global order and cannot deadlock. The daily aggregate is updated once, at the end, with
     the deltas of the items that landed, in key order (the same argument for its rows).
     `ahead`: the items' extractions done before the transaction (`prepare`), by content hash.
+    `defer`: new articles are stored for the extraction workers (see `ingest_article`).
     """
     results: dict[int, IngestResult] = dict(batch.errors)
     valid = batch.articles
@@ -980,6 +1041,7 @@ def store_batch(
                 link_stories=link_stories,
                 sources=sources,
                 ahead=ahead,
+                defer=defer,
             )
         except StancelineError as error:
             field = f"articles[{index}].{error.field}" if error.field else f"articles[{index}]"

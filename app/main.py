@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import __version__, metrics, migrate
 from app.api import actors, agreement, articles, health, keys, registry, shifts, stances, timelines, topics
@@ -18,14 +20,25 @@ from app.api.deps import ACCESS_ERRORS, ReadAccess, key_refusal
 from app.api.read_cache import ReadCache
 from app.background import BackgroundWorker
 from app.config import Settings, get_settings
-from app.db import InlineReads, make_engine, make_inline_reader, make_sessionmaker
+from app.db import (
+    DatabaseUnavailable,
+    InlineReads,
+    make_engine,
+    make_inline_reader,
+    make_sessionmaker,
+    session_scope,
+)
 from app.errors import install_error_handlers
 from app.extraction import resolve_engine
 from app.ingest import RegistryCache
+from app.jobs import extraction_announcer, extraction_pool
 from app.jobs.inprocess import InProcessRunner
 from app.limits import TOO_LARGE, BodySizeLimit
 from app.observability import REQUEST_ID_HEADER, RequestContextMiddleware, configure_logging
+from app.store import extraction_queue as queue_store
 from app.web import install_dashboard
+
+logger = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Stanceline records which **actor** takes which **stance** on which **topic**, when, with the
@@ -61,9 +74,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.job_runner = runner
         if runner is not None:
             runner.resume_orphans()
+        pool = extraction_pool(settings, app.state.sessionmaker)
+        app.state.extraction_pool = pool
+        app.state.extraction_announcer = extraction_announcer(settings, pool)
+        if pool is not None:
+            pool.start()
         try:
             yield
         finally:
+            if pool is not None:
+                pool.stop(timeout=settings.shutdown_timeout_seconds)
             if runner is not None:
                 runner.stop()
             if worker is not None:
@@ -114,6 +134,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def get_metrics() -> Response:
         """Prometheus text exposition (no API key: keep the port private or filter it at the proxy)."""
         body, content_type = metrics.exposition()
+        try:
+            with session_scope(app.state.sessionmaker, write=False) as session:
+                queue = queue_store.queue_state(session)
+            body += metrics.queue_exposition(queue.pending, queue.failed, queue.lag_seconds())
+        except (SQLAlchemyError, DatabaseUnavailable):  # the process's own metrics still count
+            logger.warning("metrics.queue_unreadable", exc_info=True)
         return Response(body, media_type=content_type)
 
     install_dashboard(app)

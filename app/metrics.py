@@ -58,6 +58,12 @@ READ_CACHE = Counter(
     "computation) or not_modified (304 to a current If-None-Match)",
     ["result"],
 )
+EXTRACTED_ARTICLES = Counter(
+    "stanceline_extracted_articles",
+    "Queued articles the extraction workers finished, by outcome: done, retry (failed, to be "
+    "tried again after a backoff) or failed (given up)",
+    ["outcome"],
+)
 EXTRACTION_SECONDS = Histogram(
     "stanceline_extraction_seconds",
     "Extraction time per article, by engine",
@@ -117,6 +123,27 @@ def clock() -> float:
 def observe_extraction(engine: str, started: float) -> None:
     """One article extracted with `engine`, started at `started` (from `clock()`)."""
     EXTRACTION_SECONDS.labels(engine=engine).observe(time.perf_counter() - started)
+
+
+def count_extracted(outcome: str) -> None:
+    EXTRACTED_ARTICLES.labels(outcome=outcome).inc()
+
+
+def queue_exposition(pending: int, failed: int, lag_seconds: float) -> bytes:
+    """The extraction queue's gauges, read from the database when /metrics is asked (one query,
+    the same for every process, so they are not kept per process)."""
+    lines = [
+        "# HELP stanceline_extraction_queue_depth Articles waiting for extraction",
+        "# TYPE stanceline_extraction_queue_depth gauge",
+        f"stanceline_extraction_queue_depth {pending}",
+        "# HELP stanceline_extraction_lag_seconds How long the oldest waiting article has waited",
+        "# TYPE stanceline_extraction_lag_seconds gauge",
+        f"stanceline_extraction_lag_seconds {lag_seconds:.3f}",
+        "# HELP stanceline_extraction_failed_articles Articles whose extraction failed past its retries",
+        "# TYPE stanceline_extraction_failed_articles gauge",
+        f"stanceline_extraction_failed_articles {failed}",
+    ]
+    return ("\n".join(lines) + "\n").encode()
 
 
 def count_observations(engine: str, stored: int) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -105,7 +106,15 @@ class Source(Base):
 
 class Article(TimestampMixin, Base):
     __tablename__ = "article"
-    __table_args__ = (Index("ix_article_published_id", "published_at", "id"),)
+    __table_args__ = (
+        Index("ix_article_published_id", "published_at", "id"),
+        Index(
+            "ix_article_extraction_pending",
+            "id",
+            sqlite_where=text("extraction_state = 'pending'"),
+            postgresql_where=text("extraction_state = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     url: Mapped[str | None] = mapped_column(String(2048), unique=True)
@@ -129,6 +138,15 @@ class Article(TimestampMixin, Base):
     # re-extract it; NULL (stored before migration 0012): unknown, see `app.ingest.is_stale`
     extracted_registry_revision: Mapped[int | None] = mapped_column(Integer)
     extractor_version: Mapped[str | None] = mapped_column(String(100))
+    # the article row is the extraction queue (app.jobs.extraction): "pending" until a worker has
+    # extracted it, "failed" past its retries (the last error kept), NULL or "done" once extracted.
+    # A worker claims a pending article until `extraction_lease_until`; a failed attempt pushes
+    # the lease out by its backoff
+    extraction_state: Mapped[str | None] = mapped_column(String(16))
+    extraction_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extraction_error: Mapped[str | None] = mapped_column(Text)
+    extraction_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    extraction_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     source: Mapped[Source | None] = relationship(lazy="raise")
     revisions: Mapped[list[ArticleRevision]] = relationship(

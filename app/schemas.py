@@ -24,6 +24,7 @@ Status = Literal["auto", "verified", "corrected", "rejected"]
 ActorKind = Literal["person", "state", "organization", "bloc", "group"]
 Interval = Literal["day", "week", "month"]
 IngestStatus = Literal["created", "unchanged", "revised", "reextracted", "error"]
+ExtractionState = Literal["pending", "done", "failed"]
 ShiftBasis = Literal["stated", "statistical", "observed", "office_change"]
 
 
@@ -272,6 +273,14 @@ class IngestResult(BaseModel):
     )
     dropped: list[DroppedReview] = Field(
         default_factory=list, description="The reviews counted in `dropped_reviewed`, as they were"
+    )
+    extraction: ExtractionState | None = Field(
+        None,
+        description=(
+            "pending: stored, its extraction queued for the workers (GET /v1/articles/{id} follows "
+            "it; ?wait=true extracts in the request instead); done: `observations` is its "
+            "extraction; failed: given up after retries (the error is on the article)"
+        ),
     )
     error: ErrorDetail | None = None
     warnings: list[IngestWarning] = Field(
@@ -586,8 +595,20 @@ class ObservationRead(BaseModel):
     updated_at: datetime
 
 
+class ArticleExtraction(BaseModel):
+    state: ExtractionState = Field(
+        description="pending (queued for the extraction workers), done, or failed (after retries)"
+    )
+    attempts: int = Field(description="Failed attempts so far")
+    error: str | None = Field(None, description="The last attempt's error")
+    queued_at: datetime | None = Field(None, description="When it was queued (null: extracted in its ingest)")
+    registry_revision: int | None = Field(None, description="Registry revision it was extracted under")
+    extractor_version: str | None = None
+
+
 class ArticleDetail(ArticleRead):
     text: str
+    extraction: ArticleExtraction
     observations: list[ObservationRead]
 
 
@@ -762,10 +783,20 @@ class Agreement(BaseModel):
     by_topic: dict[str, AgreementFigures]
 
 
+class ExtractionQueue(BaseModel):
+    pending: int = Field(description="Articles waiting for extraction")
+    failed: int = Field(description="Articles whose extraction failed past its retries")
+    lag_seconds: float = Field(description="How long the oldest waiting article has waited")
+    local_workers: int | None = Field(
+        None, description="Extraction worker processes this API process runs (null: none, a broker's)"
+    )
+
+
 class Health(BaseModel):
     status: str
     database: str | None = None
     revision: str | None = None
+    extraction: ExtractionQueue | None = None
 
 
 # --- API keys -----------------------------------------------------------------------------------

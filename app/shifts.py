@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.models import Actor, Shift, Topic, utcnow
-from app.store import shift_queue
+from app.store import extraction_queue, shift_queue
 from app.store import shifts as shift_store
 from app.store import timelines as timeline_store
 from app.store import webhooks as webhook_store
@@ -258,11 +258,16 @@ def after_write(
 def process_queue(session: Session, *, settings: Settings, limit: int = 500, settle: bool = True) -> int:
     """Refresh the shifts of queued series (one refresh per series however often it was queued).
 
-    `settle`: only series queued at least `shift_settle_seconds` ago, so that a burst of writes
-    refreshes a series once after the burst (or once every so often during a long one) rather
-    than after every write; without it, every queued series (what a command does before it ends).
+    `settle`: only series queued at least `shift_settle_seconds` ago (`shift_settle_backlog_seconds`
+    while articles wait for extraction), so that a burst of writes refreshes a series once after
+    the burst (or once every so often during a long one) rather than after every write; without
+    it, every queued series (what a command does before it ends).
     """
     wait = settings.shift_settle_seconds if settle else 0.0
+    if settle and extraction_queue.has_pending(session):
+        # a backlog being extracted touches the same series again and again: refreshing each every
+        # few seconds would take CPU from the extraction workers for results soon out of date
+        wait = max(wait, settings.shift_settle_backlog_seconds)
     queued_before = utcnow() - timedelta(seconds=wait) if wait > 0 else None
     pairs = shift_queue.claim(session, limit=limit, queued_before=queued_before)
     if pairs:

@@ -12,7 +12,10 @@ Scenarios (see each module's docstring for exactly what is timed):
   bench.extraction  the default engine over the development sets' texts vs sentence splitting
                     alone (articles/s per core and per wall second); peak RSS of a one-worker
                     server with the extractor loaded
-  bench.ingest      batch ingest with the rules extractor vs extraction alone in a loop
+  bench.ingest      batch ingest (stored, extraction queued; and ?wait=true) and a backlog worked
+                    off end to end by 1 and 2 extraction workers, vs extraction alone in a loop
+  bench.extraction_kill
+                    an extraction worker killed mid-backlog (1,000 articles): none missing or twice
   bench.inserts     observation bulk insert vs the driver's executemany (SQLite) / COPY (PostgreSQL)
   bench.cli_help    `stanceline --help`, a whole process, vs `python -c pass`; medians of turns
 
@@ -37,11 +40,11 @@ from typing import Any
 import psycopg
 
 from app import migrate
-from bench import cli_help, corpus, extraction, http, ingest, inserts, timelines
+from bench import cli_help, corpus, extraction, extraction_kill, http, ingest, inserts, timelines
 from bench.stats import Result, load_average
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SCENARIOS = ("timelines", "http", "extraction", "ingest", "insert", "cli")
+SCENARIOS = ("timelines", "http", "extraction", "ingest", "kill", "insert", "cli")
 
 
 def size(text: str) -> int:
@@ -76,6 +79,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--http-seconds", type=float, default=15.0)
     parser.add_argument("--articles", type=int, default=500, help="articles per batch-ingest run")
+    parser.add_argument("--kill-articles", type=int, default=1000, help="backlog of the kill scenario")
     parser.add_argument("--insert-rows", type=size, default=1_000_000, help="rows per bulk-insert run")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each throughput scenario (median)")
     parser.add_argument("--cli-runs", type=int, default=15, help="timed runs of `stanceline --help` (median)")
@@ -85,6 +89,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     if args.tiny:
         args.sizes, args.samples, args.budget, args.http_seconds = "3000", 20, 0.5, 1.0
         args.articles, args.insert_rows, args.repeats, args.cli_runs = 20, 2_000, 1, 3
+        args.kill_articles = 40
     return args
 
 
@@ -102,14 +107,14 @@ def _versions(engines: list[str]) -> dict[str, Any]:
     return found
 
 
-def _scratch_databases(engines: list[str], tmp: Path) -> dict[str, str]:
-    """Empty migrated databases for the ingest scenario."""
+def _scratch_databases(engines: list[str], tmp: Path, name: str = "ingest") -> dict[str, str]:
+    """Empty migrated databases for the ingest scenarios."""
     out = {}
     for engine in engines:
         if engine == "sqlite":
-            out[engine] = f"sqlite:///{tmp / 'ingest.db'}"
+            out[engine] = f"sqlite:///{tmp / f'{name}.db'}"
         else:
-            out[engine], _ = corpus.postgres_database("sl_bench_ingest", fresh=True)
+            out[engine], _ = corpus.postgres_database(f"sl_bench_{name}", fresh=True)
         migrate.upgrade(out[engine])
     return out
 
@@ -161,6 +166,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             results += ingest.run(
                 _scratch_databases(engines, Path(tmp)), articles=args.articles, repeats=args.repeats
             )
+        if "kill" in only:
+            print("extraction worker killed mid-backlog ...")
+            results += extraction_kill.run(
+                _scratch_databases(engines, Path(tmp), "kill"), articles=args.kill_articles
+            )
         if "insert" in only:
             print("observation bulk insert ...")
             results += inserts.run(engines, rows=args.insert_rows, repeats=args.repeats, seed=args.seed)
@@ -211,6 +221,12 @@ def _figure(row: dict[str, Any]) -> tuple[str, str]:
         return (
             f"{row['value']:.0f} MB",
             f"all processes {d['total_mb']:.0f} MB ({d['supervisor_mb']:.0f} + {workers})",
+        )
+    if row["unit"] == "articles wrong":
+        return (
+            f"{d['missing']} missing, {d['more_than_expected']} extracted twice, "
+            f"{d['duplicate_observations']} duplicate observations",
+            f"killed after {d['killed_after_done']} of {d['articles']} done; drained in {d['seconds']} s",
         )
     unit = row["unit"]
     drained = d.get("shift_queue_drained_after_s")

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import ingest, metrics, shifts
 from app.api.convert import article_detail, article_read
-from app.api.deps import AdminAccess, RegistryCacheDep, SettingsDep, WriteAccess
+from app.api.deps import AdminAccess, AnnouncerDep, RegistryCacheDep, SettingsDep, WriteAccess
 from app.api.lookups import require_window
 from app.api.params import RowId
 from app.db import SessionDep, session_scope
 from app.errors import LimitExceeded, NotFound
+from app.jobs import extraction
 from app.pagination import CursorParam, Limit, decode_time_cursor, encode_cursor
 from app.schemas import (
     ArticleBatch,
@@ -30,6 +31,7 @@ from app.schemas import (
 )
 from app.store import articles as article_store
 from app.store import observations as observation_store
+from app.store.extraction_queue import PENDING
 
 router = APIRouter(prefix="/articles", tags=["articles"])
 
@@ -49,6 +51,26 @@ async def get_read_scope(request: Request) -> ingest.ReadScope:
 ReadScopeDep = Annotated[ingest.ReadScope, Depends(get_read_scope)]
 
 
+def defer_extraction(
+    settings: SettingsDep,
+    wait: Annotated[
+        bool | None,
+        Query(
+            description=(
+                "true: extract in the request and answer with the observations; false: store, answer "
+                "at once with `extraction: pending` and leave the extraction to the workers. "
+                "Default: STANCELINE_INGEST_WAIT (false)"
+            )
+        ),
+    ] = None,
+) -> bool:
+    """Whether new articles go to the extraction queue rather than being extracted in the request."""
+    return not (settings.ingest_wait if wait is None else wait)
+
+
+DeferDep = Annotated[bool, Depends(defer_extraction)]
+
+
 @dataclass(frozen=True)
 class PreparedArticle:
     data: ArticleCreate
@@ -56,10 +78,14 @@ class PreparedArticle:
 
 
 def prepare_article(
-    data: ArticleCreate, read_scope: ReadScopeDep, registry: RegistryCacheDep, settings: SettingsDep
+    data: ArticleCreate,
+    read_scope: ReadScopeDep,
+    registry: RegistryCacheDep,
+    settings: SettingsDep,
+    defer: DeferDep,
 ) -> PreparedArticle:
     """The article's extraction, run in the thread pool before the write transaction begins."""
-    ahead = ingest.prepare(read_scope, [data], cache=registry, engine=settings.extraction_engine)
+    ahead = ingest.prepare(read_scope, [data], cache=registry, engine=settings.extraction_engine, defer=defer)
     return PreparedArticle(data, ahead)
 
 
@@ -70,7 +96,11 @@ class PreparedBatch:
 
 
 def prepare_batch(
-    data: ArticleBatch, read_scope: ReadScopeDep, registry: RegistryCacheDep, settings: SettingsDep
+    data: ArticleBatch,
+    read_scope: ReadScopeDep,
+    registry: RegistryCacheDep,
+    settings: SettingsDep,
+    defer: DeferDep,
 ) -> PreparedBatch:
     """The items checked one by one, and their extraction, before the write transaction begins."""
     if len(data.articles) > settings.batch_max_articles:
@@ -78,7 +108,11 @@ def prepare_batch(
         raise LimitExceeded(f"at most {limit} articles per batch", field="articles", limit=limit)
     batch = ingest.validate_batch(data.articles)
     ahead = ingest.prepare(
-        read_scope, list(batch.articles.values()), cache=registry, engine=settings.extraction_engine
+        read_scope,
+        list(batch.articles.values()),
+        cache=registry,
+        engine=settings.extraction_engine,
+        defer=defer,
     )
     return PreparedBatch(batch, ahead)
 
@@ -101,13 +135,20 @@ def create_article(
     session: SessionDep,
     settings: SettingsDep,
     registry: RegistryCacheDep,
+    defer: DeferDep,
+    announcer: AnnouncerDep,
     response: Response,
 ) -> IngestResult:
     """Ingest one article. The same url with the same text is `unchanged` (`reextracted` when it was
     extracted under an older registry or extractor: extracted again in place); new text makes a new
     revision, which keeps the reviews whose evidence sentence is still in the text (`kept_reviewed`)
     and reports those it had to drop (`dropped`). With no topics or no actors defined the article
-    is stored and `warnings` says so (`empty_registry`)."""
+    is stored and `warnings` says so (`empty_registry`).
+
+    A new article is stored and its extraction queued (`extraction: pending`, 201 at once);
+    `?wait=true` extracts it in the request and answers with its observations. A revision or a
+    re-extraction is always extracted in the request, since its answer says what became of the
+    article's reviews."""
     context = registry.get(session)
     outcome = ingest.ingest_article_safely(
         session,
@@ -116,7 +157,10 @@ def create_article(
         engine=settings.extraction_engine,
         link_stories=settings.story_linking == "all",
         ahead=prepared.ahead,
+        defer=defer,
     )
+    if outcome.extraction == PENDING and outcome.status == "created":
+        extraction.announce_after_commit(session, [outcome.article.id], announcer)
     shifts.after_write(
         session,
         outcome.touched,
@@ -132,9 +176,16 @@ def create_article(
 
 @router.post("/batch", dependencies=[WriteAccess], response_model=BatchResult, responses=ERRORS)
 def create_articles_batch(
-    prepared: PreparedBatchDep, session: SessionDep, settings: SettingsDep, registry: RegistryCacheDep
+    prepared: PreparedBatchDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    registry: RegistryCacheDep,
+    defer: DeferDep,
+    announcer: AnnouncerDep,
 ) -> BatchResult:
-    """Ingest up to 1000 articles; results come back in input order and a bad item does not sink the others."""
+    """Ingest up to 1000 articles; results come back in input order and a bad item does not sink
+    the others. New articles are queued for extraction (`extraction: pending` on their result)
+    unless `?wait=true`."""
     context = registry.get(session)
     outcome = ingest.store_batch(
         session,
@@ -143,7 +194,14 @@ def create_articles_batch(
         engine=settings.extraction_engine,
         link_stories=settings.story_linking == "all",
         ahead=prepared.ahead,
+        defer=defer,
     )
+    queued = [
+        r.article_id
+        for r in outcome.results
+        if r.extraction == PENDING and r.status == "created" and r.article_id is not None
+    ]
+    extraction.announce_after_commit(session, queued, announcer)
     shifts.after_write(
         session,
         outcome.touched,

@@ -8,6 +8,7 @@ from app.models import Actor, Article, Observation, Topic
 from app.schemas import (
     ActorRead,
     ArticleDetail,
+    ArticleExtraction,
     ArticleRead,
     MembershipRead,
     ObservationRead,
@@ -64,6 +65,14 @@ def article_detail(article: Article, observations: list[Observation]) -> Article
     return ArticleDetail(
         **article_read(article).model_dump(),
         text=article.text,
+        extraction=ArticleExtraction(
+            state=article.extraction_state or "done",
+            attempts=article.extraction_attempts or 0,
+            error=article.extraction_error,
+            queued_at=article.extraction_queued_at,
+            registry_revision=article.extracted_registry_revision,
+            extractor_version=article.extractor_version,
+        ),
         observations=[observation_read(o) for o in observations],
     )
 

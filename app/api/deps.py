@@ -15,6 +15,7 @@ from app.config import Settings
 from app.db import InlineReaderDep, read_inline
 from app.errors import StancelineError
 from app.ingest import RegistryCache
+from app.jobs.extraction import Announcer
 from app.models import ApiKey
 from app.schemas import ErrorBody
 
@@ -31,8 +32,15 @@ async def get_registry_cache(request: Request) -> RegistryCache:
     return cache
 
 
+async def get_announcer(request: Request) -> Announcer | None:
+    """Who to tell about newly queued extractions (app.main sets it: the local workers or the broker)."""
+    announcer: Announcer | None = getattr(request.app.state, "extraction_announcer", None)
+    return announcer
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RegistryCacheDep = Annotated[RegistryCache, Depends(get_registry_cache)]
+AnnouncerDep = Annotated[Announcer | None, Depends(get_announcer)]
 
 _bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")

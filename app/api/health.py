@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from app import migrate
 from app.db import DatabaseUnavailable, InlineReaderDep, read_inline
-from app.schemas import Health
+from app.schemas import ExtractionQueue, Health
+from app.store import extraction_queue as queue_store
 
 router = APIRouter(tags=["health"])
 
@@ -29,7 +30,8 @@ def _database_state(session: Session) -> tuple[str, str | None, str | None]:
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 async def get_readiness(request: Request, reader: InlineReaderDep) -> JSONResponse:
     """The database answers, within STANCELINE_DB_CONNECT_TIMEOUT_SECONDS, and its schema is at
-    the latest migration."""
+    the latest migration. `extraction` says how many articles wait for extraction and for how long
+    (a backlog is still ready: ingest goes on storing)."""
     try:
         dialect, revision, head = await read_inline(request, reader, _database_state)
     except (SQLAlchemyError, DatabaseUnavailable):
@@ -37,4 +39,13 @@ async def get_readiness(request: Request, reader: InlineReaderDep) -> JSONRespon
     if revision != head:
         content = {"status": "unavailable", "database": "migrations pending", "revision": revision}
         return JSONResponse(status_code=503, content=content)
-    return JSONResponse(content={"status": "ok", "database": dialect, "revision": revision})
+    queue = await read_inline(request, reader, queue_store.queue_state)
+    pool = getattr(request.app.state, "extraction_pool", None)
+    detail = ExtractionQueue(
+        pending=queue.pending,
+        failed=queue.failed,
+        lag_seconds=round(queue.lag_seconds(), 3),
+        local_workers=len(pool.pids()) if pool is not None else None,
+    )
+    ready = Health(status="ok", database=dialect, revision=revision, extraction=detail)
+    return JSONResponse(content=ready.model_dump(mode="json", exclude_none=True))

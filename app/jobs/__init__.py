@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.jobs import broker, reextract
+from app.jobs.extraction import Announcer
 from app.jobs.inprocess import InProcessRunner
+from app.jobs.pool import ExtractionPool
 
 logger = logging.getLogger(__name__)
 
@@ -35,3 +37,18 @@ def dispatch(
     if runner is None:
         raise RuntimeError("no broker and no in-process runner to start the job")
     runner.start(job_id)
+
+
+def extraction_pool(settings: Settings, factory: sessionmaker[Session]) -> ExtractionPool | None:
+    """This process's local extraction workers: none when a broker's Celery workers extract, or
+    when `extraction_workers` is 0 (another process drains the queue)."""
+    if settings.broker_url or settings.extraction_workers == 0:
+        return None
+    return ExtractionPool(settings, factory, processes=settings.extraction_workers)
+
+
+def extraction_announcer(settings: Settings, pool: ExtractionPool | None) -> Announcer | None:
+    """Who hears of newly queued articles: the Celery workers (a task naming them) or the local ones."""
+    if settings.broker_url:
+        return lambda article_ids: broker.send(settings, broker.EXTRACT_ARTICLES, article_ids)
+    return pool.announce if pool is not None else None

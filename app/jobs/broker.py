@@ -14,6 +14,8 @@ REEXTRACT_CHUNK = "stanceline.reextract.chunk"
 FEEDS_POLL_DUE = "stanceline.feeds.poll_due"
 FEEDS_POLL = "stanceline.feeds.poll"
 BACKGROUND_ROUND = "stanceline.background.round"
+EXTRACT_ARTICLES = "stanceline.extraction.articles"
+EXTRACT_PENDING = "stanceline.extraction.pending"
 
 
 def worker_command(python: str, *, queue: str, name: str, concurrency: int = 1) -> list[str]:
@@ -85,6 +87,12 @@ def _beat_schedule(settings: Settings, background_every: float) -> dict[str, dic
             "task": FEEDS_POLL_DUE,
             "schedule": settings.feed_poll_seconds,
             "options": {"expires": settings.feed_poll_seconds},
+        },
+        # articles whose announcement was lost, or whose retry is due
+        "extract-pending": {
+            "task": EXTRACT_PENDING,
+            "schedule": background_every,
+            "options": {"expires": background_every},
         },
         "shift-refresh-and-webhooks": {
             "task": BACKGROUND_ROUND,

@@ -12,7 +12,7 @@ import logging
 from celery import Task, shared_task
 
 from app import background, feeds
-from app.jobs import broker, reextract, worker
+from app.jobs import broker, extraction, reextract, worker
 
 logger = logging.getLogger(__name__)
 
@@ -94,3 +94,21 @@ def background_round() -> None:
     """Refresh queued shift series and deliver due webhooks (the shift alerts)."""
     runtime = worker.runtime()
     background.run_once(runtime.settings, runtime.factory)
+
+
+@shared_task(name=broker.EXTRACT_ARTICLES)
+def extract_articles(article_ids: list[int]) -> int:
+    """Extract newly queued articles (those still pending); failures are recorded on each article
+    and retried by the pending sweep after their backoff."""
+    runtime = worker.runtime()
+    outcome = extraction.extract_listed(
+        runtime.factory, article_ids, settings=runtime.settings, cache=runtime.cache
+    )
+    return outcome.done
+
+
+@shared_task(name=broker.EXTRACT_PENDING)
+def extract_pending() -> int:
+    """Drain the extraction queue: articles whose task was lost, or whose retry is due."""
+    runtime = worker.runtime()
+    return extraction.drain(runtime.factory, settings=runtime.settings, cache=runtime.cache).done

@@ -61,6 +61,7 @@ class StoredExtraction(NamedTuple):
     extracted_registry_revision: int | None
     extractor_version: str | None
     has_automatic: bool  # any automatic observation, reviewed or not
+    extraction_state: str | None  # `pending` while waiting for the extraction workers
 
 
 def list_stored_extractions(
@@ -83,6 +84,7 @@ def list_stored_extractions(
                 Article.extracted_registry_revision,
                 Article.extractor_version,
                 automatic,
+                Article.extraction_state,
             ).where(column.in_(values[start : start + IN_CHUNK]))
             found.extend(StoredExtraction(*row) for row in session.execute(stmt))
     return found

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Table, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.models import Actor, Observation, ObservationDaily, Topic, UTCDateTime
-from app.store import aggregates
+from app.store import aggregates, data_state
 from app.store.filters import ObservationFilter
 from app.store.keyset import after_key
 
@@ -60,6 +60,14 @@ def count_article_observations(session: Session, *, article_id: int) -> int:
     return int(session.scalar(stmt) or 0)
 
 
+def count_observations_of(session: Session, *, article_ids: Sequence[int]) -> int:
+    """Observations stored for any of the listed articles."""
+    if not article_ids:
+        return 0
+    stmt = select(func.count()).select_from(Observation).where(Observation.article_id.in_(list(article_ids)))
+    return int(session.scalar(stmt) or 0)
+
+
 def has_automatic(session: Session, *, article_id: int) -> bool:
     """Whether the article has an automatic observation (reviewed or not)."""
     stmt = (
@@ -76,6 +84,8 @@ def add_observations(session: Session, *, rows: Sequence[dict[str, Any]]) -> agg
 
     Returns the rows' aggregate deltas, which the write's use case applies (`aggregates.apply`).
     """
+    if rows:  # new rows are listed (/v1/stances) even where their deltas cancel out in the aggregates
+        data_state.mark_changed(session)
     if len(rows) >= BULK_ROWS:
         return _insert_in_bulk(session, rows)
     if rows:
@@ -142,6 +152,8 @@ def _delete(session: Session, *where: ColumnElement[bool]) -> tuple[int, aggrega
         delete(Observation).where(*where).returning(*_REMOVED).execution_options(synchronize_session=False)
     ).mappings()
     rows = list(removed)
+    if rows:  # rejected rows leave the aggregates alone, but not the lists that show them
+        data_state.mark_changed(session)
     return len(rows), aggregates.deltas_of(rows, sign=-1)
 
 

@@ -9,7 +9,12 @@ from app.main import create_app
 
 
 def test_healthz_and_readyz(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok", "database": None, "revision": None}
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "database": None,
+        "revision": None,
+        "extraction": None,
+    }
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["status"] == "ok"

@@ -31,7 +31,8 @@ export function wireAddForm({ cardOptions, onIngested, status }) {
     say("Ingesting…");
     clear(result);
     try {
-      const outcome = await api("/v1/articles", { method: "POST", body });
+      // wait: the form shows what was extracted, so it asks for the extraction in the answer
+      const outcome = await api("/v1/articles?wait=true", { method: "POST", body });
       const article = await api(`/v1/articles/${outcome.article_id}`);
       onIngested();
       const count = article.observations.length;
