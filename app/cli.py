@@ -281,7 +281,7 @@ def ingest_file(
     tally = _ingest_rows(
         _settings(database_url), _read_articles(file), batch_size, "articles", wait=wait, workers=workers
     )
-    console.print(", ".join(f"{k}: {v}" for k, v in sorted(tally.items())))
+    console.print(", ".join(f"{k}: {v}" for k, v in sorted(tally.items())), soft_wrap=True)
     if tally["error"] or tally["extraction_failed"]:
         raise typer.Exit(code=1)
 

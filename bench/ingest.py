@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import statistics
 import time
@@ -212,7 +211,7 @@ def _end_to_end(
 ) -> Result:
     """From the first batch posted to the last article extracted, with `workers` extraction
     processes already started (their parser loaded): the rate at which a backlog is worked off."""
-    settings = _settings(url, workers=workers, shifts=os.environ.get("BENCH_SHIFTS", "deferred"))
+    settings = _settings(url, workers=workers)
     with _client(settings) as client:
         factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
         batch_ingest(client, texts[: 4 * workers], wait=False)()  # starts the workers, loads their parser
@@ -241,9 +240,8 @@ def _end_to_end(
     )
 
 
-def _settings(url: str, *, workers: int, shifts: str = "deferred") -> Settings:
+def _settings(url: str, *, workers: int) -> Settings:
     return Settings(
-        shift_detection=shifts,
         database_url=url,
         log_level="WARNING",
         extraction_engine="rules",

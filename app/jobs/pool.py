@@ -6,18 +6,23 @@ answered, or a look at the queue every few seconds: a backlog left by a crash or
 process). A worker that dies (killed, out of memory) is started again; the articles it had
 claimed wait out their lease and are taken again (app.jobs.extraction says why none is extracted
 twice). Processes, not threads: extraction is CPU work, and a process per core runs in parallel.
+
+Each worker hears from its parent through a pipe of its own: a byte wakes it, the end of the
+pipe stops it. The end comes when the parent closes it and also when the parent dies, however
+(SIGKILL included), so no worker outlives its parent. A pipe has no lock a process killed at the
+wrong moment could leave held (a shared multiprocessing.Event has one).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import threading
 import time
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from multiprocessing.synchronize import Event as ProcessEvent
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,9 +38,28 @@ CHECK_SECONDS = 1.0  # how often it checks that its workers are alive
 MAX_IDLE_BACKOFF_SECONDS = 30.0
 
 
-def run_worker(settings: Settings, wake: ProcessEvent, stop: ProcessEvent) -> None:
+class ParentLine:
+    """A worker's end of its pipe: waits for a wake-up, and knows when its parent is gone."""
+
+    def __init__(self, reader: Connection) -> None:
+        self._reader, self.ended = reader, False
+
+    def wait(self, timeout: float) -> None:
+        if self.ended or not self._reader.poll(timeout):
+            return
+        try:
+            self.ended = not os.read(self._reader.fileno(), 4096)  # b"": the parent closed it, or died
+        except OSError:
+            self.ended = True
+
+    def should_stop(self) -> bool:
+        self.wait(0)
+        return self.ended
+
+
+def run_worker(settings: Settings, reader: Connection) -> None:
     """A worker process's life: drain the queue, wait for a wake-up or the next poll, again, until
-    told to stop or its parent is gone. A failing database makes it wait longer between tries
+    its parent closes the pipe or is gone. A failing database makes it wait longer between tries
     (doubling, up to 30 s) rather than exit."""
     from app.db import make_engine, make_sessionmaker
     from app.ingest import RegistryCache
@@ -46,25 +70,33 @@ def run_worker(settings: Settings, wake: ProcessEvent, stop: ProcessEvent) -> No
     engine = make_engine(settings)
     factory = make_sessionmaker(engine)
     cache = RegistryCache()
+    line = ParentLine(reader)
     backoff = settings.extraction_poll_seconds
-    parent = os.getppid()
-
-    def should_stop() -> bool:
-        # a parent killed with SIGKILL cannot stop its workers: they notice it is gone
-        return stop.is_set() or os.getppid() != parent
-
     try:
-        while not should_stop():
-            wake.clear()
+        while not line.should_stop():
             try:
-                extraction.drain(factory, settings=settings, cache=cache, should_stop=should_stop)
+                extraction.drain(factory, settings=settings, cache=cache, should_stop=line.should_stop)
                 backoff = settings.extraction_poll_seconds
             except Exception:
                 logger.warning("extraction.worker_round_failed wait=%.1fs", backoff, exc_info=True)
                 backoff = min(MAX_IDLE_BACKOFF_SECONDS, backoff * 2)
-            wake.wait(backoff)
+            line.wait(backoff)
     finally:
         engine.dispose()
+
+
+class _Worker:
+    def __init__(self, process: BaseProcess, writer: Connection) -> None:
+        self.process, self.writer = process, writer
+        os.set_blocking(writer.fileno(), False)  # a full pipe already holds plenty of wake-ups
+
+    def wake(self) -> None:
+        # full (BlockingIOError: wake-ups enough are waiting) or closed (the worker died): no matter
+        with contextlib.suppress(OSError):
+            os.write(self.writer.fileno(), b"\0")
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 class ExtractionPool:
@@ -75,11 +107,9 @@ class ExtractionPool:
         self._context = multiprocessing.get_context(
             "spawn"
         )  # no fork: the parent holds threads and connections
-        self._wake: ProcessEvent = self._context.Event()
-        self._stop: ProcessEvent = self._context.Event()
         self._closing = threading.Event()
         self._started = threading.Event()
-        self._processes: list[BaseProcess] = []
+        self._workers: list[_Worker] = []
         self._lock = threading.Lock()
         self._supervisor = threading.Thread(target=self._supervise, name="stanceline-extraction", daemon=True)
 
@@ -94,11 +124,15 @@ class ExtractionPool:
     def announce(self, article_ids: list[int]) -> None:
         """New pending articles were committed: start the workers if they are not up, wake them."""
         self._started.set()
-        self._wake.set()
+        with self._lock:
+            for worker in self._workers:
+                worker.wake()
 
     def pids(self) -> list[int]:
         with self._lock:
-            return [p.pid for p in self._processes if p.pid is not None and p.is_alive()]
+            return [
+                w.process.pid for w in self._workers if w.process.pid is not None and w.process.is_alive()
+            ]
 
     def _supervise(self) -> None:
         while not self._closing.is_set():
@@ -122,39 +156,44 @@ class ExtractionPool:
             if self._closing.is_set():
                 return
             alive = []
-            for process in self._processes:
-                if process.is_alive():
-                    alive.append(process)
-                else:
-                    logger.warning("extraction.worker_died pid=%s exitcode=%s", process.pid, process.exitcode)
-                    process.close()
+            for worker in self._workers:
+                if worker.process.is_alive():
+                    alive.append(worker)
+                    continue
+                logger.warning(
+                    "extraction.worker_died pid=%s exitcode=%s", worker.process.pid, worker.process.exitcode
+                )
+                worker.close()
+                worker.process.close()
             while len(alive) < self._size:
-                process = self._spawn()
-                alive.append(process)
-            self._processes = alive
+                alive.append(self._spawn())
+            self._workers = alive
 
-    def _spawn(self) -> BaseProcess:
-        args: tuple[Any, ...] = (self._settings, self._wake, self._stop)
-        process = self._context.Process(target=run_worker, args=args, name="stanceline-extract", daemon=True)
+    def _spawn(self) -> _Worker:
+        reader, writer = self._context.Pipe(duplex=False)
+        process = self._context.Process(
+            target=run_worker, args=(self._settings, reader), name="stanceline-extract", daemon=True
+        )
         process.start()
+        reader.close()  # the child has its own copy; the parent keeps only the writing end
         logger.info("extraction.worker_started pid=%s", process.pid)
-        return process
+        return _Worker(process, writer)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the workers after the article each has in hand (its transaction commits or rolls
         back; a claimed article not begun waits out its lease)."""
         self._closing.set()
         self._started.set()
-        self._stop.set()
-        self._wake.set()
-        deadline = time.monotonic() + timeout
         with self._lock:
-            processes, self._processes = self._processes, []
-        for process in processes:
-            process.join(max(0.0, deadline - time.monotonic()))
-            if process.is_alive():
-                logger.warning("extraction.worker_killed pid=%s: did not stop in time", process.pid)
-                process.kill()
-                process.join(5)
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.close()
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                logger.warning("extraction.worker_killed pid=%s: did not stop in time", worker.process.pid)
+                worker.process.kill()
+                worker.process.join(5)
         if self._supervisor.is_alive():
             self._supervisor.join(timeout=5)

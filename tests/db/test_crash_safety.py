@@ -89,7 +89,22 @@ def _ingest(url: str, corpus: Path) -> subprocess.Popen[bytes]:
         "--database-url",
         url,
     ]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # a session of its own: its extraction workers are in its process group, and only it is killed
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+def _group_ends(group: int, timeout: float = 15.0) -> bool:
+    """Whether every process of `group` (the killed command's extraction workers) is gone in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _check_kill_and_resume(url: str, tmp_path: Path) -> None:
@@ -111,7 +126,8 @@ def _check_kill_and_resume(url: str, tmp_path: Path) -> None:
         assert process.poll() is None, "the ingest finished before it could be killed"
         process.send_signal(signal.SIGKILL)
         process.wait()
-        time.sleep(1.0)  # the orphaned extraction workers see their parent gone and stop
+        # the orphaned extraction workers see their parent's pipe end, finish the article in hand, stop
+        assert _group_ends(process.pid), "extraction workers outlived the killed command"
         # read in this order, an article extracted between the two reads is not taken for partial
         waiting = _stored(engine, pending=True)
         after_kill = _stored(engine)

@@ -13,7 +13,7 @@ from app import shifts
 from app.config import Settings
 from app.models import ShiftRefresh, utcnow
 from app.store import shift_queue
-from tests.factories import make_actor, make_topic
+from tests.factories import make_actor, make_article, make_topic
 
 
 @pytest.fixture
@@ -47,3 +47,18 @@ def test_without_settling_every_queued_series_is_refreshed(
     assert shift_queue.count_queued(session) == 0
     shift_queue.enqueue(session, pairs=series)
     assert shifts.process_queue(session, settings=Settings(shift_settle_seconds=0)) == 3
+
+
+def test_while_articles_wait_for_extraction_series_settle_longer(
+    session: Session, series: list[tuple[int, int]]
+) -> None:
+    settings = Settings(shift_settle_seconds=3, shift_settle_backlog_seconds=60)
+    shift_queue.enqueue(session, pairs=series)
+    session.execute(update(ShiftRefresh).values(queued_at=utcnow() - timedelta(seconds=10)))
+    waiting = make_article(session).article
+    waiting.extraction_state = "pending"
+    session.flush()
+    assert shifts.process_queue(session, settings=settings) == 0  # a backlog: 60 s, not 3
+    waiting.extraction_state = "done"
+    session.flush()
+    assert shifts.process_queue(session, settings=settings) == 3

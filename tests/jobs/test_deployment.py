@@ -27,6 +27,7 @@ def test_celery_acknowledges_late_and_hands_lost_tasks_on() -> None:
     assert {entry["task"] for entry in conf.beat_schedule.values()} == {
         broker.FEEDS_POLL_DUE,
         broker.BACKGROUND_ROUND,
+        broker.EXTRACT_PENDING,
     }
     with pytest.raises(ValueError, match="STANCELINE_BROKER_URL"):
         broker.make_celery(Settings())
