@@ -17,7 +17,7 @@ from app.api import extract as extract_api
 from app.api import feeds as feeds_api
 from app.api import jobs as jobs_api
 from app.api.deps import ACCESS_ERRORS, ReadAccess, key_refusal
-from app.api.read_cache import ReadCache
+from app.api.read_cache import ReadCache, RevisionReads
 from app.background import BackgroundWorker
 from app.config import Settings, get_settings
 from app.db import (
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry_cache = RegistryCache()
     app.state.read_cache = ReadCache.for_settings(settings)
+    app.state.revision_reads = RevisionReads()
     install_error_handlers(app, key_refusal=key_refusal)
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds

@@ -2,17 +2,27 @@
 
 `stanceline serve --workers 2` on a free port against a copy of the corpus (public reads, log
 level WARNING), driven by wrk (Debian's package: one thread, 32 connections) or, without wrk, an
-asyncio httpx client with 32 connections. The requests cycle through every (topic, actor) series
-of the corpus: GET /v1/timelines?topic=T&actor=A&interval=week. Run as the server runs by default
-(each worker keeps finished timelines while the data is unchanged: after the first pass, reads are
-answered from memory) and again with the cache off (every request computes its timeline). Each
-load is measured after a discarded run of the same load (up to 4 s) that warms the server.
+asyncio httpx client with 32 connections. Each load is measured after a discarded run of the same
+load (up to 4 s) that warms the server.
 
-The same load on GET /v1/topics (a one-query read) is the baseline: what the framework, the
-database session and the client cost on this machine in this run.
+The floor is the same load on GET /healthz, a minimal JSON answer of the same app (no database):
+what the framework, the server and the client cost on this machine in this run. Every other
+figure is a ratio to it.
 
-Memory: the peak resident set (VmHWM in /proc) of each server process after the load and two
-ingested articles; the figure is the largest worker's (the total over the supervisor, the
+Timelines: the requests cycle through every (topic, actor) series of the corpus: GET
+/v1/timelines?topic=T&actor=A&interval=week. Run as the server runs by default (each worker keeps
+finished reads while the data is unchanged: after the first pass, reads are answered from memory)
+and again with the cache off (every request computes its timeline).
+
+The other cached reads, each on its own, cycling through several URLs as the timelines do: topics
+and one topic, actors (filters, a page) and one actor, stance pages (the first three pages of
+twenty series, followed by their keyset cursors), shifts (20 series' shifts are detected in the
+copy before the server starts), compare of two states and the agreement network of each topic.
+Each URL is first asked four times in turn (so that both workers hold it), then the load runs as
+above. The target is 0.7x the floor for each.
+
+Memory: the peak resident set (VmHWM in /proc) of each server process after the timeline load
+and two ingested articles (before the other reads); the figure is the largest worker's (the total over the supervisor, the
 workers and uvicorn's helper process is in the details), with the rules engine and then with
 the embeddings engine (whose model loads on the first ingest).
 """
@@ -36,16 +46,24 @@ from typing import IO, Any
 
 import httpx
 import psycopg
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from app import shifts
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker, session_scope
 from app.extraction import ENGINES
-from bench.corpus import SHAPE, Corpus, _admin, postgres_database
+from app.models import Actor, Topic
+from bench.corpus import BLOC, SHAPE, Corpus, _admin, postgres_database
 from bench.ingest import admin_key, corpus
 from bench.stats import Result, percentile
 
 CONNECTIONS = 32
 WORKERS = 2
-FLOOR_PATH = "/v1/topics"
+FLOOR_PATH = "/healthz"
+READ_TARGET = 0.7  # each cached read, as a share of the floor's requests/s
+# non-members of the corpus's bloc: refreshing their shifts does not recompute the bloc's roll-up
+SHIFT_STATES = range(27, 31)
 
 
 def _free_port() -> int:
@@ -132,6 +150,53 @@ def _series_paths() -> list[str]:
         for a in range(SHAPE.states)
         for t in range(SHAPE.topics)
     ]
+
+
+def _detect_shifts(url: str) -> int:
+    """Record the shifts of a few series in the served copy (the corpus has none); returns how many."""
+    settings = Settings(database_url=url)
+    engine = make_engine(settings)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            topics = dict(session.execute(select(Topic.slug, Topic.id)).tuples().all())
+            actors = dict(session.execute(select(Actor.slug, Actor.id)).tuples().all())
+            pairs = [
+                (topics[f"bench-topic-{t}"], actors[f"bench-state-{a:02d}"])
+                for t in range(SHAPE.topics)
+                for a in SHIFT_STATES
+            ]
+            return len(shifts.refresh_shifts(session, touched=pairs, settings=settings))
+    finally:
+        engine.dispose()
+
+
+def _read_paths(base: str) -> dict[str, list[str]]:
+    """The URLs each cached read cycles through; stance pages past the first follow their cursors."""
+    topics = [f"bench-topic-{t}" for t in range(SHAPE.topics)]
+    states = [f"bench-state-{a:02d}" for a in range(SHAPE.states)]
+    pages = []
+    with httpx.Client(base_url=base, timeout=120) as client:
+        for topic in topics:
+            for state in states[:4]:
+                path = f"/v1/stances?topic={topic}&actor={state}&limit=100"
+                for _ in range(3):
+                    pages.append(path)
+                    cursor = client.get(path).raise_for_status().json()["next_cursor"]
+                    if cursor is None:
+                        break
+                    path = f"/v1/stances?topic={topic}&actor={state}&limit=100&cursor={cursor}"
+    return {
+        "/v1/topics": ["/v1/topics", "/v1/topics?limit=2"],
+        "/v1/topics/{slug}": [f"/v1/topics/{t}" for t in topics],
+        "/v1/actors": ["/v1/actors", "/v1/actors?kind=state", "/v1/actors?limit=10", "/v1/actors?q=bloc"],
+        "/v1/actors/{slug}": [f"/v1/actors/{a}" for a in [*states, BLOC]],
+        "/v1/stances": pages,
+        "/v1/shifts": ["/v1/shifts", *(f"/v1/shifts?topic={t}" for t in topics)],
+        "/v1/compare": [
+            f"/v1/compare?topic={t}&actor={states[a]}&actor={states[a + 1]}" for t in topics for a in range(4)
+        ],
+        "/v1/network": [f"/v1/network?topic={t}" for t in topics],
+    }
 
 
 def _descendants(pid: int) -> list[int]:
@@ -273,8 +338,8 @@ def _warm_up(seconds: float) -> float:
     return min(4.0, seconds) if seconds >= 2 else 0.0
 
 
-def _warm(base: str, paths: list[str], count: int) -> None:
-    with httpx.Client(base_url=base, timeout=30) as client:
+def _warm(base: str, paths: list[str], count: int, *, timeout: float = 30) -> None:
+    with httpx.Client(base_url=base, timeout=timeout) as client:
         for i in range(count):
             client.get(paths[i % len(paths)])
 
@@ -283,24 +348,32 @@ def run(source: Corpus, *, seconds: float, with_embeddings: bool = True) -> list
     paths = _series_paths()
     results = []
     drive = _wrk if shutil.which("wrk") else _httpx
+
+    def measured(base: str, load_paths: list[str]) -> dict[str, Any]:
+        # each load is measured after a discarded run of the same load (warm-up, as is usual)
+        if _warm_up(seconds):
+            drive(base, load_paths, _warm_up(seconds))
+        return drive(base, load_paths, seconds)
+
     with corpus_copy(source) as url:
+        recorded = _detect_shifts(url)
         with server(url, engine="rules") as (base, process):
-            # each load is measured after a discarded run of the same load (warm-up, as is usual)
-            # the same load on the smallest read that touches the database: what the framework costs
-            if _warm_up(seconds):
-                drive(base, [FLOOR_PATH], _warm_up(seconds))
-            floor = drive(base, [FLOOR_PATH], seconds)
-            if _warm_up(seconds):
-                drive(base, paths, _warm_up(seconds))
-            load = drive(base, paths, seconds)
+            # the minimal JSON answer of the same app: what the framework costs
+            floor = measured(base, [FLOOR_PATH])
+            load = measured(base, paths)
             _ingest_one(base, url)
             _ingest_one(base, url)  # two, so that each worker most likely took one
+            # before the other reads: computing a network reads a topic's every observation
             rules_memory = memory(process)
+            reads: dict[str, tuple[int, dict[str, Any]]] = {}
+            for name, urls in _read_paths(base).items():
+                # every URL computed in both workers before the load (a network takes seconds)
+                _warm(base, urls, 4 * len(urls), timeout=600)
+                reads[name] = (len(urls), measured(base, urls))
         # every request computed: what a read costs when the data changed since it was last asked for
         with server(url, engine="rules", extra={"STANCELINE_READ_CACHE_MB": "0"}) as (base, _):
-            if _warm_up(seconds):
-                drive(base, paths, _warm_up(seconds))
-            uncached = drive(base, paths, seconds)
+            uncached = measured(base, paths)
+        floor_rate = floor["requests_per_s"]
         rate, p99 = load["requests_per_s"], load["p99_ms"]
         met = rate >= 500 and p99 is not None and p99 <= 50 and load["failed"] == 0
         scenario = f"HTTP GET timeline, {CONNECTIONS} connections, {WORKERS} workers"
@@ -312,8 +385,8 @@ def run(source: Corpus, *, seconds: float, with_embeddings: bool = True) -> list
                 unit="requests/s",
                 value=rate,
                 baseline=f"GET {FLOOR_PATH}",
-                baseline_value=floor["requests_per_s"],
-                ratio=rate / floor["requests_per_s"] if floor["requests_per_s"] else None,
+                baseline_value=floor_rate,
+                ratio=rate / floor_rate if floor_rate else None,
                 target=">= 500/s, p99 <= 50 ms",
                 met=met,
                 details={**load, "series": len(paths), "floor": floor},
@@ -327,15 +400,30 @@ def run(source: Corpus, *, seconds: float, with_embeddings: bool = True) -> list
                 unit="requests/s",
                 value=uncached["requests_per_s"],
                 baseline=f"GET {FLOOR_PATH}",
-                baseline_value=floor["requests_per_s"],
-                ratio=uncached["requests_per_s"] / floor["requests_per_s"]
-                if floor["requests_per_s"]
-                else None,
+                baseline_value=floor_rate,
+                ratio=uncached["requests_per_s"] / floor_rate if floor_rate else None,
                 target="(none)",
                 met=None,
                 details={**uncached, "series": len(paths), "floor": floor},
             )
         )
+        for name, (url_count, read) in reads.items():
+            ratio = read["requests_per_s"] / floor_rate if floor_rate else None
+            results.append(
+                Result(
+                    scenario=f"HTTP GET {name} (cached), {CONNECTIONS} connections, {WORKERS} workers",
+                    engine=source.engine,
+                    size=source.size,
+                    unit="requests/s",
+                    value=read["requests_per_s"],
+                    baseline=f"GET {FLOOR_PATH}",
+                    baseline_value=floor_rate,
+                    ratio=ratio,
+                    target=f">= {READ_TARGET}x GET {FLOOR_PATH}",
+                    met=ratio is not None and ratio >= READ_TARGET and read["failed"] == 0,
+                    details={**read, "urls": url_count, "shifts_recorded": recorded, "floor": floor},
+                )
+            )
         results.append(_rss_result(source, "rules", rules_memory))
         if "embeddings" in ENGINES and with_embeddings:
             with server(url, engine="embeddings") as (base, process):

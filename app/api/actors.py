@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.orm import Session
 
 from app import registry
 from app.api.convert import actor_read
 from app.api.deps import AdminAccess
 from app.api.jobs import ReextractAfterWriteDep
 from app.api.params import SlugPath
-from app.db import SessionDep
+from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
+from app.db import InlineReaderDep, SessionDep
 from app.errors import NotFound
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
 from app.schemas import ActorCreate, ActorKind, ActorRead, ActorUpdate, ActorWritten, Page, QueryText
@@ -18,13 +20,25 @@ from app.store import actors as actor_store
 router = APIRouter(prefix="/actors", tags=["registry"])
 
 
-@router.get("", response_model=Page[ActorRead])
-def list_actors(
+@router.get("", response_model=Page[ActorRead], responses=CACHED_RESPONSES)
+async def list_actors(
+    request: Request,
+    reader: InlineReaderDep,
     session: SessionDep,
     limit: Limit = 100,
     cursor: CursorParam = None,
     kind: ActorKind | None = None,
     q: Annotated[QueryText | None, Query(max_length=200, description="Substring of name or slug")] = None,
+) -> Response:
+    """Actors by slug. The ETag changes whenever the registry does: send it back in
+    `If-None-Match` to get a 304 while it is current."""
+    return await cached_read(
+        request, reader, session, lambda s: json_response(_actor_page(s, limit, cursor, kind, q))
+    )
+
+
+def _actor_page(
+    session: Session, limit: int, cursor: str | None, kind: str | None, q: str | None
 ) -> Page[ActorRead]:
     after = str(decode_cursor(cursor, 1)[0]) if cursor else None
     rows = actor_store.list_actors(session, kind=kind, q=q, after_slug=after, limit=limit + 1)
@@ -56,11 +70,18 @@ def create_actor(
     if not written.created:
         response.status_code = status.HTTP_200_OK
     started = reextraction.start(session, written.reach, reason=f"actor {data.slug} created")
-    return ActorWritten(**dict(get_actor(written.item.slug, session)), reextraction=started)
+    return ActorWritten(**dict(_actor(session, written.item.slug)), reextraction=started)
 
 
-@router.get("/{slug}", response_model=ActorRead, responses={404: {}})
-def get_actor(slug: SlugPath, session: SessionDep) -> ActorRead:
+@router.get("/{slug}", response_model=ActorRead, responses={**CACHED_RESPONSES, 404: {}})
+async def get_actor(
+    slug: SlugPath, request: Request, reader: InlineReaderDep, session: SessionDep
+) -> Response:
+    """One actor (cached as `list_actors`)."""
+    return await cached_read(request, reader, session, lambda s: json_response(_actor(s, slug)))
+
+
+def _actor(session: Session, slug: str) -> ActorRead:
     actor = actor_store.get_actor(session, slug=slug)
     if actor is None:
         raise NotFound("actor", slug)
@@ -78,4 +99,4 @@ def update_actor(
     written = registry.update_actor_with_reach(session, slug, data)
     started = reextraction.start(session, written.reach, reason=f"actor {slug} updated")
     session.expire_all()
-    return ActorWritten(**dict(get_actor(slug, session)), reextraction=started)
+    return ActorWritten(**dict(_actor(session, slug)), reextraction=started)

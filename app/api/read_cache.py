@@ -1,15 +1,18 @@
-"""Finished responses of the timeline reads, kept per process while their data is current.
+"""Finished responses of the read endpoints, kept per process while their data is current.
 
-A timeline is a function of the aggregates, the registry and the server's settings. Every commit
-that changes the aggregates bumps the data revision and every registry write the registry
+A cached read (timelines, compare, network, topics, actors, stances, shifts) is a function of the
+registry, the data and the server's settings, and of nothing else: not of the API key that asks
+(it only decides whether the request gets here) nor of the time it is asked at. Every commit
+that changes what these reads show bumps the data revision and every registry write the registry
 revision (`app.store.data_state`), in the writer's own transaction. So a response computed at
 revisions R stays exact for as long as the database is at R, whichever process wrote: a request
 reads the two counters (one indexed read, on the process's inline-read thread, `app.db.InlineReads`)
 and answers from memory when the URL was computed at them.
 
 Misses are computed in the thread pool, once per URL and revision however many requests ask at
-the same moment, with the session of the request that asked first. Responses carry an ETag made of the revisions, so a client that sends it back in
-`If-None-Match` gets a 304 without a body. The cache holds at most `read_cache_mb` (0: off).
+the same moment, with the session of the request that asked first. Responses carry an ETag made
+of the revisions, so a client that sends it back in `If-None-Match` gets a 304 without a body.
+The cache holds at most `read_cache_mb` (0: off).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -71,7 +75,7 @@ class ReadCache:
 
     @classmethod
     def for_settings(cls, settings: Settings) -> ReadCache:
-        # what else shapes a timeline: the code and the settings it reads
+        # what else shapes a cached read: the code and the settings it reads
         shaping = f"{__version__}|{settings.rollup_member_weight}|{settings.timeline_max_buckets}"
         return cls(
             settings.read_cache_mb * 1024 * 1024, fingerprint=hashlib.sha256(shaping.encode()).hexdigest()[:8]
@@ -146,8 +150,54 @@ class ReadCache:
         self.put(flight[0], flight[1], done.result())
 
 
+class _RevisionRead:
+    def __init__(self) -> None:
+        self.begun = False  # set on the reading thread just before its query
+        self.task: asyncio.Future[Revision] | None = None
+
+
+class RevisionReads:
+    """The (registry, data) revisions for the requests of one process, read once for all the
+    requests waiting at the same moment.
+
+    A request joins a read only while that read has not begun (its query runs after the request
+    arrived, so it sees every commit made before): under load, many requests share one query and
+    one hop to the inline-read thread instead of queueing one each behind it. A read that has
+    begun is never joined; the next request starts a new one. The read is a task of its own, so
+    a request that goes away cancels it for nobody.
+    """
+
+    def __init__(self) -> None:
+        self._read: _RevisionRead | None = None
+
+    async def current(self, request: Request, reader: InlineReader) -> Revision:
+        read = self._read
+        if read is None or read.begun or read.task is None or read.task.done():
+            read = self._read = _RevisionRead()
+            started = read
+
+            def query(session: Session) -> Revision:
+                started.begun = True
+                return data_state.current(session)
+
+            read.task = asyncio.ensure_future(read_inline(request, reader, query))
+            read.task.add_done_callback(_retrieved)
+        return await asyncio.shield(read.task)
+
+
+def _retrieved(task: asyncio.Future[Revision]) -> None:
+    # every waiter gets the error; with none left (all went away) it is not logged as lost
+    if not task.cancelled():
+        task.exception()
+
+
 def _cost(key: str, entry: CachedResponse) -> int:
     return len(entry.body) + len(key) + 200  # the body, the key and the bookkeeping around them
+
+
+def json_response(document: BaseModel) -> Response:
+    """`document` as FastAPI sends a handler's response model (by alias), serialised in one step."""
+    return Response(document.model_dump_json(by_alias=True), media_type="application/json")
 
 
 def _not_modified(request: Request, etag: str) -> bool:
@@ -169,7 +219,8 @@ async def cached_read(
     cache: ReadCache = request.app.state.read_cache
     if not cache.enabled:
         return await run_in_threadpool(compute, session)
-    revision = await read_inline(request, reader, data_state.current)
+    revisions: RevisionReads = request.app.state.revision_reads
+    revision = await revisions.current(request, reader)
     etag = cache.etag(revision)
     if _not_modified(request, etag):
         metrics.count_read_cache("not_modified")

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from app import shifts
 from app.api.formats import TABULAR_RESPONSES, FormatParam, tabular_response
 from app.api.lookups import require_actor_ids, require_topic, require_window
-from app.db import SessionDep
+from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
+from app.db import InlineReaderDep, SessionDep
 from app.schemas import ShiftBasis, ShiftList, ShiftRead, Slug, UTCDateTimeIn
 from app.store import shifts as shift_store
 
@@ -19,8 +22,10 @@ FLAT_COLUMNS = [
 ]  # fmt: skip
 
 
-@router.get("", response_model=ShiftList, responses={**TABULAR_RESPONSES, 422: {}})
-def list_shifts(
+@router.get("", response_model=ShiftList, responses={**TABULAR_RESPONSES, **CACHED_RESPONSES, 422: {}})
+async def list_shifts(
+    request: Request,
+    reader: InlineReaderDep,
     session: SessionDep,
     topic: Annotated[Slug | None, Query(description="Topic slug")] = None,
     actor: Annotated[list[Slug], Query(description="Actor slug; repeat for several")] = [],  # noqa: B006
@@ -38,11 +43,50 @@ def list_shifts(
     include_withdrawn: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: FormatParam = "json",
-) -> Any:
+) -> Response:
     """Detected changes in actors' (roll-up) levels, strongest first, with the observations on both sides.
 
     Every item also carries `time`, `title` and `text`, so the list serves as Grafana annotations.
+
+    The ETag changes whenever the data does (the shift detection's own writes included): send it
+    back in `If-None-Match` to get a 304 while it is current.
     """
+    return await cached_read(
+        request,
+        reader,
+        session,
+        lambda s: _shift_list(
+            s,
+            topic=topic,
+            actor=actor,
+            at_from=at_from,
+            at_to=at_to,
+            min_delta=min_delta,
+            min_confidence=min_confidence,
+            basis=basis,
+            since=since,
+            include_withdrawn=include_withdrawn,
+            limit=limit,
+            format=format,
+        ),
+    )
+
+
+def _shift_list(
+    session: Session,
+    *,
+    topic: str | None,
+    actor: list[str],
+    at_from: datetime | None,
+    at_to: datetime | None,
+    min_delta: float,
+    min_confidence: float,
+    basis: list[ShiftBasis],
+    since: datetime | None,
+    include_withdrawn: bool,
+    limit: int,
+    format: str,
+) -> Response:
     require_window(at_from, at_to)
     topic_id = require_topic(session, topic).id if topic is not None else None
     actor_ids = list(require_actor_ids(session, actor).values()) if actor else None
@@ -61,7 +105,7 @@ def list_shifts(
     )
     items = [ShiftRead.model_validate(annotated(doc)) for doc in shifts.shift_documents(session, rows)]
     if format == "json":
-        return ShiftList(items=items)
+        return json_response(ShiftList(items=items))
     flat = [
         {k: "+".join(v) if k == "basis" else v for k, v in item.model_dump().items() if k in FLAT_COLUMNS}
         for item in items

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.orm import Session
 
 from app import review, shifts
 from app.api.articles import cursor_key
@@ -11,7 +12,8 @@ from app.api.deps import SettingsDep, WriteAccess
 from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, tabular_response
 from app.api.lookups import require_actor_ids, require_topic_ids, require_window
 from app.api.params import RowId
-from app.db import SessionDep
+from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
+from app.db import InlineReaderDep, SessionDep
 from app.errors import NotFound
 from app.pagination import CursorParam, Limit, encode_cursor
 from app.schemas import ObservationCreate, ObservationRead, ObservationUpdate, Page
@@ -26,19 +28,32 @@ COLUMNS = list(ObservationRead.model_fields)
 @router.get(
     "",
     response_model=Page[ObservationRead],
-    responses={**TABULAR_RESPONSES, 422: {}},
+    responses={**TABULAR_RESPONSES, **CACHED_RESPONSES, 422: {}},
 )
-def list_observations(
+async def list_observations(
+    request: Request,
+    reader: InlineReaderDep,
     session: SessionDep,
     filters: Annotated[ObservationFilter, Query()],
     limit: Limit = 100,
     cursor: CursorParam = None,
     format: ExportFormatParam = "json",
-) -> Any:
+) -> Response:
     """Observations in (observed_at, id) order. CSV and NDJSON carry the next cursor in `X-Next-Cursor`.
 
     An unknown actor or topic slug is a 422 naming `actor` or `topic`, as everywhere else.
+
+    The ETag changes whenever the data does (a review included): send it back in `If-None-Match`
+    to get a 304 while it is current.
     """
+    return await cached_read(
+        request, reader, session, lambda s: _observation_page(s, filters, limit, cursor, format)
+    )
+
+
+def _observation_page(
+    session: Session, filters: ObservationFilter, limit: int, cursor: str | None, format: str
+) -> Response:
     if filters.actor:
         require_actor_ids(session, filters.actor)
     if filters.topic:
@@ -51,7 +66,7 @@ def list_observations(
         encode_cursor(items[-1].observed_at.isoformat(), items[-1].id) if len(rows) > limit else None
     )
     if format == "json":
-        return Page[ObservationRead](items=items, next_cursor=next_cursor)
+        return json_response(Page[ObservationRead](items=items, next_cursor=next_cursor))
     headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
     return tabular_response(format, [item.model_dump() for item in items], COLUMNS, "stances", headers)
 
@@ -72,8 +87,17 @@ def create_observation(
     return observation_read(observation)
 
 
-@router.get("/{observation_id}", response_model=ObservationRead, responses={404: {}})
-def get_observation(observation_id: RowId, session: SessionDep) -> ObservationRead:
+@router.get("/{observation_id}", response_model=ObservationRead, responses={**CACHED_RESPONSES, 404: {}})
+async def get_observation(
+    observation_id: RowId, request: Request, reader: InlineReaderDep, session: SessionDep
+) -> Response:
+    """One observation (cached as `list_observations`)."""
+    return await cached_read(
+        request, reader, session, lambda s: json_response(_observation(s, observation_id))
+    )
+
+
+def _observation(session: Session, observation_id: int) -> ObservationRead:
     observation = observation_store.get_observation(session, observation_id=observation_id)
     if observation is None:
         raise NotFound("observation", observation_id)

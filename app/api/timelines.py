@@ -17,7 +17,7 @@ from app.api.deps import SettingsDep
 from app.api.formats import TABULAR_RESPONSES, ExportFormat, FormatParam, tabular_response
 from app.api.lookups import require_actor_ids, require_topic, require_window
 from app.api.params import SlugPath
-from app.api.read_cache import CACHED_RESPONSES, cached_read
+from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
 from app.db import InlineReaderDep, SessionDep
 from app.errors import InvalidInput, LimitExceeded
 from app.models import Topic
@@ -380,8 +380,12 @@ async def get_topic_timeline(
     )
 
 
-@router.get("/compare", response_model=Comparison, responses={**TABULAR_RESPONSES, 422: {}})
-def compare_actors(
+@router.get(
+    "/compare", response_model=Comparison, responses={**TABULAR_RESPONSES, **CACHED_RESPONSES, 422: {}}
+)
+async def compare_actors(
+    request: Request,
+    reader: InlineReaderDep,
     session: SessionDep,
     settings: SettingsDep,
     topic: Annotated[Slug, Query(description="Topic slug")],
@@ -391,8 +395,43 @@ def compare_actors(
     observed_to: ToParam = None,
     rollup: RollupParam = False,
     format: FormatParam = "json",
-) -> Any:
-    """Aligned series of several actors on shared buckets and their distance (|difference|) over time."""
+) -> Response:
+    """Aligned series of several actors on shared buckets and their distance (|difference|) over time.
+
+    The window defaults as the timelines' does (from the data, never from the time of asking), and
+    the ETag changes whenever the data does, as theirs."""
+    return await cached_read(
+        request,
+        reader,
+        session,
+        lambda s: _comparison(
+            s,
+            topic,
+            actor,
+            interval=interval,
+            observed_from=observed_from,
+            observed_to=observed_to,
+            rollup=rollup,
+            format=format,
+            member_weight=settings.rollup_member_weight,
+            max_buckets=settings.timeline_max_buckets,
+        ),
+    )
+
+
+def _comparison(
+    session: Session,
+    topic: str,
+    actor: list[str],
+    *,
+    interval: Interval,
+    observed_from: datetime | None,
+    observed_to: datetime | None,
+    rollup: bool,
+    format: str,
+    member_weight: float,
+    max_buckets: int,
+) -> Response:
     require_window(observed_from, observed_to)
     topic_row = require_topic(session, topic)
     ids = _actor_ids(session, topic_row, actor)
@@ -407,8 +446,8 @@ def compare_actors(
         observed_to=observed_to,
         with_rollup=rollup,
         halflife=None,
-        member_weight=settings.rollup_member_weight,
-        max_buckets=settings.timeline_max_buckets,
+        member_weight=member_weight,
+        max_buckets=max_buckets,
         recent=True,
     )
     result = compare.compare(frame, list(ids))
@@ -417,23 +456,27 @@ def compare_actors(
         rows = [{"topic": topic, **row} for row in distances]
         return tabular_response(format, rows, ["topic", "bucket", "a", "b", "distance"], f"compare-{topic}")
     aligned = levels.records(result.aligned)
-    return Comparison(
-        topic=topic,
-        interval=interval,
-        actors=result.actors,
-        mean_distance=result.mean_distance,
-        pairs=[ComparisonPair.model_validate(p, from_attributes=True) for p in result.pairs],
-        aligned=[{"bucket": row.pop("bucket"), "levels": row} for row in aligned],
-        distances=distances,
+    return json_response(
+        Comparison(
+            topic=topic,
+            interval=interval,
+            actors=result.actors,
+            mean_distance=result.mean_distance,
+            pairs=[ComparisonPair.model_validate(p, from_attributes=True) for p in result.pairs],
+            aligned=[{"bucket": row.pop("bucket"), "levels": row} for row in aligned],
+            distances=distances,
+        )
     )
 
 
 @router.get(
     "/network",
     response_model=NetworkRead,
-    responses={200: {"content": {"application/graphml+xml": {}}}, 422: {}},
+    responses={200: {"content": {"application/graphml+xml": {}}}, **CACHED_RESPONSES, 422: {}},
 )
-def get_network(
+async def get_network(
+    request: Request,
+    reader: InlineReaderDep,
     session: SessionDep,
     topic: Annotated[Slug, Query(description="Topic slug")],
     observed_from: FromParam = None,
@@ -442,8 +485,28 @@ def get_network(
         float, Query(ge=0, lt=1, description="|mean| above which an actor takes a side")
     ] = 0.15,
     format: Annotated[Literal["json", "graphml"], Query()] = "json",
-) -> Any:
-    """Actor-actor agreement (congruence): actors on the same side of the topic in the window."""
+) -> Response:
+    """Actor-actor agreement (congruence): actors on the same side of the topic in the window.
+
+    Computed from the observations themselves; the ETag changes whenever they do (a review
+    included): send it back in `If-None-Match` to get a 304 while it is current."""
+    return await cached_read(
+        request,
+        reader,
+        session,
+        lambda s: _network(s, topic, observed_from, observed_to, threshold=threshold, format=format),
+    )
+
+
+def _network(
+    session: Session,
+    topic: str,
+    observed_from: datetime | None,
+    observed_to: datetime | None,
+    *,
+    threshold: float,
+    format: str,
+) -> Response:
     require_window(observed_from, observed_to)
     topic_row = require_topic(session, topic)
     rows = timeline_store.observation_rows(
@@ -452,9 +515,11 @@ def get_network(
     result = network.congruence(rows, threshold=threshold)
     if format == "graphml":
         return Response(network.to_graphml(result), media_type="application/graphml+xml")
-    return NetworkRead(
-        topic=topic,
-        threshold=threshold,
-        nodes=[NetworkNode.model_validate(n, from_attributes=True) for n in result.nodes],
-        edges=[NetworkEdge.model_validate(e, from_attributes=True) for e in result.edges],
+    return json_response(
+        NetworkRead(
+            topic=topic,
+            threshold=threshold,
+            nodes=[NetworkNode.model_validate(n, from_attributes=True) for n in result.nodes],
+            edges=[NetworkEdge.model_validate(e, from_attributes=True) for e in result.edges],
+        )
     )

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
+from sqlalchemy.orm import Session
 
 from app import registry
 from app.api.convert import topic_read
 from app.api.deps import AdminAccess
 from app.api.jobs import ReextractAfterWriteDep
 from app.api.params import SlugPath
-from app.db import SessionDep
+from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
+from app.db import InlineReaderDep, SessionDep
 from app.errors import NotFound
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
 from app.schemas import Page, TopicCreate, TopicRead, TopicUpdate, TopicWritten
@@ -16,8 +18,20 @@ from app.store import topics as topic_store
 router = APIRouter(prefix="/topics", tags=["registry"])
 
 
-@router.get("", response_model=Page[TopicRead])
-def list_topics(session: SessionDep, limit: Limit = 100, cursor: CursorParam = None) -> Page[TopicRead]:
+@router.get("", response_model=Page[TopicRead], responses=CACHED_RESPONSES)
+async def list_topics(
+    request: Request,
+    reader: InlineReaderDep,
+    session: SessionDep,
+    limit: Limit = 100,
+    cursor: CursorParam = None,
+) -> Response:
+    """Topics by slug. The ETag changes whenever the registry does: send it back in
+    `If-None-Match` to get a 304 while it is current."""
+    return await cached_read(request, reader, session, lambda s: json_response(_topic_page(s, limit, cursor)))
+
+
+def _topic_page(session: Session, limit: int, cursor: str | None) -> Page[TopicRead]:
     after = str(decode_cursor(cursor, 1)[0]) if cursor else None
     rows = topic_store.list_topics(session, after_slug=after, limit=limit + 1)
     items = rows[:limit]
@@ -49,11 +63,18 @@ def create_topic(
     if not written.created:
         response.status_code = status.HTTP_200_OK
     started = reextraction.start(session, written.reach, reason=f"topic {data.slug} created")
-    return TopicWritten(**dict(get_topic(written.item.slug, session)), reextraction=started)
+    return TopicWritten(**dict(_topic(session, written.item.slug)), reextraction=started)
 
 
-@router.get("/{slug}", response_model=TopicRead, responses={404: {}})
-def get_topic(slug: SlugPath, session: SessionDep) -> TopicRead:
+@router.get("/{slug}", response_model=TopicRead, responses={**CACHED_RESPONSES, 404: {}})
+async def get_topic(
+    slug: SlugPath, request: Request, reader: InlineReaderDep, session: SessionDep
+) -> Response:
+    """One topic (cached as `list_topics`)."""
+    return await cached_read(request, reader, session, lambda s: json_response(_topic(s, slug)))
+
+
+def _topic(session: Session, slug: str) -> TopicRead:
     topic = topic_store.get_topic(session, slug=slug)
     if topic is None:
         raise NotFound("topic", slug)
@@ -71,4 +92,4 @@ def update_topic(
     written = registry.update_topic_with_reach(session, slug, data)
     started = reextraction.start(session, written.reach, reason=f"topic {slug} updated")
     session.expire_all()
-    return TopicWritten(**dict(get_topic(slug, session)), reextraction=started)
+    return TopicWritten(**dict(_topic(session, slug)), reextraction=started)
