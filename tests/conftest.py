@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from app import auth, migrate, registry
-from app.api.articles import get_read_scope
+from app.api.deps import get_read_scope
 from app.config import Settings
 from app.db import InlineReader, get_inline_reader, get_session, make_engine
 from app.main import create_app

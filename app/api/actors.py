@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from app import registry
 from app.api.convert import actor_read
-from app.api.deps import AdminAccess
+from app.api.deps import AdminAccess, ReadScopeDep
 from app.api.jobs import ReextractAfterWriteDep
 from app.api.params import SlugPath
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/actors", tags=["registry"])
 async def list_actors(
     request: Request,
     reader: InlineReaderDep,
-    session: SessionDep,
+    read_scope: ReadScopeDep,
     limit: Limit = 100,
     cursor: CursorParam = None,
     kind: ActorKind | None = None,
@@ -33,7 +33,7 @@ async def list_actors(
     """Actors by slug. The ETag changes whenever the registry does: send it back in
     `If-None-Match` to get a 304 while it is current."""
     return await cached_read(
-        request, reader, session, lambda s: json_response(_actor_page(s, limit, cursor, kind, q))
+        request, reader, read_scope, lambda s: json_response(_actor_page(s, limit, cursor, kind, q))
     )
 
 
@@ -75,10 +75,10 @@ def create_actor(
 
 @router.get("/{slug}", response_model=ActorRead, responses={**CACHED_RESPONSES, 404: {}})
 async def get_actor(
-    slug: SlugPath, request: Request, reader: InlineReaderDep, session: SessionDep
+    slug: SlugPath, request: Request, reader: InlineReaderDep, read_scope: ReadScopeDep
 ) -> Response:
     """One actor (cached as `list_actors`)."""
-    return await cached_read(request, reader, session, lambda s: json_response(_actor(s, slug)))
+    return await cached_read(request, reader, read_scope, lambda s: json_response(_actor(s, slug)))
 
 
 def _actor(session: Session, slug: str) -> ActorRead:

@@ -2,18 +2,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
-from sqlalchemy.orm import Session, sessionmaker
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from app import ingest, metrics, shifts
 from app.api.convert import article_detail, article_read
-from app.api.deps import AdminAccess, AnnouncerDep, RegistryCacheDep, SettingsDep, WriteAccess
+from app.api.deps import AdminAccess, AnnouncerDep, ReadScopeDep, RegistryCacheDep, SettingsDep, WriteAccess
 from app.api.lookups import require_window
 from app.api.params import RowId
-from app.db import SessionDep, session_scope
+from app.db import SessionDep
 from app.errors import LimitExceeded, NotFound
 from app.jobs import extraction
 from app.pagination import CursorParam, Limit, decode_time_cursor, encode_cursor
@@ -39,16 +37,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input; 
 
 
 # --- the work an ingest does before its write transaction ---------------------------------------
-
-
-async def get_read_scope(request: Request) -> ingest.ReadScope:
-    """Short read-only units of work on the request pool, for what a write request does before
-    its own unit of work (SessionDep) begins, and so before it holds SQLite's write lock."""
-    factory: sessionmaker[Session] = request.app.state.sessionmaker
-    return partial(session_scope, factory, write=False)
-
-
-ReadScopeDep = Annotated[ingest.ReadScope, Depends(get_read_scope)]
 
 
 def defer_extraction(

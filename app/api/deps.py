@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, params
@@ -9,12 +10,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import solve_dependencies
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import auth
 from app.config import Settings
-from app.db import InlineReaderDep, read_inline
+from app.db import InlineReaderDep, read_inline, session_scope
 from app.errors import StancelineError
-from app.ingest import RegistryCache
+from app.ingest import ReadScope, RegistryCache
 from app.jobs.extraction import Announcer
 from app.models import ApiKey
 from app.schemas import ErrorBody
@@ -38,7 +40,16 @@ async def get_announcer(request: Request) -> Announcer | None:
     return announcer
 
 
+async def get_read_scope(request: Request) -> ReadScope:
+    """Short read-only units of work on the request pool: what a write request does before its
+    own unit of work (SessionDep) begins, and so before it holds SQLite's write lock; and what a
+    cached read computes with on a miss (a hit needs no session at all)."""
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    return partial(session_scope, factory, write=False)
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+ReadScopeDep = Annotated[ReadScope, Depends(get_read_scope)]
 RegistryCacheDep = Annotated[RegistryCache, Depends(get_registry_cache)]
 AnnouncerDep = Annotated[Announcer | None, Depends(get_announcer)]
 

@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from app import dry_run
-from app.api.articles import ReadScopeDep
-from app.api.deps import ReadAccess, RegistryCacheDep, SettingsDep
+from app.api.deps import ReadAccess, ReadScopeDep, RegistryCacheDep, SettingsDep
 from app.api.extract_schemas import ExtractRequest, ExtractResponse
 
 router = APIRouter(prefix="/extract", tags=["extraction"])

@@ -22,7 +22,7 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
 from pydantic import BaseModel
@@ -33,6 +33,9 @@ from app import __version__, metrics
 from app.config import Settings
 from app.db import InlineReader, read_inline
 from app.store import data_state
+
+if TYPE_CHECKING:
+    from app.ingest import ReadScope
 
 # what the OpenAPI document says of a cached read's conditional answer
 CACHED_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -206,19 +209,24 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 
 async def cached_read(
-    request: Request, reader: InlineReader, session: Session, compute: Callable[[Session], Response]
+    request: Request, reader: InlineReader, read_scope: ReadScope, compute: Callable[[Session], Response]
 ) -> Response:
     """`compute(session)`'s response, from the process's cache while the data it read is current.
 
-    The revisions are read through `reader` (`read_inline`) before `compute` reads the data in the thread
-    pool through `session` (the request's): the data is at least as new as the revisions it is
-    kept under, so an entry can be stale only at revisions that have already passed. Only what
-    `compute` returns is kept; an error it raises reaches the caller, and any request that was
-    waiting for the same computation.
+    The revisions are read through `reader` (`read_inline`) before `compute` reads the data in the
+    thread pool, in a unit of work of its own from `read_scope` (a hit opens none): the data is at
+    least as new as the revisions it is kept under, so an entry can be stale only at revisions
+    that have already passed. Only what `compute` returns is kept; an error it raises reaches the
+    caller, and any request that was waiting for the same computation.
     """
+
+    def computed() -> Response:
+        with read_scope() as session:
+            return compute(session)
+
     cache: ReadCache = request.app.state.read_cache
     if not cache.enabled:
-        return await run_in_threadpool(compute, session)
+        return await run_in_threadpool(computed)
     revisions: RevisionReads = request.app.state.revision_reads
     revision = await revisions.current(request, reader)
     etag = cache.etag(revision)
@@ -228,7 +236,7 @@ async def cached_read(
     key = f"{request.url.path}?{request.url.query}"
 
     def computing() -> asyncio.Future[CachedResponse]:
-        return asyncio.ensure_future(run_in_threadpool(lambda: CachedResponse.of(compute(session))))
+        return asyncio.ensure_future(run_in_threadpool(lambda: CachedResponse.of(computed())))
 
     entry, outcome = await cache.get_or_compute(key, revision, computing)
     metrics.count_read_cache(outcome)

@@ -7,10 +7,11 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app import shifts
+from app.api.deps import ReadScopeDep
 from app.api.formats import TABULAR_RESPONSES, FormatParam, tabular_response
 from app.api.lookups import require_actor_ids, require_topic, require_window
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
-from app.db import InlineReaderDep, SessionDep
+from app.db import InlineReaderDep
 from app.schemas import ShiftBasis, ShiftList, ShiftRead, Slug, UTCDateTimeIn
 from app.store import shifts as shift_store
 
@@ -26,7 +27,7 @@ FLAT_COLUMNS = [
 async def list_shifts(
     request: Request,
     reader: InlineReaderDep,
-    session: SessionDep,
+    read_scope: ReadScopeDep,
     topic: Annotated[Slug | None, Query(description="Topic slug")] = None,
     actor: Annotated[list[Slug], Query(description="Actor slug; repeat for several")] = [],  # noqa: B006
     at_from: Annotated[UTCDateTimeIn | None, Query(alias="from", description="Shift date >= this")] = None,
@@ -54,7 +55,7 @@ async def list_shifts(
     return await cached_read(
         request,
         reader,
-        session,
+        read_scope,
         lambda s: _shift_list(
             s,
             topic=topic,

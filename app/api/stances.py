@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from app import review, shifts
 from app.api.articles import cursor_key
 from app.api.convert import observation_read
-from app.api.deps import SettingsDep, WriteAccess
+from app.api.deps import ReadScopeDep, SettingsDep, WriteAccess
 from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, tabular_response
 from app.api.lookups import require_actor_ids, require_topic_ids, require_window
 from app.api.params import RowId
@@ -33,7 +33,7 @@ COLUMNS = list(ObservationRead.model_fields)
 async def list_observations(
     request: Request,
     reader: InlineReaderDep,
-    session: SessionDep,
+    read_scope: ReadScopeDep,
     filters: Annotated[ObservationFilter, Query()],
     limit: Limit = 100,
     cursor: CursorParam = None,
@@ -47,7 +47,7 @@ async def list_observations(
     to get a 304 while it is current.
     """
     return await cached_read(
-        request, reader, session, lambda s: _observation_page(s, filters, limit, cursor, format)
+        request, reader, read_scope, lambda s: _observation_page(s, filters, limit, cursor, format)
     )
 
 
@@ -89,11 +89,11 @@ def create_observation(
 
 @router.get("/{observation_id}", response_model=ObservationRead, responses={**CACHED_RESPONSES, 404: {}})
 async def get_observation(
-    observation_id: RowId, request: Request, reader: InlineReaderDep, session: SessionDep
+    observation_id: RowId, request: Request, reader: InlineReaderDep, read_scope: ReadScopeDep
 ) -> Response:
     """One observation (cached as `list_observations`)."""
     return await cached_read(
-        request, reader, session, lambda s: json_response(_observation(s, observation_id))
+        request, reader, read_scope, lambda s: json_response(_observation(s, observation_id))
     )
 
 

@@ -13,12 +13,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from app.api.deps import SettingsDep
+from app.api.deps import ReadScopeDep, SettingsDep
 from app.api.formats import TABULAR_RESPONSES, ExportFormat, FormatParam, tabular_response
 from app.api.lookups import require_actor_ids, require_topic, require_window
 from app.api.params import SlugPath
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
-from app.db import InlineReaderDep, SessionDep
+from app.db import InlineReaderDep
 from app.errors import InvalidInput, LimitExceeded
 from app.models import Topic
 from app.schemas import (
@@ -325,7 +325,7 @@ def _points_by_series(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
 async def get_timeline(
     request: Request,
     reader: InlineReaderDep,
-    session: SessionDep,
+    read_scope: ReadScopeDep,
     settings: SettingsDep,
     topic: Annotated[Slug, Query(description="Topic slug")],
     options: Annotated[TimelineOptions, Query()],
@@ -348,7 +348,7 @@ async def get_timeline(
     return await cached_read(
         request,
         reader,
-        session,
+        read_scope,
         lambda s: _timeline(
             s, topic, actor, options, settings.rollup_member_weight, settings.timeline_max_buckets
         ),
@@ -364,7 +364,7 @@ async def get_topic_timeline(
     request: Request,
     slug: SlugPath,
     reader: InlineReaderDep,
-    session: SessionDep,
+    read_scope: ReadScopeDep,
     settings: SettingsDep,
     options: Annotated[TimelineOptions, Query()],
 ) -> Response:
@@ -373,7 +373,7 @@ async def get_topic_timeline(
     return await cached_read(
         request,
         reader,
-        session,
+        read_scope,
         lambda s: _timeline(
             s, slug, [], options, settings.rollup_member_weight, settings.timeline_max_buckets
         ),
@@ -386,7 +386,7 @@ async def get_topic_timeline(
 async def compare_actors(
     request: Request,
     reader: InlineReaderDep,
-    session: SessionDep,
+    read_scope: ReadScopeDep,
     settings: SettingsDep,
     topic: Annotated[Slug, Query(description="Topic slug")],
     actor: Annotated[list[Slug], Query(description="Two or more actor slugs", min_length=2)],
@@ -403,7 +403,7 @@ async def compare_actors(
     return await cached_read(
         request,
         reader,
-        session,
+        read_scope,
         lambda s: _comparison(
             s,
             topic,
@@ -477,7 +477,7 @@ def _comparison(
 async def get_network(
     request: Request,
     reader: InlineReaderDep,
-    session: SessionDep,
+    read_scope: ReadScopeDep,
     topic: Annotated[Slug, Query(description="Topic slug")],
     observed_from: FromParam = None,
     observed_to: ToParam = None,
@@ -493,7 +493,7 @@ async def get_network(
     return await cached_read(
         request,
         reader,
-        session,
+        read_scope,
         lambda s: _network(s, topic, observed_from, observed_to, threshold=threshold, format=format),
     )
 

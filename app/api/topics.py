@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from app import registry
 from app.api.convert import topic_read
-from app.api.deps import AdminAccess
+from app.api.deps import AdminAccess, ReadScopeDep
 from app.api.jobs import ReextractAfterWriteDep
 from app.api.params import SlugPath
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
@@ -22,13 +22,15 @@ router = APIRouter(prefix="/topics", tags=["registry"])
 async def list_topics(
     request: Request,
     reader: InlineReaderDep,
-    session: SessionDep,
+    read_scope: ReadScopeDep,
     limit: Limit = 100,
     cursor: CursorParam = None,
 ) -> Response:
     """Topics by slug. The ETag changes whenever the registry does: send it back in
     `If-None-Match` to get a 304 while it is current."""
-    return await cached_read(request, reader, session, lambda s: json_response(_topic_page(s, limit, cursor)))
+    return await cached_read(
+        request, reader, read_scope, lambda s: json_response(_topic_page(s, limit, cursor))
+    )
 
 
 def _topic_page(session: Session, limit: int, cursor: str | None) -> Page[TopicRead]:
@@ -68,10 +70,10 @@ def create_topic(
 
 @router.get("/{slug}", response_model=TopicRead, responses={**CACHED_RESPONSES, 404: {}})
 async def get_topic(
-    slug: SlugPath, request: Request, reader: InlineReaderDep, session: SessionDep
+    slug: SlugPath, request: Request, reader: InlineReaderDep, read_scope: ReadScopeDep
 ) -> Response:
     """One topic (cached as `list_topics`)."""
-    return await cached_read(request, reader, session, lambda s: json_response(_topic(s, slug)))
+    return await cached_read(request, reader, read_scope, lambda s: json_response(_topic(s, slug)))
 
 
 def _topic(session: Session, slug: str) -> TopicRead:
