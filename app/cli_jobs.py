@@ -155,7 +155,7 @@ def _poll_round(
 ) -> None:
     from app import feeds
 
-    created = failed = copies = 0
+    created = failed = copies = queued = 0
     columns = (TextColumn("polling feeds"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("feeds", total=len(claimed))
@@ -163,6 +163,7 @@ def _poll_round(
             result = feeds.poll_feed(factory, feed_id, settings=settings, client=client, cache=cache)
             created += result.statuses["created"]
             copies += result.copies
+            queued += result.queued
             if result.outcome == "failed":
                 failed += 1
                 progress.console.print(f"[yellow]feed {feed_id}:[/yellow] {result.error}", soft_wrap=True)
@@ -171,6 +172,26 @@ def _poll_round(
         f"{len(claimed)} feeds polled, {failed} failed; {created} articles created "
         f"({copies} of them syndicated copies)"
     )
+    if queued:
+        _extract_queued(factory, settings=settings, cache=cache)
+
+
+def _extract_queued(
+    factory: sessionmaker[Session], *, settings: Settings, cache: ingest.RegistryCache
+) -> None:
+    """A poll from a shell (cron) extracts what it queued before it ends, as `stanceline ingest`
+    does: it may be the only process of the deployment."""
+    from app import background
+    from app.jobs import extraction
+
+    columns = (TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("extracting", total=None)
+        outcome = extraction.drain(
+            factory, settings=settings, cache=cache, on_article=lambda _: progress.advance(task)
+        )
+    background.run_once(settings, factory, settle=False)
+    console.print(f"{outcome.done} articles extracted, {outcome.failed} failed, {outcome.retry} to retry")
 
 
 @jobs_cli.command("reextract")

@@ -33,6 +33,7 @@ from app.models import Feed, utcnow
 from app.schemas import ArticleCreate, FeedErrorKind, feed_error
 from app.store import articles as article_store
 from app.store import feeds as feed_store
+from app.store.extraction_queue import PENDING
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class PollResult:
     stale_reviewed: int = 0
     dropped_reviewed: int = 0
     skipped_by_hints: int = 0
+    queued: int = 0  # new articles stored for the extraction workers (app.jobs.extraction)
     error: str | None = None  # a fixed message for error_kind
     error_kind: FeedErrorKind | None = None
 
@@ -137,7 +139,7 @@ def poll_feed(
         logger.exception("feeds.store_failed feed_id=%s", feed_id)
         return _record_failure(factory, feed_id, now, fetched.status, "internal", None, settings=settings)
     logger.info(
-        "feeds.polled feed_id=%s outcome=%s entries=%d new=%d statuses=%s copies=%d "
+        "feeds.polled feed_id=%s outcome=%s entries=%d new=%d statuses=%s copies=%d queued=%d "
         "kept_reviewed=%d stale_reviewed=%d dropped_reviewed=%d",
         feed_id,
         result.outcome,
@@ -145,6 +147,7 @@ def poll_feed(
         result.new,
         dict(result.statuses),
         result.copies,
+        result.queued,
         result.kept_reviewed,
         result.stale_reviewed,
         result.dropped_reviewed,
@@ -162,7 +165,8 @@ def _extract_ahead(
     cache: ingest.RegistryCache,
 ) -> dict[str, ingest.Extraction]:
     """Extract the entries the poll will ingest before its write transaction, which then holds the
-    write lock (SQLite) for the database work alone."""
+    write lock (SQLite) for the database work alone (only revisions, when new articles are left
+    to the extraction workers)."""
     if parsed is None:
         return {}
     with session_scope(factory, write=False) as session:
@@ -174,8 +178,17 @@ def _extract_ahead(
                 items.append(_article(feed, entry, now=now))
             except ValidationError:
                 continue  # refused again, and counted, in the write transaction
-        todo = ingest.not_stored(session, items, context=context, engine=settings.extraction_engine)
+        todo = ingest.not_stored(
+            session, items, context=context, engine=settings.extraction_engine, stored_only=_defers(settings)
+        )
     return ingest.extract_items_ahead(todo, context=context, engine=settings.extraction_engine)
+
+
+def _defers(settings: Settings) -> bool:
+    """Whether a poll leaves its new articles to the extraction workers, as POST /v1/articles
+    does without `wait` (STANCELINE_INGEST_WAIT): extracting a feed's backlog in the poll would
+    hold the poller (a thread of an API process, or a Celery task) for all of it."""
+    return not settings.ingest_wait
 
 
 def _store_poll(
@@ -251,12 +264,15 @@ def _ingest_entries(
                 engine=settings.extraction_engine,
                 link_stories=link,
                 ahead=ahead,
+                defer=_defers(settings),
             )
         except (ValidationError, StancelineError) as error:
             logger.warning("feeds.entry_refused feed_id=%s key=%s error=%s", feed.id, entry.key, error)
             result.statuses["error"] += 1
             continue
         result.statuses[outcome.status] += 1
+        if outcome.status == "created" and outcome.extraction == PENDING:
+            result.queued += 1
         if outcome.status != "unchanged" and outcome.article.story_id is not None:
             result.copies += 1
         result.kept_reviewed += outcome.reviews.kept

@@ -34,6 +34,7 @@ def test_add_poll_and_list_from_the_command_line(
     assert refused.exit_code == 2  # 127.0.0.1: not without STANCELINE_FEED_ALLOW_PRIVATE
     assert "not a public address" in refused.output
     env_settings.setenv("STANCELINE_FEED_ALLOW_PRIVATE", "true")
+    env_settings.setenv("STANCELINE_INGEST_WAIT", "false")  # the shipped default: polls queue extraction
     get_settings.cache_clear()
     assert (
         runner.invoke(cli, ["registry", "load", str(STARTER_REGISTRY), "--database-url", url]).exit_code == 0
@@ -59,6 +60,8 @@ def test_add_poll_and_list_from_the_command_line(
     polled = runner.invoke(cli, ["feeds", "poll", "--once", "--database-url", url])
     assert polled.exit_code == 0, polled.output
     assert "1 feeds polled, 0 failed; 2 articles created (1 of them syndicated copies)" in polled.output
+    # the copy has no extraction of its own; the other was queued, and the command extracted it
+    assert "1 articles extracted, 0 failed, 0 to retry" in polled.output
 
     again = runner.invoke(cli, ["feeds", "poll", "--once", "--database-url", url])
     assert "0 feeds polled" in again.output  # not due before its interval

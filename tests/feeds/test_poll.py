@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from app import feeds, ingest
 from app.db import session_scope
 from app.feeds.registration import register_feed
+from app.jobs import extraction
 from app.models import Article, Feed, Observation
 from app.schemas import FeedCreate
 from tests.feeds.conftest import Database, demo_articles, unique
@@ -257,3 +258,28 @@ def test_due_feeds_are_claimed_by_one_poller(feeds_db: Database) -> None:
     assert feed_id in first
     assert feed_id not in second
     assert _feed(feeds_db, feed_id).next_poll_at > later
+
+
+def test_with_the_shipped_default_a_poll_queues_its_articles_for_the_extraction_workers(
+    feeds_db: Database, feed_server: FeedServer, client: httpx.Client
+) -> None:
+    prefix = unique()
+    items = [_item(DEMO[i], f"{prefix}/{i}") for i in range(3)]
+    feed_server.documents["/queued.xml"] = Document(rss("Example Wire", items))
+    feed_id = _add_feed(feeds_db, feed_server.url("/queued.xml"))
+    # linking off: earlier tests stored these texts, and a syndicated copy has no extraction to queue
+    settings = feeds_db.settings.model_copy(update={"ingest_wait": False, "story_linking": "off"})
+    polled = feeds.poll_feed(
+        feeds_db.factory, feed_id, settings=settings, client=client, cache=ingest.RegistryCache(), now=NOW
+    )
+    assert (polled.statuses["created"], polled.queued) == (3, 3)
+    stored = _articles(feeds_db, prefix)
+    assert {a.extraction_state for a in stored} == {"pending"}
+    with session_scope(feeds_db.factory, write=False) as session:
+        counted = select(func.count(Observation.id)).where(Observation.article_id.in_([a.id for a in stored]))
+        assert session.scalar(counted) == 0
+    done = extraction.drain(feeds_db.factory, settings=settings, cache=ingest.RegistryCache())
+    assert done.done == 3
+    assert {a.extraction_state for a in _articles(feeds_db, prefix)} == {"done"}
+    with session_scope(feeds_db.factory, write=False) as session:
+        assert (session.scalar(counted) or 0) > 0
