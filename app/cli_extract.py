@@ -149,7 +149,6 @@ def extract_text(
     """Dry-run extraction of one text: its observations, and with --explain why (nothing is stored)."""
     from pydantic import ValidationError
 
-    from app import dry_run
     from app.api.extract_schemas import ExtractRequest, ExtractResponse
     from app.errors import StancelineError, field_path
 
@@ -172,15 +171,7 @@ def extract_text(
     if day is None:
         _say(f"date: {request.published_at.date().isoformat()} (today; --date sets it)")
     try:
-        run = dry_run.dry_run(
-            stored,
-            text=request.text,
-            published_at=request.published_at,
-            engine=settings.extraction_engine,
-            topic=request.topic,
-            fragment=request.registry,
-            explain=request.explain,
-        )
+        run = request.run(stored, engine=settings.extraction_engine)
     except StancelineError as error:
         raise _fail(f"{error.message} ({error.field})") from error
     except ValueError as error:  # an engine whose packages are missing

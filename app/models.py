@@ -114,6 +114,13 @@ class Article(TimestampMixin, Base):
             sqlite_where=text("extraction_state = 'pending'"),
             postgresql_where=text("extraction_state = 'pending'"),
         ),
+        # /readyz and /metrics count these on every call: no scan of the whole article table
+        Index(
+            "ix_article_extraction_failed",
+            "id",
+            sqlite_where=text("extraction_state = 'failed'"),
+            postgresql_where=text("extraction_state = 'failed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

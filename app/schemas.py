@@ -144,6 +144,18 @@ class Page(BaseModel, Generic[T]):
 MAX_TEXT_CHARS = 100_000
 
 
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("text is blank")
+    return text
+
+
+# an article's text, wherever one is sent (ingest, dry-run extraction)
+ArticleBody = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(_not_blank)
+]
+
+
 class ArticleCreate(InputModel):
     model_config = ConfigDict(
         extra="ignore",
@@ -170,7 +182,7 @@ class ArticleCreate(InputModel):
         )
     )
     title: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)] = Field(
+    text: ArticleBody = Field(
         description=(
             f"At most {MAX_TEXT_CHARS:,} characters (about 15,000 words, longer than nearly any news "
             "article): extraction time grows with the text, and one article's must stay short"
@@ -188,13 +200,6 @@ class ArticleCreate(InputModel):
         if url is None and info.data.get("external_id") is None:
             raise ValueError("an article needs a url or an external_id")
         return url
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("text is blank")
-        return text
 
 
 class ArticleBatch(InputModel):

@@ -147,7 +147,7 @@ def create_article(
         ahead=prepared.ahead,
         defer=defer,
     )
-    if outcome.extraction == PENDING and outcome.status == "created":
+    if outcome.extraction == PENDING:
         extraction.announce_after_commit(session, [outcome.article.id], announcer)
     shifts.after_write(
         session,
@@ -184,11 +184,7 @@ def create_articles_batch(
         ahead=prepared.ahead,
         defer=defer,
     )
-    queued = [
-        r.article_id
-        for r in outcome.results
-        if r.extraction == PENDING and r.status == "created" and r.article_id is not None
-    ]
+    queued = [r.article_id for r in outcome.results if r.extraction == PENDING and r.article_id is not None]
     extraction.announce_after_commit(session, queued, announcer)
     shifts.after_write(
         session,

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app import dry_run
 from app.api.deps import ReadAccess, ReadScopeDep, RegistryCacheDep, SettingsDep
 from app.api.extract_schemas import ExtractRequest, ExtractResponse
 
@@ -30,15 +29,4 @@ def extract_text(
     The registry is read in a short read-only unit of work: the extraction holds no transaction."""
     with read_scope() as session:
         stored = registry.get(session).snapshot
-    run = dry_run.dry_run(
-        stored,
-        text=data.text,
-        published_at=data.published_at,
-        engine=settings.extraction_engine,
-        title=data.title,
-        language=data.language,
-        topic=data.topic,
-        fragment=data.registry,
-        explain=data.explain,
-    )
-    return ExtractResponse.of(run)
+    return ExtractResponse.of(data.run(stored, engine=settings.extraction_engine))

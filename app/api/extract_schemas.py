@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.dry_run import DryRun
-from app.extraction.types import ExtractedObservation
+from app.dry_run import DryRun, dry_run
+from app.extraction.types import ExtractedObservation, RegistrySnapshot
 from app.schemas import (
     MAX_TEXT_CHARS,
+    ArticleBody,
     InputModel,
     Label,
     RegistryImport,
@@ -46,9 +47,7 @@ class ExtractRequest(InputModel):
         },
     )
 
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)] = Field(
-        description=f"At most {MAX_TEXT_CHARS:,} characters, as for an article"
-    )
+    text: ArticleBody = Field(description=f"At most {MAX_TEXT_CHARS:,} characters, as for an article")
     published_at: UTCDateTimeIn = Field(
         description="The article's date (a date, or a datetime with a timezone): relative dates resolve against it"
     )
@@ -66,12 +65,19 @@ class ExtractRequest(InputModel):
     )
     explain: bool = Field(False, description="Add, per sentence, what each stage found and why")
 
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("text is blank")
-        return text
+    def run(self, stored: RegistrySnapshot, *, engine: str) -> DryRun:
+        """The dry run this request asks for, over the `stored` registry."""
+        return dry_run(
+            stored,
+            text=self.text,
+            published_at=self.published_at,
+            engine=engine,
+            title=self.title,
+            language=self.language,
+            topic=self.topic,
+            fragment=self.registry,
+            explain=self.explain,
+        )
 
 
 class DryRunObservation(BaseModel):

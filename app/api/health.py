@@ -20,11 +20,16 @@ async def get_health() -> Health:
     return Health(status="ok")
 
 
-def _database_state(session: Session) -> tuple[str, str | None, str | None]:
-    """The dialect, the schema's revision and the latest one (read from the migration files)."""
+def _database_state(
+    session: Session,
+) -> tuple[str, str | None, str | None, queue_store.QueueState | None]:
+    """The dialect, the schema's revision, the latest one (read from the migration files) and,
+    when the schema is at it, the extraction queue's state: one unit of work on the inline thread."""
     connection = session.connection()
     connection.execute(text("SELECT 1"))
-    return connection.dialect.name, migrate.current_revision(connection), migrate.head_revision()
+    revision, head = migrate.current_revision(connection), migrate.head_revision()
+    queue = queue_store.queue_state(session) if revision == head else None
+    return connection.dialect.name, revision, head, queue
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
@@ -33,13 +38,12 @@ async def get_readiness(request: Request, reader: InlineReaderDep) -> JSONRespon
     the latest migration. `extraction` says how many articles wait for extraction and for how long
     (a backlog is still ready: ingest goes on storing)."""
     try:
-        dialect, revision, head = await read_inline(request, reader, _database_state)
+        dialect, revision, head, queue = await read_inline(request, reader, _database_state)
     except (SQLAlchemyError, DatabaseUnavailable):
         return JSONResponse(status_code=503, content={"status": "unavailable", "database": "unreachable"})
-    if revision != head:
+    if revision != head or queue is None:
         content = {"status": "unavailable", "database": "migrations pending", "revision": revision}
         return JSONResponse(status_code=503, content=content)
-    queue = await read_inline(request, reader, queue_store.queue_state)
     pool = getattr(request.app.state, "extraction_pool", None)
     detail = ExtractionQueue(
         pending=queue.pending,

@@ -16,7 +16,6 @@ The same steps run in the local worker processes (app.jobs.pool), in Celery task
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import ingest, metrics, shifts
 from app.config import Settings
 from app.db import session_scope
-from app.jobs.reextract import MAX_ERROR_CHARS, backoff_seconds
+from app.jobs.reextract import MAX_ERROR_CHARS, backoff_seconds, queueing
 from app.models import Article
 from app.store import extraction_queue as queue_store
 
@@ -57,7 +56,7 @@ def extract_one(
                 session, current, context=context, engine=engine, ahead=ahead
             )
             # series are queued, never refreshed per article: a backlog touches the same ones often
-            shifts.after_write(session, touched, settings=_queueing(settings))
+            shifts.after_write(session, touched, settings=queueing(settings))
         metrics.count_extracted(DONE)
         return DONE
     except Exception as error:  # recorded on the article; the worker goes on with the others
@@ -68,24 +67,22 @@ def _record_failure(
     factory: sessionmaker[Session], article_id: int, error: Exception, *, settings: Settings
 ) -> str:
     message = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+
+    def retry_in(made: int) -> float | None:
+        if made >= settings.extraction_max_attempts:
+            return None
+        return backoff_seconds(made - 1, cap=settings.job_retry_backoff_max_seconds)
+
     with session_scope(factory) as session:
-        article = session.get(Article, article_id)
-        made = (article.extraction_attempts if article is not None else 0) + 1
-        give_up = made >= settings.extraction_max_attempts
-        retry_in = None if give_up else backoff_seconds(made - 1, cap=settings.job_retry_backoff_max_seconds)
-        queue_store.record_failure(session, article_id=article_id, error=message, retry_in=retry_in)
+        made, give_up = queue_store.record_failure(
+            session, article_id=article_id, error=message, retry_in=retry_in
+        )
     outcome = FAILED if give_up else RETRY
     logger.warning(
         "extraction.failed article_id=%s attempt=%d outcome=%s error=%s", article_id, made, outcome, message
     )
     metrics.count_extracted(outcome)
     return outcome
-
-
-def _queueing(settings: Settings) -> Settings:
-    if settings.shift_detection == "sync":
-        return settings.model_copy(update={"shift_detection": "deferred"})
-    return settings
 
 
 def claim(factory: sessionmaker[Session], *, settings: Settings) -> list[int]:
@@ -173,13 +170,3 @@ def announce_after_commit(session: Session, article_ids: Sequence[int], announce
             logger.warning("extraction.announce_failed articles=%d", len(ids), exc_info=True)
 
     event.listen(session, "after_commit", _announce, once=True)
-
-
-class Waker:
-    """An in-process announcer: wakes this process's idle workers (app.jobs.pool) at once."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-
-    def __call__(self, article_ids: list[int]) -> None:
-        self.event.set()

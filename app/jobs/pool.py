@@ -113,10 +113,6 @@ class ExtractionPool:
         self._lock = threading.Lock()
         self._supervisor = threading.Thread(target=self._supervise, name="stanceline-extraction", daemon=True)
 
-    @property
-    def size(self) -> int:
-        return self._size
-
     def start(self) -> None:
         """Start supervising; the workers themselves start when there is work."""
         self._supervisor.start()

@@ -206,11 +206,13 @@ def _reextract_one(
             item.status = "missing"
             return "missing"
         # series are queued, never refreshed per article: a job touches the same ones many times
-        shifts.after_write(session, done.touched, settings=_queueing(settings))
+        shifts.after_write(session, done.touched, settings=queueing(settings))
     return "done"
 
 
-def _queueing(settings: Settings) -> Settings:
+def queueing(settings: Settings) -> Settings:
+    """`settings` for a background writer: series are queued, never refreshed per article (with
+    `sync` there is no worker to refresh them later, so the job refreshes them when it ends)."""
     if settings.shift_detection == "sync":
         return settings.model_copy(update={"shift_detection": "deferred"})
     return settings

@@ -9,7 +9,7 @@ claimed again once its lease has run out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -60,20 +60,23 @@ def claim(session: Session, *, article_ids: Sequence[int], lease_seconds: float)
     return sorted(session.scalars(stmt))
 
 
-def record_failure(session: Session, *, article_id: int, error: str, retry_in: float | None) -> int:
-    """One more failed attempt: retried after `retry_in` seconds, or, with None, given up
-    (`failed`, with its error). Returns the attempts made."""
+def record_failure(
+    session: Session, *, article_id: int, error: str, retry_in: Callable[[int], float | None]
+) -> tuple[int, bool]:
+    """One more failed attempt, with its error: retried after `retry_in(attempts made)` seconds,
+    or, when that is None, given up (`failed`). Returns the attempts made and whether it gave up."""
     article = session.get(Article, article_id, with_for_update=True)
     if article is None or article.extraction_state != PENDING:
-        return 0
+        return 0, False
     article.extraction_attempts += 1
     article.extraction_error = error
-    if retry_in is None:
+    wait = retry_in(article.extraction_attempts)
+    if wait is None:
         article.extraction_state = FAILED
         article.extraction_lease_until = None
     else:
-        article.extraction_lease_until = utcnow() + timedelta(seconds=retry_in)
-    return article.extraction_attempts
+        article.extraction_lease_until = utcnow() + timedelta(seconds=wait)
+    return article.extraction_attempts, wait is None
 
 
 def requeue_failed(session: Session, *, article_ids: Sequence[int] | None = None) -> int:
@@ -123,17 +126,3 @@ def states(session: Session, *, article_ids: Sequence[int]) -> dict[int, str]:
         select(Article.id, Article.extraction_state).where(Article.id.in_(list(article_ids)))
     )
     return {article_id: state or DONE for article_id, state in rows}
-
-
-def count_unfinished(session: Session, *, article_ids: Sequence[int]) -> int:
-    """How many of the listed articles are still pending."""
-    if not article_ids:
-        return 0
-    return int(
-        session.scalar(
-            select(func.count()).where(
-                and_(Article.id.in_(list(article_ids)), Article.extraction_state == PENDING)
-            )
-        )
-        or 0
-    )

@@ -7,7 +7,7 @@ Create Date: 2026-12-04 09:00:00
 An ingest stores the article and leaves its extraction to worker processes (app.jobs.extraction):
 the article row is the queue. NULL state is an article stored before this migration, extracted in
 its ingest ("done"). The partial index holds only the articles waiting, so that workers find them
-at once however many are stored.
+at once however many are stored; another the failed ones, counted by /readyz and /metrics.
 """
 
 from collections.abc import Sequence
@@ -23,6 +23,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 PENDING = sa.text("extraction_state = 'pending'")
+FAILED = sa.text("extraction_state = 'failed'")
 
 
 def upgrade() -> None:
@@ -41,9 +42,14 @@ def upgrade() -> None:
         sqlite_where=PENDING,
         postgresql_where=PENDING,
     )
+    # failed ones are counted by every /readyz and /metrics call
+    op.create_index(
+        "ix_article_extraction_failed", "article", ["id"], sqlite_where=FAILED, postgresql_where=FAILED
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_article_extraction_failed", table_name="article")
     op.drop_index("ix_article_extraction_pending", table_name="article")
     with op.batch_alter_table("article", schema=None) as batch_op:
         batch_op.drop_column("extraction_lease_until")

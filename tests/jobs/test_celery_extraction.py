@@ -23,9 +23,8 @@ from app.models import Article, Observation
 from app.schemas import ArticleCreate
 from app.store import extraction_queue as queue_store
 from tests.factories import admin_headers
-from tests.jobs.test_celery_workers import REDIS_URL, _kill, _start_worker, _wait_ready, postgres_url
-
-__all__ = ["postgres_url"]  # the fixture, shared with the re-extraction test
+from tests.jobs.conftest import REDIS_URL
+from tests.jobs.test_celery_workers import _kill, _start_worker, _wait_ready
 
 ARTICLES = 30
 

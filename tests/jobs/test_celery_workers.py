@@ -17,10 +17,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,32 +29,12 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.jobs import broker, reextract
 from app.models import Job, JobItem, Observation
-from tests.conftest import create_database
+from tests.jobs.conftest import REDIS_URL
 
-REDIS_URL = os.environ.get("STANCELINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 ARTICLES = 500
 KILL_AFTER = 150  # articles finished before one worker is killed (on its next chunk)
 VISIBILITY_TIMEOUT = 6
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _redis_problem() -> str | None:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
-    except redis.RedisError as error:
-        return f"Redis not reachable at {REDIS_URL} ({error})"
-    return None
-
-
-@pytest.fixture
-def postgres_url(tmp_path: Path) -> Iterator[str]:
-    problem = _redis_problem()
-    if problem:
-        print(f"\nSKIP reason: {problem}")
-        pytest.skip(problem)
-    url, drop = create_database("postgresql", tmp_path)
-    yield url
-    drop()
 
 
 def _corpus() -> list[dict[str, object]]:
