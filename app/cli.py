@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from app import cli_extract, cli_jobs, cli_transfer
+from app import cli_extract, cli_jobs, cli_train, cli_transfer
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 # app.extraction.KNOWN_ENGINES, named here so that --help needs no extraction import (tested equal)
-ENGINE_CHOICES = ("rules", "embeddings")
+ENGINE_CHOICES = ("rules", "learned", "embeddings", "llm")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_CORPUS = DEMO_DIR / "articles.jsonl"
@@ -61,6 +61,7 @@ cli.add_typer(keys_cli, name="keys")
 cli_transfer.register(cli)  # export --all, import
 cli_jobs.register(cli)  # feeds add|list|poll, jobs reextract|show
 cli_extract.register(cli)  # extract-text: one text, dry run, with --explain
+cli_train.register(cli)  # train (from reviews), train-default (from the development sets)
 console = Console(stderr=True)
 
 DatabaseOption = Annotated[
@@ -70,9 +71,10 @@ DatabaseOption = Annotated[
 
 def _settings(database_url: str | None, *, existing: bool = False, announce: bool = True) -> Settings:
     """The settings of a command that extracts (its engine resolved), as `_database_settings`."""
-    from app.extraction import resolve_engine
+    from app.extraction import configure, resolve_engine
 
     settings = _database_settings(database_url, existing=existing, announce=announce)
+    configure(settings)
     try:
         return settings.model_copy(update={"extraction_engine": resolve_engine(settings.extraction_engine)})
     except ValueError as error:
@@ -158,9 +160,21 @@ def _check_database(url: str, *, existing: bool, announce: bool) -> None:
         _say(f"database: {shown_url(url)}{note}")
 
 
-def _engine(name: str) -> str:
-    from app.extraction import resolve_engine
+def _configure_engines(**overrides: str | None) -> None:
+    """The engines' settings for this process (the llm endpoint): the environment's, with the
+    command's options (`llm_url=...`) over them."""
+    from app.config import get_settings
+    from app.extraction import configure
 
+    update = {key: value for key, value in overrides.items() if value is not None}
+    configure(get_settings().model_copy(update=update))
+
+
+def _engine(name: str) -> str:
+    from app.extraction import LLM_HINT, available_engines, resolve_engine
+
+    if name == "llm" and name not in available_engines():  # asked for by name: no quiet fallback
+        raise _fail(f"engine 'llm' needs an endpoint: pass --llm-url and --llm-model, or {LLM_HINT}")
     try:
         resolved = resolve_engine(name)
     except ValueError as error:
@@ -344,12 +358,13 @@ def extract(
     import orjson
 
     from app.extraction.corpus import extract_corpus, read_jsonl, write_jsonl
-    from app.extraction.types import RegistrySnapshot
+    from app.extraction.types import ExtractionError, RegistrySnapshot
 
+    _configure_engines()
     try:
         snapshot = RegistrySnapshot.from_dict(orjson.loads(registry_file.read_bytes()))
         count = write_jsonl(extract_corpus(read_jsonl(corpus), snapshot, engine=_engine(engine)), out)
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, ExtractionError) as error:
         raise _fail(str(error)) from error
     console.print(f"wrote {count} observations to {out}")
 
@@ -436,6 +451,13 @@ def evaluate(
         typer.Option("--registry", exists=True, dir_okay=False, help="Registry JSON for --corpus"),
     ] = None,
     engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINE_CHOICES)}")] = "rules",
+    llm_url: Annotated[
+        str | None,
+        typer.Option(help="--engine llm: the OpenAI-compatible endpoint (default: STANCELINE_LLM_URL)"),
+    ] = None,
+    llm_model: Annotated[
+        str | None, typer.Option(help="--engine llm: the model (default: STANCELINE_LLM_MODEL)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print every figure as one JSON object")] = False,
     show_errors: Annotated[
         bool, typer.Option("--show-errors", help="List missed, false or mislabelled and trap tuples")
@@ -449,12 +471,14 @@ def evaluate(
     import orjson
 
     from app import devsets
+    from app.extraction.types import ExtractionError
 
     chosen = _eval_sets(sets_dirs or [], named_sets or [], corpus, registry_file)
+    _configure_engines(llm_url=llm_url, llm_model=llm_model)
     resolved = _engine(engine)
     try:
         scored = devsets.evaluate_sets(chosen, resolved, with_errors=show_errors)
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, ExtractionError) as error:
         raise _fail(str(error)) from error
     if as_json:
         typer.echo(orjson.dumps({"engine": resolved, "sets": scored}).decode())

@@ -68,9 +68,10 @@ def _option(field: str) -> str:
 
 def _settings(database_url: str | None, engine: str | None) -> Settings:
     from app.config import get_settings
-    from app.extraction import resolve_engine
+    from app.extraction import configure, resolve_engine
 
     settings = get_settings()
+    configure(settings)
     try:
         chosen = resolve_engine(engine or settings.extraction_engine)
     except ValueError as error:

@@ -126,10 +126,12 @@ def feeds_poll(
     every STANCELINE_FEED_POLL_SECONDS until interrupted."""
     from app import feeds, ingest
     from app.db import session_scope
+    from app.extraction import configure
     from app.models import utcnow
     from app.store import feeds as feed_store
 
     settings = _settings(database_url)
+    configure(settings)  # what the poll queued is extracted here
     factory = _factory(settings)
     cache = ingest.RegistryCache()
     with feeds.http_client(settings) as client:
@@ -206,10 +208,11 @@ def jobs_reextract(
     else here, one transaction per article; either way with a progress bar."""
     from app import jobs
     from app.db import session_scope
-    from app.extraction import resolve_engine
+    from app.extraction import configure, resolve_engine
     from app.jobs import reextract
 
     settings = _settings(database_url)
+    configure(settings)
     try:
         engine_name = resolve_engine(engine) if engine else resolve_engine(settings.extraction_engine)
     except ValueError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -32,6 +33,30 @@ class Settings(BaseSettings):
         description="Comma-separated origins browsers may call the API from; none: CORS off",
     )
     extraction_engine: str = Field(default="rules", description="Extractor used at ingest time")
+    # the `llm` engine (app.extraction.llm): listed once llm_url and llm_model are set
+    llm_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint: a base URL (http://127.0.0.1:8080, .../v1) or the full one",
+    )
+    llm_model: str | None = Field(default=None, description="Model name sent to the LLM endpoint")
+    llm_api_key: SecretStr | None = Field(default=None, description="Sent as Authorization: Bearer; optional")
+    llm_timeout_seconds: float = Field(default=60.0, gt=0, description="Longest wait for one LLM answer")
+    llm_concurrency: int = Field(
+        default=2, ge=1, le=64, description="LLM requests in flight at once, per process"
+    )
+    llm_max_retries: int = Field(
+        default=2, ge=0, le=10, description="LLM requests retried after a timeout, 5xx or malformed answer"
+    )
+    llm_mode: Literal["observations", "suggestions"] = Field(
+        default="observations",
+        description=(
+            "What the llm engine's observations are: counted like any automatic one (observations), "
+            "or `suggested`, counted only once a reviewer verifies or corrects them (suggestions)"
+        ),
+    )
+    llm_cache_dir: Path | None = Field(
+        default=None, description="Where LLM answers are cached; default $STANCELINE_MODEL_CACHE/llm"
+    )
     ingest_wait: bool = Field(
         default=False,
         description=(

@@ -28,7 +28,9 @@ from typing import Any
 import orjson
 
 from app.extraction import corpus as corpus_module
-from app.extraction import evaluation
+from app.extraction import evaluation, training
+from app.extraction.claim_model import rules_equivalent
+from app.extraction.learned import LearnedExtractor
 from app.extraction.types import RegistrySnapshot
 
 ARTICLES_FILE = "articles.jsonl"
@@ -183,3 +185,25 @@ def evaluate_sets(
             **score_set(loaded, predictions, with_errors=with_errors),
         }
     return out
+
+
+def training_set(loaded: LoadedSet) -> training.TrainingSet:
+    """The learned engine's readings of every article of one set, labelled by its gold (every
+    reading not coded is false: the sets are fully coded), without local features (the shipped
+    model and data know no deployment's actors and topics). Groups, which folds hold out
+    together: the record's storyline, else the whole set."""
+    extractor = LearnedExtractor(RegistrySnapshot.from_dict(loaded.registry), rules_equivalent())
+    data = training.TrainingSet()
+    for number, article in enumerate(loaded.articles, 1):
+        key, text = corpus_module.parse_article(article, number)
+        coded = {(str(g["actor"]), str(g["topic"]), str(g["label"])) for g in article.get("gold") or ()}
+        data.extend(
+            training.article_examples(
+                extractor,
+                text,
+                article=f"{loaded.name}/{key}",
+                group=f"{loaded.name}/{article.get('storyline') or 'all'}",
+                coded=coded,
+            )
+        )
+    return training.without_local(data)

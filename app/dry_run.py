@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from app.errors import InvalidInput, UnknownReference
+from app.errors import ExtractionUnavailable, InvalidInput, UnknownReference
 from app.extraction import ENGINES, build_extractor
 from app.extraction.explain import ExtractionTrace, trace_extraction
 from app.extraction.pipeline import PipelineExtractor
@@ -22,6 +22,7 @@ from app.extraction.types import (
     ActorEntry,
     ArticleText,
     ExtractedObservation,
+    ExtractionError,
     Extractor,
     MembershipEntry,
     RegistrySnapshot,
@@ -143,10 +144,13 @@ def dry_run(
     extractor = _fragment_extractor(registry, engine) if overlaid else build_extractor(registry, engine)
     article = ArticleText(text=text, published_at=published_at, title=title, language=language)
     trace: ExtractionTrace | None = None
-    if explain:
-        found, trace = trace_extraction(extractor, article, engine)
-    else:
-        found = list(extractor.extract(article))
+    try:
+        if explain:
+            found, trace = trace_extraction(extractor, article, engine)
+        else:
+            found = list(extractor.extract(article))
+    except ExtractionError as error:  # the llm engine's endpoint failing: 503
+        raise ExtractionUnavailable(f"the {engine} engine could not extract the text: {error}") from error
     observations = [o for o in found if topic is None or o.topic == topic]
     logger.info(
         "extract.dry_run engine=%s chars=%d fragment=%s observations=%d explain=%s",

@@ -94,6 +94,14 @@ class Conflict(StancelineError):
     code = "conflict"
 
 
+class ExtractionUnavailable(StancelineError):
+    """The extraction engine could not extract now (the llm engine's endpoint timed out, failed or
+    answered nonsense past its retries)."""
+
+    status_code = 503
+    code = "extraction_unavailable"
+
+
 class Unauthorized(StancelineError):
     status_code = 401
     code = "unauthorized"

@@ -6,8 +6,9 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time
 from functools import partial
 from typing import Any
@@ -18,12 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import fingerprint, metrics
-from app.errors import Conflict, NotFound, StancelineError, field_path
+from app.errors import Conflict, ExtractionUnavailable, NotFound, StancelineError, field_path
 from app.extraction import build_extractor
+from app.extraction.claim_model import ClaimModel
 from app.extraction.types import (
     ActorEntry,
     ArticleText,
     ExtractedObservation,
+    ExtractionError,
     MembershipEntry,
     RegistrySnapshot,
     TopicEntry,
@@ -31,7 +34,7 @@ from app.extraction.types import (
 from app.models import Article, ArticleRevision, Observation, Source, utcnow
 from app.schemas import ArticleCreate, DroppedReview, ErrorDetail, IngestResult, IngestWarning
 from app.store import actors as actor_store
-from app.store import aggregates, registry_state
+from app.store import aggregates, extractor_models, registry_state
 from app.store import articles as article_store
 from app.store import extraction_queue as queue_store
 from app.store import observations as observation_store
@@ -139,6 +142,9 @@ def load_registry_context(session: Session, *, revision: int | None = None) -> R
             for t in topics
         ),
     )
+    trained = extractor_models.active_model(session)
+    if trained is not None:
+        snapshot = replace(snapshot, claim_model=ClaimModel.from_bytes(trained.body.encode()))
     return RegistryContext(
         snapshot=snapshot,
         actor_ids={a.slug: a.id for a in actors},
@@ -251,6 +257,7 @@ def _observation_rows(
     context: RegistryContext,
     method: str,
     version: str,
+    status: str = "auto",
 ) -> list[dict[str, Any]]:
     rows = []
     for item in found:
@@ -277,7 +284,7 @@ def _observation_rows(
                 "shift": item.shift,
                 "method": method,
                 "extractor_version": version,
-                "status": "auto",
+                "status": status,
                 "extras": dict(item.extras) or None,
             }
         )
@@ -303,6 +310,9 @@ class Extraction:
     content_hash: str
     context: RegistryContext
     found: tuple[ExtractedObservation, ...]
+    # why the engine could not extract it (the llm engine's endpoint failing): a new article is then
+    # stored for the extraction workers, anything else refused (ExtractionUnavailable)
+    error: str | None = None
 
     def fits(self, article: Article, context: RegistryContext) -> bool:
         return self.content_hash == article.content_hash and self.context is context
@@ -364,14 +374,27 @@ def extract_items_ahead(
     items: Sequence[ArticleCreate], *, context: RegistryContext, engine: str
 ) -> dict[str, Extraction]:
     """Extract the items' texts, once per content hash, with no transaction open: the `ahead` of
-    `ingest_article` and `store_batch`."""
-    ahead: dict[str, Extraction] = {}
+    `ingest_article` and `store_batch`. An engine that waits on an endpoint (`concurrency` > 1: the
+    llm engine) extracts that many at once; one it could not extract carries its `error`."""
+    todo: dict[str, ArticleCreate] = {}
     for data in items:
-        digest = content_hash(data)
-        if digest not in ahead:
-            found = _extract(_data_text(data), context=context, engine=engine)
-            ahead[digest] = Extraction(digest, context, tuple(found))
-    return ahead
+        todo.setdefault(content_hash(data), data)
+    if not todo:
+        return {}
+
+    def extraction(digest: str) -> Extraction:
+        try:
+            found = _extract(_data_text(todo[digest]), context=context, engine=engine)
+        except ExtractionUnavailable as error:
+            logger.warning("ingest.extraction_unavailable engine=%s error=%s", engine, error.message)
+            return Extraction(digest, context, (), error=error.message)
+        return Extraction(digest, context, tuple(found))
+
+    workers = min(len(todo), int(getattr(build_extractor(context.snapshot, engine), "concurrency", 1)))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return dict(zip(todo, pool.map(extraction, todo), strict=True))
+    return {digest: extraction(digest) for digest in todo}
 
 
 def prepare(
@@ -408,7 +431,10 @@ def _data_text(data: ArticleCreate) -> ArticleText:
 def _extract(text: ArticleText, *, context: RegistryContext, engine: str) -> Sequence[ExtractedObservation]:
     extractor = build_extractor(context.snapshot, engine)
     started = metrics.clock()
-    found = extractor.extract(text)
+    try:
+        found = extractor.extract(text)
+    except ExtractionError as error:  # the extraction queue retries it; a request answers 503
+        raise ExtractionUnavailable(f"the {engine} engine could not extract the article: {error}") from error
     metrics.observe_extraction(engine, started)
     return found
 
@@ -424,12 +450,16 @@ def _extracted_rows(
     if article.story_id is not None:
         return []
     if ahead is not None and ahead.fits(article, context):
+        if ahead.error is not None:  # the engine failed on this very text a moment ago
+            raise ExtractionUnavailable(ahead.error)
         found: Sequence[ExtractedObservation] = ahead.found
     else:
         if ahead is not None:
             logger.info("ingest.extracted_in_transaction article_id=%s", article.id)
         found = _extract(_article_text(article), context=context, engine=engine)
-    return _observation_rows(article, found, context, extractor.method, extractor.version)
+    # the llm engine's suggestions mode: stored `suggested`, counted once a reviewer verifies them
+    status = "suggested" if getattr(extractor, "suggests", False) else "auto"
+    return _observation_rows(article, found, context, extractor.method, extractor.version, status)
 
 
 def _insert(
@@ -809,7 +839,10 @@ def _store_article(
     if link_stories or article.story_id is not None:
         _link_story(session, article)
     extraction = ahead.get(digest) if ahead else None
-    if status == "created" and defer and article.story_id is None:
+    # a new article the engine could not extract in the request (?wait=true, the llm engine's
+    # endpoint failing) is stored all the same, for the extraction workers to try again
+    failed = extraction is not None and extraction.error is not None and extraction.fits(article, context)
+    if status == "created" and (defer or failed) and article.story_id is None:
         article.extraction_state, article.extraction_queued_at = queue_store.PENDING, utcnow()
         session.flush()
         logger.info("ingest.stored article_id=%s status=created extraction=pending", article.id)

@@ -15,8 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import __version__, metrics, migrate
 from app.api import actors, agreement, articles, health, keys, registry, shifts, stances, timelines, topics
 from app.api import extract as extract_api
+from app.api import extractor as extractor_api
 from app.api import feeds as feeds_api
 from app.api import jobs as jobs_api
+from app.api import review as review_api
 from app.api.deps import ACCESS_ERRORS, ReadAccess, key_refusal
 from app.api.read_cache import ReadCache, RevisionReads
 from app.background import BackgroundWorker
@@ -30,6 +32,7 @@ from app.db import (
     session_scope,
 )
 from app.errors import install_error_handlers
+from app.extraction import configure as configure_extraction
 from app.extraction import resolve_engine
 from app.ingest import RegistryCache
 from app.jobs import extraction_announcer, extraction_pool
@@ -67,6 +70,7 @@ def _freeze_startup_objects() -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_extraction(settings)  # the llm engine's endpoint, for this process
     # an engine whose optional packages are missing falls back to the rules engine, loudly
     settings = settings.model_copy(update={"extraction_engine": resolve_engine(settings.extraction_engine)})
 
@@ -136,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         topics.router,
         registry.router,
         stances.router,
+        review_api.router,
         timelines.router,
         shifts.router,
         agreement.router,
@@ -143,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         feeds_api.router,
         jobs_api.router,
         extract_api.router,
+        extractor_api.router,
     ):
         app.include_router(
             router, prefix="/v1", dependencies=[ReadAccess], responses={**ACCESS_ERRORS, **TOO_LARGE}

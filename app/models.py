@@ -20,6 +20,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
+    literal_column,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -29,7 +31,13 @@ from app.db import Base
 
 LABELS = ("support", "oppose", "neutral", "mixed")
 METHODS = ("rules", "model", "llm", "manual")
-STATUSES = ("auto", "verified", "corrected", "rejected")
+STATUSES = ("auto", "verified", "corrected", "rejected", "suggested")
+# not in aggregates, timelines or shifts: rejected by a reviewer, or suggested (the llm engine's
+# suggestions mode) and not yet verified or corrected
+UNCOUNTED_STATUSES = ("rejected", "suggested")
+# statuses of an automatic observation nobody has reviewed yet: what the review queue lists (the
+# llm engine's suggestions too), and what a re-extraction replaces
+UNREVIEWED_STATUSES = ("auto", "suggested")
 ACTOR_KINDS = ("person", "state", "organization", "bloc", "group")
 DIRECTIONS = ("toward_support", "toward_oppose")
 SHIFT_STATUSES = ("active", "withdrawn")
@@ -306,6 +314,38 @@ class Observation(TimestampMixin, Base):
     article: Mapped[Article | None] = relationship(lazy="raise")
 
 
+# The review queue's order (app.store.review_queue): uncertainty, 1 - |2 * confidence - 1|, highest
+# first, then the newest, then by id. Its constants are written into the SQL, never bound, so that
+# the queue's query and these indexes hold the same expression for both planners.
+REVIEW_UNCERTAINTY = (
+    literal_column("1", Float)
+    - func.abs(literal_column("2", Float) * Observation.confidence - literal_column("1", Float), type_=Float)
+).self_group()
+# Partial: only unreviewed rows, so a review takes its row out and a queue read never walks past
+# the reviewed ones. Changing UNREVIEWED_STATUSES needs a migration that creates both again with
+# the new list (the drift test does not compare predicates; tests/db/test_review_queue_indexes.py
+# does). Alembic cannot reflect expression indexes on SQLite: a later batch rebuild of
+# `observation` there loses them unless that migration creates them again (that test catches it).
+_UNREVIEWED = text(_in("status", UNREVIEWED_STATUSES))
+Index(
+    "ix_observation_review_queue",
+    REVIEW_UNCERTAINTY.desc(),
+    Observation.observed_at.desc(),
+    Observation.id,
+    sqlite_where=_UNREVIEWED,
+    postgresql_where=_UNREVIEWED,
+)
+Index(  # the queue of one topic (the dashboard's), read in order as the whole queue is
+    "ix_observation_review_queue_topic",
+    Observation.topic_id,
+    REVIEW_UNCERTAINTY.desc(),
+    Observation.observed_at.desc(),
+    Observation.id,
+    sqlite_where=_UNREVIEWED,
+    postgresql_where=_UNREVIEWED,
+)
+
+
 class Shift(Base):
     """A detected change in an actor's level on a topic (its roll-up series), recorded once.
 
@@ -411,6 +451,22 @@ class ApiKey(Base):
     scope: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ExtractorModel(Base):
+    """A claim model trained for this deployment (`stanceline train`): the model file itself
+    (`app.extraction.claim_model`, JSON), its SHA-256 and what training measured. At most one is
+    active: the learned engine uses it; with none, the engine uses the model shipped with the
+    package."""
+
+    __tablename__ = "extractor_model"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    sha: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ObservationDaily(Base):

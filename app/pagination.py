@@ -43,6 +43,20 @@ def decode_time_cursor(cursor: str) -> tuple[datetime, int]:
     past year 9999 in UTC) and an id a row can have (1 to 2**63 - 1; 0 is the start).
     """
     stamp, last_id = decode_cursor(cursor, 2)
+    return _time_key(stamp, last_id)
+
+
+def decode_ranked_time_cursor(cursor: str) -> tuple[float, datetime, int]:
+    """The (rank in [0, 1], UTC timestamp, id) a cursor of `encode_cursor(rank, stamp.isoformat(),
+    id)` holds: a page of rows ordered by a computed rank first (the review queue's uncertainty),
+    then by time and id. Every part is checked as `decode_time_cursor` checks its two."""
+    rank, stamp, last_id = decode_cursor(cursor, 3)
+    if type(rank) not in (int, float) or not 0 <= rank <= 1:
+        raise _forged()
+    return float(rank), *_time_key(stamp, last_id)
+
+
+def _time_key(stamp: Any, last_id: Any) -> tuple[datetime, int]:
     if not isinstance(stamp, str) or type(last_id) is not int or not 0 <= last_id <= MAX_ID:
         raise _forged()
     try:

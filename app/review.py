@@ -80,6 +80,11 @@ def review_observation(session: Session, observation_id: int, data: ObservationU
             field="expected_updated_at",
             code="stale_version",
         )
+    if observation.status == "suggested" and data.status == "auto":
+        # a suggestion counts once a reviewer verifies or corrects it, never by being left as it is
+        raise InvalidInput(
+            "a suggested observation is verified, corrected or rejected, not set to auto", field="status"
+        )
     before = _counted(observation, sign=-1)
     corrected = data.score is not None or data.label is not None
     if data.score is not None:
@@ -98,13 +103,14 @@ def review_observation(session: Session, observation_id: int, data: ObservationU
         observation.status = "corrected"
     observation.updated_at = utcnow()  # every review is a new version, even one that changes nothing
     session.flush()
-    # a rejection takes the observation out of the aggregate, un-rejecting puts it back
+    # a rejection takes the observation out of the aggregate, un-rejecting puts it back, and so
+    # does verifying or correcting a suggestion (statuses in UNCOUNTED_STATUSES count in nothing)
     aggregates.apply(session, before.merge(_counted(observation, sign=1)))
     return observation
 
 
 def _counted(observation: Observation, *, sign: int) -> aggregates.Deltas:
-    """The observation's contribution to the daily aggregate (nothing when rejected)."""
+    """The observation's contribution to the daily aggregate (nothing when rejected or suggested)."""
     fields = ("topic_id", "actor_id", "observed_at", "score", "confidence", "status")
     return aggregates.deltas_of([{f: getattr(observation, f) for f in fields}], sign=sign)
 

@@ -20,7 +20,7 @@ from pydantic import (
 
 Label = Literal["support", "oppose", "neutral", "mixed"]
 Method = Literal["rules", "model", "llm", "manual"]
-Status = Literal["auto", "verified", "corrected", "rejected"]
+Status = Literal["auto", "verified", "corrected", "rejected", "suggested"]
 ActorKind = Literal["person", "state", "organization", "bloc", "group"]
 Interval = Literal["day", "week", "month"]
 IngestStatus = Literal["created", "unchanged", "revised", "reextracted", "error"]
@@ -600,6 +600,15 @@ class ObservationRead(BaseModel):
     updated_at: datetime
 
 
+class ReviewQueueItem(ObservationRead):
+    """An unreviewed automatic observation in the review queue: its stance and how uncertain it is."""
+
+    uncertainty: float = Field(
+        description="1 - |2 * confidence - 1|, to 3 places: 1 at a confidence of 0.5, 0 at 0 or 1. "
+        "The queue lists the most uncertain first: their review teaches the model most."
+    )
+
+
 class ArticleExtraction(BaseModel):
     state: ExtractionState = Field(
         description="pending (queued for the extraction workers), done, or failed (after retries)"
@@ -795,6 +804,27 @@ class ExtractionQueue(BaseModel):
     local_workers: int | None = Field(
         None, description="Extraction worker processes this API process runs (null: none, a broker's)"
     )
+
+
+class ClaimModelRead(BaseModel):
+    sha: str = Field(description="SHA-256 of the model file; its first 12 hex digits end extractor_version")
+    source: Literal["trained", "default"] = Field(
+        description="trained: by `stanceline train` from this deployment's reviews; default: shipped"
+    )
+    trained_at: datetime | None = Field(default=None, description="When the deployment's model was stored")
+    keep_read: float = Field(description="Probability a reading a stance cue decided needs to be kept")
+    keep_other: float = Field(description="Probability a reading without a cue needs (above 1: never)")
+    local: bool = Field(description="Trained with this deployment's own actor and topic features")
+    trained: dict[str, Any] = Field(description="What it was trained on: examples, claims, articles, seed")
+    figures: dict[str, Any] | None = Field(
+        default=None, description="Strict figures on the reviewed articles before and after training"
+    )
+
+
+class ExtractorRead(BaseModel):
+    engine: str = Field(description="STANCELINE_EXTRACTION_ENGINE: rules, learned, embeddings or llm")
+    version: str = Field(description="What articles and observations extracted now are stamped with")
+    claim_model: ClaimModelRead = Field(description="The model the learned engine uses")
 
 
 class Health(BaseModel):

@@ -25,7 +25,7 @@ from typing import Any
 
 from app.devsets import DevSet, LoadedSet
 from app.extraction import evaluation
-from app.extraction.corpus import _parse_article
+from app.extraction.corpus import parse_article
 from app.extraction.pipeline import PipelineExtractor, Tuning
 from app.extraction.types import RegistrySnapshot
 
@@ -57,7 +57,7 @@ def predictions(loaded: LoadedSet, tuning: Tuning) -> list[dict[str, Any]]:
     extractor = PipelineExtractor(RegistrySnapshot.from_dict(loaded.registry), tuning)
     rows: list[dict[str, Any]] = []
     for number, article in enumerate(loaded.articles, 1):
-        article_id, parsed = _parse_article(article, number)
+        article_id, parsed = parse_article(article, number)
         rows.extend(
             {
                 "article_id": article_id,

@@ -12,11 +12,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
-from app.cli import DEMO_CORPUS, cli
+from app import devsets, migrate
+from app.cli import DEMO_CORPUS, REPO_ROOT, cli
 from app.config import Settings
 from app.main import create_app
 from app.models import Article, Observation, Topic
 from app.registry import STARTER_REGISTRY
+from tests.unit.extraction import lakeford
 
 runner = CliRunner()
 SCORER = Path(__file__).resolve().parents[2] / "shared" / "eval" / "score.py"
@@ -485,3 +487,66 @@ def test_a_password_never_reaches_the_database_line(monkeypatch: pytest.MonkeyPa
     assert result.exit_code != 0
     assert result.stderr.splitlines()[0] == "database: postgresql+psycopg://u:***@127.0.0.1:9/x"
     assert "hunter2" not in result.stderr
+
+
+SHARED_SETS = devsets.shared_sets([REPO_ROOT])[0]
+
+
+@pytest.mark.skipif(not SHARED_SETS, reason=f"the development sets are not next to {REPO_ROOT} (../shared)")
+def test_the_shipped_claim_model_is_what_training_on_the_shared_sets_gives() -> None:
+    result = runner.invoke(cli, ["train-default", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "are what training gives" in " ".join(result.stderr.split())
+
+
+def _lakeford_set(folder: Path) -> None:
+    """Twelve short Lakeford articles coded by hand (tests/unit/extraction/lakeford.py)."""
+    people = [("Mayor Clara Voss", "clara-voss"), ("The Transit Workers Union", "transit-union")]
+    rows = []
+    for n in range(12):
+        speaker, slug = people[n % 2]
+        verb, label = ("backed", "support") if n % 3 else ("rejected", "oppose")
+        rows.append(
+            {
+                "id": f"L{n}",
+                "storyline": f"week-{n % 3}",
+                "published_at": f"2025-05-{n + 1:02d}T09:00:00Z",
+                "text": f"{speaker} {verb} the congestion charge on Monday. "
+                "Coastal Action Network said the congestion charge was discussed at its meeting.",
+                "gold": [
+                    {"actor": slug, "topic": lakeford.CHARGE, "label": label, "score": 1.0 if n % 3 else -1.0}
+                ],
+            }
+        )
+    folder.mkdir(parents=True)
+    (folder / "articles.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "registry.json").write_text(json.dumps(lakeford.REGISTRY))
+
+
+def test_train_default_writes_the_same_bytes_twice(tmp_path: Path) -> None:
+    _lakeford_set(tmp_path / "sets" / "lakeford")
+    for out in ("a", "b"):
+        result = runner.invoke(
+            cli, ["train-default", "--sets", str(tmp_path / "sets"), "--out", str(tmp_path / out)]
+        )
+        assert result.exit_code == 0, result.output
+    for name in ("claims-default.json", "claims-default-examples.jsonl.gz"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    check = runner.invoke(
+        cli, ["train-default", "--sets", str(tmp_path / "sets"), "--out", str(tmp_path / "a"), "--check"]
+    )
+    assert check.exit_code == 0, check.output
+    (tmp_path / "a" / "claims-default.json").write_text("{}")
+    changed = runner.invoke(
+        cli, ["train-default", "--sets", str(tmp_path / "sets"), "--out", str(tmp_path / "a"), "--check"]
+    )
+    assert changed.exit_code == 1
+    assert "other files" in changed.stderr
+
+
+def test_train_without_reviews_says_so(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    migrate.upgrade(url)
+    result = runner.invoke(cli, ["train", "--database-url", url])
+    assert result.exit_code == 1
+    assert "nothing to learn from yet: 0 reviewed articles" in " ".join(result.stderr.split())

@@ -12,6 +12,7 @@ from app.schemas import (
     ArticleRead,
     MembershipRead,
     ObservationRead,
+    ReviewQueueItem,
     SupportingEvidence,
     TopicRead,
 )
@@ -102,6 +103,10 @@ def observation_read(observation: Observation) -> ObservationRead:
         created_at=observation.created_at,
         updated_at=observation.updated_at,
     )
+
+
+def review_queue_item(observation: Observation, uncertainty: float) -> ReviewQueueItem:
+    return ReviewQueueItem(**dict(observation_read(observation)), uncertainty=round(uncertainty, 3))
 
 
 def supporting_evidence(extras: dict[str, Any] | None) -> list[SupportingEvidence]:

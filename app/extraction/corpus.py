@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import orjson
 
 from app.extraction import build_extractor
-from app.extraction.types import ArticleText, RegistrySnapshot
+from app.extraction.types import ArticleText, ExtractedObservation, RegistrySnapshot
 
 PREDICTION_KEYS = (
     "article_id", "actor", "topic", "label", "score", "confidence", "observed_at", "evidence", "speaker", "shift",
@@ -44,7 +45,7 @@ def write_jsonl(rows: Iterable[Mapping[str, Any]], path: str | Path) -> int:
     return count
 
 
-def _parse_article(article: Mapping[str, Any], number: int) -> tuple[str, ArticleText]:
+def parse_article(article: Mapping[str, Any], number: int) -> tuple[str, ArticleText]:
     article_id = article.get("id") or article.get("url")
     if not article_id:
         raise ValueError(f"article {number}: field 'id' (or 'url') is missing")
@@ -72,11 +73,23 @@ def _parse_article(article: Mapping[str, Any], number: int) -> tuple[str, Articl
 def extract_corpus(
     articles: Iterable[Mapping[str, Any]], registry: RegistrySnapshot, engine: str = "rules"
 ) -> Iterator[dict[str, Any]]:
-    """Prediction rows (the `score.py` format) for every article, in article order."""
+    """Prediction rows (the `score.py` format) for every article, in article order. An engine that
+    waits on an endpoint (`concurrency` > 1: the llm engine) extracts that many articles at once."""
     extractor = build_extractor(registry, engine)
-    for number, article in enumerate(articles, 1):
-        article_id, parsed = _parse_article(article, number)
-        for observation in extractor.extract(parsed):
+    parsed: Iterable[tuple[str, ArticleText]] = (
+        parse_article(article, number) for number, article in enumerate(articles, 1)
+    )
+    found: Iterable[tuple[str, Sequence[ExtractedObservation]]]
+    workers = int(getattr(extractor, "concurrency", 1))
+    if workers > 1:
+        listed = list(parsed)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            extracted = pool.map(extractor.extract, [text for _, text in listed])
+            found = list(zip((article_id for article_id, _ in listed), extracted, strict=True))
+    else:
+        found = ((article_id, extractor.extract(text)) for article_id, text in parsed)
+    for article_id, observations in found:
+        for observation in observations:
             yield {
                 "article_id": article_id,
                 "actor": observation.actor,

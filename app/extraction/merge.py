@@ -8,7 +8,8 @@ report of the same pair.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,8 @@ class Candidate:
     # other sentences of the article that report the same claim (same actor, topic, day and sign)
     supporting: tuple[tuple[Sentence, str | None], ...] = ()
     shift_from: float | None = None  # the earlier position the sentence states, with `shift`
+    # how the reading was made, for the learned model (`features.py`); empty unless asked for
+    features: Mapping[str, float] = field(default_factory=dict, compare=False)
 
 
 def label_for(score: float, mixed: bool) -> Label:

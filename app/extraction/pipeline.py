@@ -26,6 +26,7 @@ from app.extraction.coreference import Discourse, references
 from app.extraction.dates import DATELINE, Precision, find_dates, pick, refers_earlier
 from app.extraction.document import Document
 from app.extraction.explain import NOT_PARSED_NO_ACTOR, NOT_PARSED_NO_TOPIC
+from app.extraction.features import claim_features
 from app.extraction.lexicon import REFERRING_NOUNS, SPEECH
 from app.extraction.merge import Candidate, label_for, merge, to_observation
 from app.extraction.relevance import TopicIndex, excluded
@@ -89,6 +90,10 @@ class PipelineExtractor:
 
     method = "rules"
     version = VERSION
+    # for the learned engine (`learned.py`): describe every reading, and keep those that name the
+    # topic without a stance cue, which the rules drop and a model may keep
+    collect_features = False
+    keep_uncued = False
 
     def __init__(self, registry: RegistrySnapshot, tuning: Tuning | None = None) -> None:
         self.registry = registry
@@ -163,13 +168,20 @@ class PipelineExtractor:
         self, article: ArticleText, trace: ExtractionTrace | None = None
     ) -> list[ExtractedObservation]:
         """The article's observations; `trace` (see `explain.py`), when given, records why."""
+        _, candidates = self.claims(article, trace)
+        return [to_observation(c) for c in merge(candidates, trace)]
+
+    def claims(
+        self, article: ArticleText, trace: ExtractionTrace | None = None
+    ) -> tuple[Document, list[Candidate]]:
+        """The article's document and every claim read in it, before merging."""
         doc = self.prepare(article, trace)
         if trace is not None:
             trace.prepared(doc, self)
         if not any(doc.topic_hits) and not any(doc.semantic):
             if trace is not None:
                 trace.nothing_to_parse()
-            return []
+            return doc, []
         self.parse(doc)
         discourse = Discourse()
         candidates: list[Candidate] = []
@@ -200,8 +212,7 @@ class PipelineExtractor:
                 if trace is not None:
                     trace.end_claim(i, claimant.slug, parsed[claimant.predicate].text)
             discourse.update(parsed, refs, claimants, self.kinds)
-        candidates = _drop_summary_leads(candidates, self.gazetteer, doc.published, trace)
-        return [to_observation(c) for c in merge(candidates, trace)]
+        return doc, _drop_summary_leads(candidates, self.gazetteer, doc.published, trace)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -319,6 +330,9 @@ class PipelineExtractor:
             # now opposes it"); a keyword outweighs "it" or "the plan"
             readings = current or named or readings
             explicit = [(r, a) for r, a in readings if r.explicit]
+            if not explicit and self.keep_uncued:
+                out.append(self._candidate(doc, i, parsed, claimant, topic, readings, basis="uncued"))
+                continue
             if not explicit:
                 if trace is not None:
                     words = ", ".join(repr(parsed[a.token].text) for _, a in readings)
@@ -401,6 +415,26 @@ class PipelineExtractor:
             - (0.1 if mixed else 0.0)
         )
         day, precision = self._date(doc, i, parsed, claimant)
+        features = (
+            claim_features(
+                doc,
+                i,
+                parsed,
+                claimant,
+                topic,
+                kind=self.kinds.get(claimant.slug, "group"),
+                basis=basis,
+                score=score,
+                rules_confidence=confidence,
+                strong=strong,
+                explicit=explicit,
+                mixed=mixed,
+                shift=any(r.shift for r, _ in readings),
+                anchors=[a.token for _, a in readings if a is not None],
+            )
+            if self.collect_features
+            else {}
+        )
         candidate = Candidate(
             actor=claimant.slug,
             topic=topic,
@@ -415,6 +449,7 @@ class PipelineExtractor:
             shift_from=next((r.earlier for r, _ in readings if r.shift and r.earlier is not None), None),
             direct=claimant.direct,
             basis=basis,
+            features=features,
         )
         if doc.trace is not None:
             doc.trace.candidate(i, candidate, _how(parsed, claimant, readings, candidate))

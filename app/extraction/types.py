@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from app.extraction.claim_model import ClaimModel
 
 Label = Literal["support", "oppose", "neutral", "mixed"]
 LABELS: tuple[Label, ...] = ("support", "oppose", "neutral", "mixed")
@@ -68,6 +71,8 @@ class RegistrySnapshot:
 
     actors: tuple[ActorEntry, ...] = ()
     topics: tuple[TopicEntry, ...] = ()
+    # the deployment's trained claim model (`stanceline train`); None: the shipped default
+    claim_model: ClaimModel | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RegistrySnapshot:
@@ -148,3 +153,8 @@ class Extractor(Protocol):
     version: str  # stored in observation.extractor_version
 
     def extract(self, article: ArticleText) -> Sequence[ExtractedObservation]: ...
+
+
+class ExtractionError(RuntimeError):
+    """An engine could not extract a text now (an endpoint that timed out, failed or kept answering
+    nonsense past its retries): nothing is extracted from it, and it may be tried again later."""

@@ -62,11 +62,13 @@ def run_worker(settings: Settings, reader: Connection) -> None:
     its parent closes the pipe or is gone. A failing database makes it wait longer between tries
     (doubling, up to 30 s) rather than exit."""
     from app.db import make_engine, make_sessionmaker
+    from app.extraction import configure as configure_extraction
     from app.ingest import RegistryCache
     from app.jobs import extraction
     from app.observability import configure_logging
 
     configure_logging(settings.log_level, json=settings.log_format == "json")
+    configure_extraction(settings)  # a spawned process: the llm engine's endpoint is set again here
     engine = make_engine(settings)
     factory = make_sessionmaker(engine)
     cache = RegistryCache()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import feeds, ingest
+from app import extraction, feeds, ingest
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker
 
@@ -30,6 +30,7 @@ def configure(settings: Settings) -> None:
     """Called once by the worker's entry module (app.jobs.celery_app)."""
     global _settings, _runtime
     _settings, _runtime = settings, None
+    extraction.configure(settings)  # the llm engine's endpoint (pool processes inherit it)
 
 
 def runtime() -> Runtime:

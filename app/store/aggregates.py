@@ -43,7 +43,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, Select, TextClause
 
-from app.models import PERIODS, Observation, ObservationDaily, ObservationPeriod
+from app.models import PERIODS, UNCOUNTED_STATUSES, Observation, ObservationDaily, ObservationPeriod
 from app.store import data_state
 
 Key = tuple[int, int, date]  # (topic_id, actor_id, UTC day)
@@ -94,9 +94,10 @@ class Deltas:
         sums[4] += sign * weighted * score
 
     def add_rows(self, rows: Iterable[Mapping[Any, Any]], *, sign: int) -> Deltas:
-        """Count `rows` (observations as mappings) in (+1) or out (-1); rejected ones are skipped."""
+        """Count `rows` (observations as mappings) in (+1) or out (-1); uncounted ones (rejected,
+        suggested) are skipped."""
         for row in rows:
-            if row.get("status", "auto") != "rejected":
+            if row.get("status", "auto") not in UNCOUNTED_STATUSES:
                 self.add(
                     topic_id=row["topic_id"],
                     actor_id=row["actor_id"],
@@ -134,7 +135,8 @@ class Deltas:
 
 
 def deltas_of(rows: Sequence[Mapping[Any, Any]], *, sign: int = 1) -> Deltas:
-    """The deltas of counting `rows` in (+1) or out (-1); rejected ones are skipped."""
+    """The deltas of counting `rows` in (+1) or out (-1); uncounted ones (rejected, suggested) are
+    skipped."""
     if len(rows) < BULK_ROWS:
         return Deltas().add_rows(rows, sign=sign)
     return deltas_of_columns(
@@ -158,7 +160,7 @@ def deltas_of_columns(
     sign: int = 1,
 ) -> Deltas:
     """`deltas_of` for rows given column by column, summed per key with numpy (for many rows)."""
-    kept = np.fromiter((s != "rejected" for s in status), bool, len(status))
+    kept = np.fromiter((s not in UNCOUNTED_STATUSES for s in status), bool, len(status))
     ordinal = {value: utc_day(value).toordinal() for value in set(observed_at)}
     c = np.asarray(confidence, dtype=float)[kept]
     s = np.asarray(score, dtype=float)[kept]
@@ -292,7 +294,7 @@ def recomputed(session: Session) -> Select[*tuple[Any, ...]]:
             func.sum(c * c).label("weight_sq"),
             func.sum(c * s * s).label("weighted_sq_sum"),
         )
-        .where(Observation.status != "rejected")
+        .where(Observation.status.not_in(UNCOUNTED_STATUSES))
         .group_by(Observation.topic_id, Observation.actor_id, day)
     )
 

@@ -45,6 +45,17 @@ class ObservationFilter(BaseModel):
         return out
 
 
+class ReviewQueueFilter(BaseModel):
+    """What narrows the review queue: the repeatable slugs `ObservationFilter` takes. The API
+    resolves them to ids (a 422 for an unknown one) and `app.store.review_queue` filters on the
+    ids, so that one topic is an equality the query planner can follow its index with."""
+
+    model_config = ConfigDict(extra="ignore")  # limit and cursor arrive in the same query string
+
+    actor: list[Slug] = Field(default_factory=list, description="Actor slug; repeat for several")
+    topic: list[Slug] = Field(default_factory=list, description="Topic slug; repeat for several")
+
+
 def window(observed_from: datetime | None, observed_to: datetime | None) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
     if observed_from is not None:

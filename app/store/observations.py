@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from app.models import Actor, Observation, ObservationDaily, Topic, UTCDateTime
+from app.models import UNREVIEWED_STATUSES, Actor, Observation, ObservationDaily, Topic, UTCDateTime
 from app.store import aggregates, data_state
 from app.store.filters import ObservationFilter
 from app.store.keyset import after_key
@@ -152,18 +152,19 @@ def _delete(session: Session, *where: ColumnElement[bool]) -> tuple[int, aggrega
         delete(Observation).where(*where).returning(*_REMOVED).execution_options(synchronize_session=False)
     ).mappings()
     rows = list(removed)
-    if rows:  # rejected rows leave the aggregates alone, but not the lists that show them
+    if rows:  # uncounted rows leave the aggregates alone, but not the lists that show them
         data_state.mark_changed(session)
     return len(rows), aggregates.deltas_of(rows, sign=-1)
 
 
 def delete_unreviewed_automatic(session: Session, *, article_id: int) -> tuple[int, aggregates.Deltas]:
-    """Drop automatic observations nobody has reviewed; manual and reviewed ones stay."""
+    """Drop automatic observations nobody has reviewed (suggestions too); manual and reviewed ones
+    stay."""
     return _delete(
         session,
         Observation.article_id == article_id,
         Observation.method != "manual",
-        Observation.status == "auto",
+        Observation.status.in_(UNREVIEWED_STATUSES),
     )
 
 
@@ -181,7 +182,7 @@ def list_reviewed_automatic(session: Session, *, article_id: int) -> list[Observ
         .where(
             Observation.article_id == article_id,
             Observation.method != "manual",
-            Observation.status != "auto",
+            Observation.status.not_in(UNREVIEWED_STATUSES),
         )
         .order_by(Observation.id)
     )
@@ -205,7 +206,7 @@ def automatic_pairs(session: Session, *, article_id: int, unreviewed_only: bool)
         Observation.article_id == article_id, Observation.method != "manual"
     )
     if unreviewed_only:
-        stmt = stmt.where(Observation.status == "auto")
+        stmt = stmt.where(Observation.status.in_(UNREVIEWED_STATUSES))
     return {(topic_id, actor_id) for topic_id, actor_id in session.execute(stmt)}
 
 
@@ -217,7 +218,7 @@ def kept_keys(session: Session, *, article_id: int, revision: int | None = None)
     """
     stmt = select(Observation.actor_id, Observation.topic_id, Observation.observed_at).where(
         Observation.article_id == article_id,
-        (Observation.method == "manual") | (Observation.status != "auto"),
+        (Observation.method == "manual") | Observation.status.not_in(UNREVIEWED_STATUSES),
     )
     if revision is not None:
         stmt = stmt.where(

@@ -33,6 +33,7 @@ from sqlalchemy.sql.expression import Select, Selectable
 
 from app.models import (
     PERIODS,
+    UNCOUNTED_STATUSES,
     Actor,
     ActorMembership,
     Article,
@@ -255,7 +256,7 @@ def _part(dialect: str, interval: str | None, by_actor: bool, i: int, part: Part
             (c * s).label("weighted_sum"),
             (c * c).label("weight_sq"),
             (c * s * s).label("weighted_sq_sum"),
-        ).where(Observation.topic_id == bindparam("topic_id"), Observation.status != "rejected")
+        ).where(Observation.topic_id == bindparam("topic_id"), Observation.status.not_in(UNCOUNTED_STATUSES))
         actor, moment = Observation.actor_id, Observation.observed_at
     elif source == "periods":
         table = ObservationPeriod
@@ -287,7 +288,8 @@ def observation_rows(
     observed_from: datetime | None = None,
     observed_to: datetime | None = None,
 ) -> pd.DataFrame:
-    """Observation rows of a topic (all actors when `actor_ids` is None), rejected ones excluded."""
+    """Observation rows of a topic (all actors when `actor_ids` is None), uncounted ones (rejected,
+    suggested) excluded."""
     stmt = (
         select(
             Observation.id,
@@ -306,7 +308,7 @@ def observation_rows(
         .outerjoin(Article, Article.id == Observation.article_id)
         .where(
             Observation.topic_id == topic_id,
-            Observation.status != "rejected",
+            Observation.status.not_in(UNCOUNTED_STATUSES),
             *window(observed_from, observed_to),
         )
         .order_by(Observation.observed_at, Observation.id)

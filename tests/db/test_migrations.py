@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from app import migrate
 from app.db import Base
@@ -145,4 +146,66 @@ def test_shifts_from_before_0010_are_statistical_with_no_reasons(fresh_url: str)
         assert connection.execute(text("SELECT count(*) FROM shift")).scalar_one() == 1
     engine.dispose()
     assert not names & {"basis", "reasons", "office_change"}
+    migrate.upgrade(fresh_url)
+
+
+def _add_observation(url: str, status: str, score: float = 0.5) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO observation (actor_id, topic_id, score, label, confidence, observed_at, "
+                    "shift, method, status, created_at, updated_at) SELECT actor.id, topic.id, :score, "
+                    "'support', 0.7, :t, false, 'llm', :status, :t, :t FROM actor, topic"
+                ),
+                {
+                    "score": score,
+                    "status": status,
+                    "t": datetime(2025, 3, 4, tzinfo=UTC).replace(tzinfo=None),
+                },
+            )
+    finally:
+        engine.dispose()
+
+
+def _statuses(url: str) -> list[str]:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        found = connection.execute(text("SELECT status FROM observation ORDER BY id")).scalars().all()
+    engine.dispose()
+    return list(found)
+
+
+def test_0014_admits_suggested_observations_and_keeps_the_other_checks(fresh_url: str) -> None:
+    """0014 widens the status CHECK to `suggested` (SQLite: by rebuilding the table, which must keep
+    its other checks); on the way down the suggestions go, the other observations stay."""
+    migrate.upgrade(fresh_url, "0013")
+    _seed_actor(fresh_url)
+    engine = create_engine(fresh_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO topic (slug, name, description, keywords, examples, weak_keywords, "
+                "excluded_phrases, created_at, updated_at) "
+                "VALUES ('ferry-subsidy', 'Island ferry subsidy', '', '[]', '[]', '[]', '[]', :t, :t)"
+            ),
+            {"t": datetime(2025, 1, 1, tzinfo=UTC).replace(tzinfo=None)},
+        )
+    engine.dispose()
+    _add_observation(fresh_url, "auto")
+    with pytest.raises(IntegrityError):
+        _add_observation(fresh_url, "suggested")
+
+    migrate.upgrade(fresh_url)
+    _add_observation(fresh_url, "suggested")
+    assert _statuses(fresh_url) == ["auto", "suggested"]
+    for status, score in (("pending", 0.5), ("suggested", 1.5)):  # the status and score checks hold
+        with pytest.raises(IntegrityError):
+            _add_observation(fresh_url, status, score)
+
+    migrate.downgrade(fresh_url, "0013")
+    assert _statuses(fresh_url) == ["auto"]
+    with pytest.raises(IntegrityError):
+        _add_observation(fresh_url, "suggested")
     migrate.upgrade(fresh_url)

@@ -26,10 +26,11 @@ from app import auth, ingest, migrate, registry, review, shifts, transfer
 from app.cli import DEMO_CORPUS, cli
 from app.config import Settings
 from app.db import Base, make_engine, make_sessionmaker, session_scope
+from app.extraction.claim_model import default_model
 from app.extraction.corpus import read_jsonl
 from app.models import Feed, Job, JobItem, ShiftRefresh, Topic, WebhookDelivery
 from app.schemas import ArticleCreate, ObservationCreate, ObservationUpdate
-from app.store import data_state
+from app.store import data_state, extractor_models
 from app.store import observations as observation_store
 from tests.conftest import create_database
 
@@ -122,6 +123,15 @@ def build_source(url: str) -> None:
             session.add(job)
             session.flush()
             session.add(JobItem(job_id=job.id, article_id=1, status="done"))
+            # a trained claim model (stanceline train), with its figures
+            model = default_model()
+            extractor_models.add_model(
+                session,
+                sha=model.sha,
+                body=model.to_bytes().decode(),
+                figures={"after": {"f1": 0.5}},
+                active=True,
+            )
     finally:
         engine.dispose()
 

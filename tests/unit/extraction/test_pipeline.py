@@ -35,10 +35,12 @@ def test_build_extractor_is_cached_per_snapshot(registry: RegistrySnapshot) -> N
 
 
 def test_unknown_engine_is_rejected(registry: RegistrySnapshot) -> None:
-    with pytest.raises(ValueError, match="unknown extraction engine 'llm'"):
+    with pytest.raises(ValueError, match="unknown extraction engine 'oracle'"):
+        build_extractor(registry, "oracle")
+    with pytest.raises(ValueError, match="unknown extraction engine 'oracle'"):
+        resolve_engine("oracle")
+    with pytest.raises(ValueError, match="needs an endpoint"):  # known, but no endpoint configured
         build_extractor(registry, "llm")
-    with pytest.raises(ValueError, match="unknown extraction engine 'llm'"):
-        resolve_engine("llm")
     assert resolve_engine("rules") == "rules"
 
 

@@ -158,9 +158,10 @@ function reviewControls(obs, run) {
   return group;
 }
 
-// options: {article, weight, names (Map slug -> name), onReview(obs, patch) -> updated obs}
+// options: {article, weight, names (Map slug -> name), onReview(obs, patch) -> updated obs,
+// onReviewed(updated, card): what becomes of the card after a review (default: it shows the update)}
 export function observationCard(obs, options = {}) {
-  const { article, weight, names, onReview } = options;
+  const { article, weight, names, onReview, onReviewed } = options;
   const card = el("article", {
     class: `obs status-${obs.status}`,
     dataset: { observationId: String(obs.id), status: obs.status },
@@ -187,6 +188,10 @@ export function observationCard(obs, options = {}) {
       message.textContent = "";
       try {
         const updated = await onReview(obs, patch);
+        if (onReviewed) {
+          onReviewed(updated, card);
+          return;
+        }
         const fresh = observationCard(updated, options);
         card.replaceWith(fresh);
         fresh.focus(); // keyboard users stay where they were

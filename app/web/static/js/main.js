@@ -1,13 +1,15 @@
-// Boot and routing: #/ timelines (#/?topic=<slug> names the topic), #/add, #/actor/<slug>,
-// #/topic/<slug>, #/topics (the topic editor) and #/topics/<slug>.
+// Boot and routing: #/ timelines (#/?topic=<slug> names the topic), #/review (the review queue,
+// #/review?topic=<slug>&actor=<slug>), #/add, #/actor/<slug>, #/topic/<slug>, #/topics (the topic
+// editor) and #/topics/<slug>.
 
 import { allPages, apiKey, setApiKey } from "./api.js";
 import * as dashboard from "./dashboard.js";
 import { wireAddForm } from "./add.js";
 import { renderActor, renderTopic } from "./pages.js";
 import { openEditor, wireEditor } from "./topic-editor.js";
+import * as queue from "./review-queue.js";
 
-const VIEWS = ["dashboard", "add", "actor", "topic", "topics"];
+const VIEWS = ["dashboard", "review", "add", "actor", "topic", "topics"];
 
 const status = {
   node: document.getElementById("status"),
@@ -45,6 +47,7 @@ async function loadRegistry() {
 async function reloadTopics(registry) {
   registry.topics.splice(0, registry.topics.length, ...(await allPages("/v1/topics")));
   dashboard.setTopics();
+  queue.setTopics();
 }
 
 function currentRoute() {
@@ -75,6 +78,9 @@ function route(registry) {
   const fail = (error) => status.error(error);
   if (parts[0] === "add") {
     showView("add");
+  } else if (parts[0] === "review") {
+    showView("review");
+    queue.openQueue({ topic: params.get("topic"), actor: params.get("actor") }).catch(fail);
   } else if (parts[0] === "topics") {
     showView("topics");
     openEditor(parts[1] || null).catch(fail);
@@ -110,8 +116,15 @@ function wireKeyForm() {
     setApiKey(input.value);
     status.say(input.value.trim() ? "API key saved in this browser." : "API key removed.");
     // a server without public reads shows nothing until the key arrives
-    if (!started) start();
-    else dashboard.refresh().catch((error) => status.error(error));
+    if (!started) {
+      start();
+      return;
+    }
+    dashboard.refresh().catch((error) => status.error(error));
+    if (!document.getElementById("view-review").hidden) {
+      const { params } = currentRoute();
+      queue.openQueue({ topic: params.get("topic"), actor: params.get("actor") }).catch((e) => status.error(e));
+    }
   });
 }
 
@@ -128,6 +141,7 @@ async function start() {
   }
   started = true;
   wireAddForm({ cardOptions: dashboard.cardOptions, onIngested: dashboard.markStale, status });
+  queue.wireQueue({ registry, status, onReviewed: dashboard.markStale });
   wireEditor({
     registry,
     onTopicsChanged: () => reloadTopics(registry),
