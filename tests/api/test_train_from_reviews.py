@@ -76,15 +76,13 @@ def test_reviews_train_a_model_that_then_extracts(learned_client: TestClient, se
     assert all(coded == {("clara-voss", lakeford.CHARGE, "support")} for coded, _ in claims.values())
     assert all(rejected == {(CHAMBER, lakeford.CHARGE, "support")} for _, rejected in claims.values())
 
-    report, model = model_training.train_deployment(session, folds=4)
+    # forced: better on the reviewed articles, but 8 are too few for `stanceline train` to switch
+    report, model = model_training.train_deployment(session, folds=4, force=True)
     assert report.articles == 8
     assert report.previous == "default"
     assert report.after["f1"] > report.before["f1"]
-    # better, but on 8 reviewed articles: `stanceline train` keeps the model in use unless forced
-    assert not report.switched
     assert report.verdict.startswith("too few reviewed articles")
-    forced, _ = model_training.train_deployment(session, folds=4, force=True)
-    assert forced.switched
+    assert report.switched
     assert extractor_models.active_model(session) is None  # nothing stored before `activate`
     model_training.activate(session, model, report)
     session.commit()
