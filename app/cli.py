@@ -380,6 +380,8 @@ def reextract(
     """
     from app import ingest, migrate, shifts
     from app.db import make_engine, make_sessionmaker, session_scope
+    from app.errors import NotFound
+    from app.jobs.reextract import extract_before_writing
     from app.store import articles as article_store
 
     settings = _settings(database_url)
@@ -402,10 +404,18 @@ def reextract(
                 if not ids:
                     break
                 for article_id in ids:
+                    # extracted first, with no transaction open: the write lock is held to store only
+                    context, ahead = extract_before_writing(
+                        factory, article_id, cache=cache, engine=engine_name
+                    )
                     with session_scope(factory) as session:
-                        done = ingest.reextract_article(
-                            session, article_id, context=cache.get(session), engine=engine_name
-                        )
+                        try:
+                            done = ingest.reextract_article(
+                                session, article_id, context=context, engine=engine_name, ahead=ahead
+                            )
+                        except NotFound:  # deleted since it was listed
+                            progress.advance(task)
+                            continue
                         shifts.after_write(
                             session,
                             done.touched,

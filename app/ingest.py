@@ -904,14 +904,14 @@ def ingest_article_safely(
     """`ingest_article` in a savepoint, once more if a concurrent writer stored the same article
     (or source) first: the second attempt finds the winner's row, so racing posts of one url
     end as one article, `created` once and `unchanged` (or `revised`) for the others."""
-    outcome = _store_article_safely(
+    outcome = store_article_safely(
         session, data, context=context, engine=engine, link_stories=link_stories, ahead=ahead, defer=defer
     )
     aggregates.apply(session, outcome.deltas)
     return outcome
 
 
-def _store_article_safely(
+def store_article_safely(
     session: Session,
     data: ArticleCreate,
     *,
@@ -922,6 +922,9 @@ def _store_article_safely(
     ahead: Mapping[str, Extraction] | None = None,
     defer: bool = False,
 ) -> IngestOutcome:
+    """`ingest_article_safely` without applying the aggregate deltas: a caller storing several
+    articles in one transaction merges them and applies them once, in key order, so that
+    concurrent writers lock aggregate rows in one order (`store_batch`, a feed poll)."""
     attempt = partial(
         _store_article,
         session,
@@ -1066,7 +1069,7 @@ def store_batch(
     deltas = aggregates.Deltas()
     for index in sorted(valid, key=lambda i: _identity(valid[i])):
         try:
-            outcome = _store_article_safely(
+            outcome = store_article_safely(
                 session,
                 valid[index],
                 context=context,

@@ -190,12 +190,7 @@ def _reextract_one(
 
     The extraction itself runs first, outside the write transaction, so the write lock (SQLite)
     is held for the database work alone and other writers are not starved by a long job."""
-    with session_scope(factory, write=False) as session:
-        context = cache.get(session)
-        article = article_store.get_article(session, article_id=article_id)
-    ahead = None
-    if article is not None and article.story_id is None:
-        ahead = ingest.extract_ahead(article, context=context, engine=engine)
+    context, ahead = extract_before_writing(factory, article_id, cache=cache, engine=engine)
     with session_scope(factory) as session:
         item = job_store.claim_item(session, job_id=job_id, article_id=article_id)
         if item is None:
@@ -208,6 +203,21 @@ def _reextract_one(
         # series are queued, never refreshed per article: a job touches the same ones many times
         shifts.after_write(session, done.touched, settings=queueing(settings))
     return "done"
+
+
+def extract_before_writing(
+    factory: sessionmaker[Session], article_id: int, *, cache: ingest.RegistryCache, engine: str
+) -> tuple[ingest.RegistryContext, ingest.Extraction | None]:
+    """What re-extracting one article needs before its write transaction: the registry context,
+    and the article's extraction, made with no transaction open (None for a syndicated copy, or
+    an article gone). The write then only stores it, unless the registry or the text moved in
+    between (`Extraction.fits`)."""
+    with session_scope(factory, write=False) as session:
+        context = cache.get(session)
+        article = article_store.get_article(session, article_id=article_id)
+    if article is None or article.story_id is not None:
+        return context, None
+    return context, ingest.extract_ahead(article, context=context, engine=engine)
 
 
 def queueing(settings: Settings) -> Settings:

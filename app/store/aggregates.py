@@ -45,6 +45,8 @@ from sqlalchemy.sql.expression import ColumnElement, Select, TextClause
 
 from app.models import PERIODS, UNCOUNTED_STATUSES, Observation, ObservationDaily, ObservationPeriod
 from app.store import data_state
+from app.store.periods import bucket_start_of, utc_day_of
+from app.timelines.periods import bucket_start
 
 Key = tuple[int, int, date]  # (topic_id, actor_id, UTC day)
 PeriodKey = tuple[int, str, int, date]  # (topic_id, period, actor_id, first day)
@@ -184,17 +186,12 @@ def deltas_of_columns(
     return deltas
 
 
-def period_start(day: date, period: str) -> date:
-    """The Monday of the day's ISO week, or the first of its month."""
-    return day - timedelta(days=day.weekday()) if period == "week" else day.replace(day=1)
-
-
 def _period_rows(daily: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The daily rows summed per week and month, as upsert parameters in key order."""
     sums: dict[PeriodKey, list[float]] = {}
     for row in daily:
         for period in PERIODS:
-            key = (row["topic_id"], period, row["actor_id"], period_start(row["day"], period))
+            key = (row["topic_id"], period, row["actor_id"], bucket_start(row["day"], period))
             mine = sums.setdefault(key, [0, 0.0, 0.0, 0.0, 0.0])
             for i, name in enumerate(SUM_FIELDS):
                 mine[i] += row[name]
@@ -272,13 +269,6 @@ def _unnest_upsert(name: str, keys: tuple[str, ...]) -> TextClause:
     )
 
 
-def utc_day_of(dialect: str, column: Any) -> ColumnElement[date]:
-    """SQL for the UTC day of a timestamp column, typed as a date on both engines."""
-    if dialect == "sqlite":  # stored as naive UTC text
-        return type_coerce(func.date(column), Date)
-    return cast(func.timezone(literal_column("'UTC'"), column), Date)
-
-
 def recomputed(session: Session) -> Select[*tuple[Any, ...]]:
     """The aggregate as it should be, computed from the observations (the migration's backfill)."""
     day = utc_day_of(session.get_bind().dialect.name, Observation.observed_at).label("day")
@@ -299,15 +289,6 @@ def recomputed(session: Session) -> Select[*tuple[Any, ...]]:
     )
 
 
-def period_start_of(dialect: str, interval: str, day: Any) -> ColumnElement[Any]:
-    """SQL for the first day of a date column's ISO week or month, as a date."""
-    if dialect == "sqlite":  # dates are ISO text
-        if interval == "week":
-            return type_coerce(func.date(day, "weekday 0", "-6 days"), Date)
-        return type_coerce(func.strftime("%Y-%m-01", day), Date)
-    return cast(func.date_trunc(interval, cast(day, DateTime())), Date)
-
-
 def rebuild(session: Session) -> int:
     """Replace both aggregates by their recomputation (the migration's backfill); returns the
     daily rows written."""
@@ -317,7 +298,7 @@ def rebuild(session: Session) -> int:
     session.execute(insert(TABLE).from_select([*KEY_FIELDS, *SUM_FIELDS], recomputed(session)))
     dialect = session.get_bind().dialect.name
     for period in PERIODS:
-        first = period_start_of(dialect, period, TABLE.c.day)
+        first = bucket_start_of(dialect, period, TABLE.c.day)
         by_period = select(
             TABLE.c.topic_id,
             literal(period),
@@ -400,7 +381,7 @@ def differences(session: Session) -> list[Difference]:
     periods: dict[tuple[Any, ...], list[float]] = {}
     for (topic_id, actor_id, day), sums in expected.items():
         for period in PERIODS:
-            key = (topic_id, period, actor_id, period_start(day, period))
+            key = (topic_id, period, actor_id, bucket_start(day, period))
             mine = periods.setdefault(key, [0.0] * len(SUM_FIELDS))
             for i, value in enumerate(sums):
                 mine[i] += value

@@ -31,42 +31,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from app.timelines.frames import SUM_COLUMNS, UTC_NS, Interval, require, utc
+from app.timelines.frames import INTERVALS, SUM_COLUMNS, UTC_NS, Interval, require
+from app.timelines.periods import DAY_NS, bucket_start_days, epoch_day, epoch_days, shift_bucket_days
 
 Z90 = 1.6448536269514722
 PRIOR_SD = 0.5
 PRIOR_DF = 2.0
-_FREQ = {"day": "D", "week": "W-MON", "month": "MS"}
 LEVEL_COLUMNS = ["series", "bucket", "count", "weight", "n_eff", "score", "low", "high"]
-
-
-_DAY_NS = 86_400_000_000_000
-
-
-def _days(values: pd.Series) -> np.ndarray:
-    """Whole UTC days since 1970-01-01 (int64) of each timestamp."""
-    if values.dtype != UTC_NS:
-        values = utc(values)
-    nanoseconds: np.ndarray = pd.DatetimeIndex(values).asi8
-    return nanoseconds // _DAY_NS
-
-
-def _day_of(value: datetime | pd.Timestamp) -> int:
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is None:  # naive values are taken as UTC, as `frames.utc` does
-        stamp = stamp.tz_localize("UTC")
-    return int(stamp.value // _DAY_NS)
-
-
-def _bucket_days(days: np.ndarray, interval: Interval) -> np.ndarray:
-    """The first day of the day, ISO week (Monday; 1970-01-05 was one) or month of each day."""
-    if interval == "day":
-        return days
-    if interval == "week":
-        monday: np.ndarray = days - (days + 3) % 7
-        return monday
-    months = days.astype("datetime64[D]").astype("datetime64[M]")
-    return months.astype("datetime64[D]").astype(np.int64)
 
 
 def _grid_days(first: int, last: int, interval: Interval) -> np.ndarray:
@@ -81,10 +52,10 @@ def bucket_grid(
     start: datetime | pd.Timestamp, end: datetime | pd.Timestamp, interval: Interval
 ) -> pd.DatetimeIndex:
     """Every bucket start from the bucket of `start` to the bucket of `end`, inclusive."""
-    first, last = _bucket_days(np.array([_day_of(start), _day_of(end)]), interval)
+    first, last = bucket_start_days(np.array([epoch_day(start), epoch_day(end)]), interval)
     if first > last:
         return pd.DatetimeIndex([], dtype=UTC_NS)
-    return pd.DatetimeIndex(_grid_days(int(first), int(last), interval) * _DAY_NS, tz="UTC")
+    return pd.DatetimeIndex(_grid_days(int(first), int(last), interval) * DAY_NS, tz="UTC")
 
 
 # How far back a timeline reaches when the request gives no `from`: about ten years of days or
@@ -99,25 +70,17 @@ def recent_start(sums: pd.DataFrame, interval: Interval, buckets: int) -> pd.Tim
     (or there is none). `sums` may be finer than `interval` (day sums for a week timeline)."""
     if not len(sums) or buckets < 1:
         return None
-    days = _bucket_days(_days(sums["bucket"]), interval)
-    last = int(days.max())
-    if interval == "month":
-        month = np.array([last]).astype("datetime64[D]").astype("datetime64[M]") - (buckets - 1)
-        reach = int(month.astype("datetime64[D]").astype(np.int64)[0])
-    else:
-        reach = last - (buckets - 1) * (7 if interval == "week" else 1)
+    days = bucket_start_days(epoch_days(sums["bucket"]), interval)
+    reach = int(shift_bucket_days(np.array([days.max()]), interval, -(buckets - 1))[0])
     if int(days.min()) >= reach:
         return None
-    return pd.Timestamp(int(days[days >= reach].min()) * _DAY_NS, tz="UTC")
+    return pd.Timestamp(int(days[days >= reach].min()) * DAY_NS, tz="UTC")
 
 
 def bucket_end(start: datetime | pd.Timestamp, interval: Interval) -> pd.Timestamp:
     """The instant the bucket holding `start` ends (the start of the next one)."""
-    day = int(_bucket_days(np.array([_day_of(start)]), interval)[0])
-    if interval == "month":
-        month = np.array([day]).astype("datetime64[D]").astype("datetime64[M]") + 1
-        return pd.Timestamp(int(month.astype("datetime64[D]").astype(np.int64)[0]) * _DAY_NS, tz="UTC")
-    return pd.Timestamp((day + (7 if interval == "week" else 1)) * _DAY_NS, tz="UTC")
+    first = bucket_start_days(np.array([epoch_day(start)]), interval)
+    return pd.Timestamp(int(shift_bucket_days(first, interval, 1)[0]) * DAY_NS, tz="UTC")
 
 
 def levels(
@@ -138,13 +101,13 @@ def levels(
     well under a millisecond here rather than tens of them in pandas bookkeeping.
     """
     require(sums, SUM_COLUMNS, "bucket sums")
-    if interval not in _FREQ:
-        raise ValueError(f"unknown interval {interval!r}; expected one of {', '.join(_FREQ)}")
+    if interval not in INTERVALS:
+        raise ValueError(f"unknown interval {interval!r}; expected one of {', '.join(INTERVALS)}")
     columns = LEVEL_COLUMNS + (["smoothed"] if smooth_halflife is not None else [])
     # re-bucketing makes finer sums (e.g. daily) usable for a coarser interval; aligned sums are unchanged
-    days = _bucket_days(_days(sums["bucket"]), interval) if len(sums) else np.zeros(0, dtype=np.int64)
-    first = None if start is None else int(_bucket_days(np.array([_day_of(start)]), interval)[0])
-    last = None if end is None else int(_bucket_days(np.array([_day_of(end)]), interval)[0])
+    days = bucket_start_days(epoch_days(sums["bucket"]), interval) if len(sums) else np.zeros(0, dtype=np.int64)
+    first = None if start is None else int(bucket_start_days(np.array([epoch_day(start)]), interval)[0])
+    last = None if end is None else int(bucket_start_days(np.array([epoch_day(end)]), interval)[0])
     inside = np.ones(len(days), dtype=bool)
     if first is not None:
         inside &= days >= first
@@ -171,7 +134,7 @@ def levels(
     band = _band({k: v.reshape(rows, width) for k, v in totals.items()})
     out = {
         "series": pd.Series(np.repeat(np.array(names, dtype=object), width), dtype=object),
-        "bucket": pd.DatetimeIndex(np.tile(grid * _DAY_NS, rows), tz="UTC").astype(UTC_NS),
+        "bucket": pd.DatetimeIndex(np.tile(grid * DAY_NS, rows), tz="UTC").astype(UTC_NS),
         "count": np.rint(totals["count"]).astype(np.int64),
         "weight": totals["weight"],
         **{k: v.ravel() for k, v in band.items()},

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -8,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app import ingest
+from app import db, ingest
 from app.cli import cli
+from app.jobs import reextract as reextract_jobs
 from app.models import Observation
 from app.registry import STARTER_REGISTRY
 from tests.factories import article_payload, make_article
@@ -79,3 +83,43 @@ def test_reextract_command_walks_every_article(tmp_path: Path) -> None:
     assert "re-extracted 3 articles" in result.output
     unknown = runner.invoke(cli, ["reextract", "--database-url", url, "--engine", "oracle"])
     assert unknown.exit_code == 2
+
+
+def test_reextract_command_extracts_before_each_write_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`stanceline reextract` extracts each article with no transaction open, and takes the write
+    transaction (SQLite's write lock) only to store what it extracted."""
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    runner = CliRunner()
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(b"\n".join(orjson.dumps(article_payload(text=TEXT)) for _ in range(2)))
+    assert (
+        runner.invoke(cli, ["registry", "load", str(STARTER_REGISTRY), "--database-url", url]).exit_code == 0
+    )
+    assert runner.invoke(cli, ["ingest", str(feed), "--database-url", url]).exit_code == 0
+
+    log: list[str] = []
+    real_scope, real_extract = db.session_scope, ingest._extract
+
+    @contextmanager
+    def scope(factory: Any, *, write: bool = True) -> Iterator[Session]:
+        log.append("begin" if write else "read")
+        with real_scope(factory, write=write) as session:
+            yield session
+        log.append("end" if write else "read-end")
+
+    def extract(text: Any, **kwargs: Any) -> Any:
+        log.append("extract")
+        return real_extract(text, **kwargs)
+
+    monkeypatch.setattr(db, "session_scope", scope)
+    monkeypatch.setattr(reextract_jobs, "session_scope", scope)
+    monkeypatch.setattr(ingest, "_extract", extract)
+    result = runner.invoke(cli, ["reextract", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    assert log.count("extract") == 2
+    inside = False
+    for event in log:
+        inside = {"begin": True, "end": False}.get(event, inside)
+        assert not (inside and event == "extract"), f"extraction inside the write transaction: {log}"

@@ -18,6 +18,7 @@ from app.feeds.registration import register_feed
 from app.jobs import extraction
 from app.models import Article, Feed, Observation
 from app.schemas import FeedCreate
+from app.store import aggregates
 from tests.feeds.conftest import Database, demo_articles, unique
 from tests.feeds.server import Document, FeedServer, atom, rss
 
@@ -283,3 +284,32 @@ def test_with_the_shipped_default_a_poll_queues_its_articles_for_the_extraction_
     assert {a.extraction_state for a in _articles(feeds_db, prefix)} == {"done"}
     with session_scope(feeds_db.factory, write=False) as session:
         assert (session.scalar(counted) or 0) > 0
+
+
+def test_a_poll_applies_its_aggregate_deltas_once_in_key_order(
+    feeds_db: Database, feed_server: FeedServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two polls at once must lock aggregate rows in one order: each poll applies the deltas of
+    all its entries together (sorted), never article by article."""
+    applied: list[int] = []
+    apply = aggregates.apply
+
+    def counting(session: Any, deltas: aggregates.Deltas) -> int:
+        applied.append(len(deltas.rows()))
+        return apply(session, deltas)
+
+    monkeypatch.setattr(aggregates, "apply", counting)
+    prefix = unique()
+    items = [_item(DEMO[i], f"{prefix}/{i}") for i in range(4)]
+    feed_server.documents["/rss.xml"] = Document(rss("Example Wire", items))
+    feed_id = _add_feed(feeds_db, feed_server.url("/rss.xml"))
+    result = _poll(feeds_db, feed_id, client)
+    assert result.statuses["created"] == 4
+    with session_scope(feeds_db.factory, write=False) as session:
+        observed = session.scalar(
+            select(func.count()).select_from(Observation).join(Article).where(Article.url.like(f"{prefix}/%"))
+        )
+        assert aggregates.differences(session) == []
+    assert feeds_db.settings.ingest_wait  # the tests' setting: the poll extracts its entries itself
+    assert observed
+    assert len([n for n in applied if n]) == 1  # one apply holding every entry's rows
