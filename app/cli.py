@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app import cli_extract, cli_jobs, cli_train, cli_transfer
+from app.cli_common import DatabaseOption, console, extracting, fail
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -62,23 +63,11 @@ cli_transfer.register(cli)  # export --all, import
 cli_jobs.register(cli)  # feeds add|list|poll, jobs reextract|show
 cli_extract.register(cli)  # extract-text: one text, dry run, with --explain
 cli_train.register(cli)  # train (from reviews), train-default (from the development sets)
-console = Console(stderr=True)
-
-DatabaseOption = Annotated[
-    str | None, typer.Option("--database-url", help="Overrides STANCELINE_DATABASE_URL", show_default=False)
-]
 
 
 def _settings(database_url: str | None, *, existing: bool = False, announce: bool = True) -> Settings:
     """The settings of a command that extracts (its engine resolved), as `_database_settings`."""
-    from app.extraction import configure, resolve_engine
-
-    settings = _database_settings(database_url, existing=existing, announce=announce)
-    configure(settings)
-    try:
-        return settings.model_copy(update={"extraction_engine": resolve_engine(settings.extraction_engine)})
-    except ValueError as error:
-        raise _fail(str(error)) from error
+    return extracting(_database_settings(database_url, existing=existing, announce=announce))
 
 
 def _database_settings(
@@ -151,7 +140,7 @@ def _check_database(url: str, *, existing: bool, announce: bool) -> None:
     demos = _demo_databases(path) if missing else []
     hint = f"the demo's is at {demos[0]}: pass --database-url sqlite:///{demos[0]}" if demos else ""
     if missing and existing:
-        raise _fail(
+        raise fail(
             f"no database at {shown_url(url)} (nothing was created); "
             + (hint or "pass --database-url or set STANCELINE_DATABASE_URL")
         )
@@ -174,19 +163,14 @@ def _engine(name: str) -> str:
     from app.extraction import LLM_HINT, available_engines, resolve_engine
 
     if name == "llm" and name not in available_engines():  # asked for by name: no quiet fallback
-        raise _fail(f"engine 'llm' needs an endpoint: pass --llm-url and --llm-model, or {LLM_HINT}")
+        raise fail(f"engine 'llm' needs an endpoint: pass --llm-url and --llm-model, or {LLM_HINT}")
     try:
         resolved = resolve_engine(name)
     except ValueError as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     if resolved != name:
         console.print(f"[yellow]engine {name!r} is not installed here; using {resolved!r}[/yellow]")
     return resolved
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)  # paths and URLs stay whole
-    return typer.Exit(code=2)
 
 
 @cli.command()
@@ -270,7 +254,7 @@ def _read_articles(path: Path) -> list[dict[str, Any]]:
     try:
         return list(read_jsonl(path))
     except (OSError, ValueError) as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
 
 
 @cli.command("ingest")
@@ -365,7 +349,7 @@ def extract(
         snapshot = RegistrySnapshot.from_dict(orjson.loads(registry_file.read_bytes()))
         count = write_jsonl(extract_corpus(read_jsonl(corpus), snapshot, engine=_engine(engine)), out)
     except (OSError, ValueError, KeyError, ExtractionError) as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     console.print(f"wrote {count} observations to {out}")
 
 
@@ -489,7 +473,7 @@ def evaluate(
     try:
         scored = devsets.evaluate_sets(chosen, resolved, with_errors=show_errors)
     except (OSError, ValueError, KeyError, ExtractionError) as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     if as_json:
         typer.echo(orjson.dumps({"engine": resolved, "sets": scored}).decode())
         return
@@ -511,17 +495,17 @@ def _eval_sets(
     from app import devsets
 
     if (corpus is None) != (registry_file is None):
-        raise _fail("--corpus and --registry go together")
+        raise fail("--corpus and --registry go together")
     chosen: list[devsets.DevSet] = []
     for text in named_sets:
         try:
             chosen.append(devsets.parse_named_set(text))
         except ValueError as error:
-            raise _fail(f"--set {error}") from error
+            raise fail(f"--set {error}") from error
     for folder in sets_dirs:
         found = devsets.sets_in(folder)
         if not found:
-            raise _fail(f"no sets in {folder}: no subfolder holds articles.jsonl and registry.json")
+            raise fail(f"no sets in {folder}: no subfolder holds articles.jsonl and registry.json")
         chosen += found
     if corpus is not None and registry_file is not None:
         name = corpus.stem if corpus.stem != "articles" else corpus.resolve().parent.name
@@ -531,7 +515,7 @@ def _eval_sets(
         chosen, root = devsets.shared_sets(roots)
         if root is None:
             looked = " and ".join(str(r) for r in roots)
-            raise _fail(
+            raise fail(
                 f"no development sets found: looked for ../shared/corpus and ../shared/corpora/* "
                 f"relative to {looked}; pass --sets DIR, --set NAME=PATH or --corpus/--registry"
             )
@@ -542,7 +526,7 @@ def _eval_sets(
     names = [s.name for s in chosen]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise _fail(f"two sets named {', '.join(twice)}: name them with --set NAME=PATH")
+        raise fail(f"two sets named {', '.join(twice)}: name them with --set NAME=PATH")
     return chosen
 
 
@@ -631,9 +615,9 @@ def registry_load(
                     )
                 started = (job.id, job.total) if job is not None else None
         except StancelineError as error:
-            raise _fail(f"{error.message} ({error.field})") from error
+            raise fail(f"{error.message} ({error.field})") from error
         except ValueError as error:
-            raise _fail(str(error)) from error
+            raise fail(str(error)) from error
         console.print(f"actors {result.actors.model_dump()}, topics {result.topics.model_dump()}")
         if started is not None:
             job_id, total = started
@@ -665,7 +649,7 @@ def keys_create(
             settings, lambda session: auth.create_key(session, name=name, scopes=[scope])
         )
     except StancelineError as error:
-        raise _fail(f"{error.message} ({error.field})") from error
+        raise fail(f"{error.message} ({error.field})") from error
     console.print(f"key {key.id} ({key.scope}) for {key.name!r}; store it now, it is not shown again:")
     print(plain)  # noqa: T201 - stdout, so scripts can capture the key alone
 
@@ -702,7 +686,7 @@ def keys_revoke(
     try:
         key = _with_session(settings, lambda session: auth.revoke_key(session, key_id=key_id))
     except StancelineError as error:
-        raise _fail(error.message) from error
+        raise fail(error.message) from error
     console.print(f"key {key.id} ({key.name!r}) revoked at {key.revoked_at}")
 
 

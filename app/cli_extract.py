@@ -17,29 +17,24 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from app.cli_common import console, extracting, fail
+
 # the command imports what it uses when it runs: `stanceline --help` stays light
 if TYPE_CHECKING:
     from app.api.extract_schemas import ExtractResponse, SentenceExplained
     from app.config import Settings
     from app.extraction.types import RegistrySnapshot
 
-console = Console(stderr=True)
-
 
 def register(cli: typer.Typer) -> None:
     cli.command("extract-text")(extract_text)
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
-    return typer.Exit(code=2)
 
 
 def _read_text(file: Path) -> str:
     try:
         return sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise _fail(f"cannot read {file}: {error}") from error
+        raise fail(f"cannot read {file}: {error}") from error
 
 
 def _read_fragment(path: Path) -> Any:
@@ -54,7 +49,7 @@ def _read_fragment(path: Path) -> Any:
 
         return orjson.loads(raw)
     except Exception as error:  # a file that does not read or parse, whatever the parser raises
-        raise _fail(f"cannot read registry fragment {path}: {error}") from error
+        raise fail(f"cannot read registry fragment {path}: {error}") from error
 
 
 def _option(field: str) -> str:
@@ -68,18 +63,13 @@ def _option(field: str) -> str:
 
 def _settings(database_url: str | None, engine: str | None) -> Settings:
     from app.config import get_settings
-    from app.extraction import configure, resolve_engine
 
     settings = get_settings()
-    configure(settings)
-    try:
-        chosen = resolve_engine(engine or settings.extraction_engine)
-    except ValueError as error:
-        raise _fail(str(error)) from error
-    update: dict[str, str] = {"extraction_engine": chosen}
+    if engine:
+        settings = settings.model_copy(update={"extraction_engine": engine})
     if database_url:
-        update["database_url"] = database_url
-    return settings.model_copy(update=update)
+        settings = settings.model_copy(update={"database_url": database_url})
+    return extracting(settings)
 
 
 def _stored_registry(settings: Settings) -> RegistrySnapshot:
@@ -108,7 +98,7 @@ def _stored_registry(settings: Settings) -> RegistrySnapshot:
             snapshot = ingest.load_registry_context(session).snapshot
     except (SQLAlchemyError, StancelineError) as error:
         message = getattr(error, "message", None) or str(error).splitlines()[0]
-        raise _fail(
+        raise fail(
             f"cannot read the registry from {shown}: {message} (try `stanceline db upgrade`)"
         ) from error
     finally:
@@ -166,7 +156,7 @@ def extract_text(
         request = ExtractRequest.model_validate(body)
     except ValidationError as error:
         problems = "; ".join(f"{_option(field_path(e['loc']))}: {e['msg']}" for e in error.errors())
-        raise _fail(problems) from error
+        raise fail(problems) from error
     settings = _settings(database_url, engine)
     stored = _stored_registry(settings)
     if day is None:
@@ -174,9 +164,9 @@ def extract_text(
     try:
         run = request.run(stored, engine=settings.extraction_engine)
     except StancelineError as error:
-        raise _fail(f"{error.message} ({error.field})") from error
+        raise fail(f"{error.message} ({error.field})") from error
     except ValueError as error:  # an engine whose packages are missing
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     response = ExtractResponse.of(run)
     if as_json:
         print(response.model_dump_json(indent=2))  # noqa: T201 - the body, on standard output

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from app.cli_common import DatabaseOption, console, extracting, fail
+
 # the commands import what they use when they run: `stanceline --help` stays light
 if TYPE_CHECKING:
     import httpx
@@ -23,15 +25,11 @@ if TYPE_CHECKING:
     from app.config import Settings
     from app.schemas import JobRead
 
-console = Console(stderr=True)
 feeds_cli = typer.Typer(help="RSS and Atom feeds.", no_args_is_help=True)
 jobs_cli = typer.Typer(
     help="Background jobs (Celery with STANCELINE_BROKER_URL, else in-process).", no_args_is_help=True
 )
 
-DatabaseOption = Annotated[
-    str | None, typer.Option("--database-url", help="Overrides STANCELINE_DATABASE_URL", show_default=False)
-]
 FOLLOW_SECONDS = 0.5
 
 
@@ -45,11 +43,6 @@ def _settings(database_url: str | None) -> Settings:
 
     settings = get_settings()
     return settings.model_copy(update={"database_url": database_url} if database_url else {})
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    return typer.Exit(code=2)
 
 
 def _factory(settings: Settings) -> sessionmaker[Session]:
@@ -81,7 +74,7 @@ def feeds_add(
             feed, created = register_feed(session, data, allow_private=settings.feed_allow_private)
             read = FeedRead.model_validate(feed)
     except (StancelineError, ValueError) as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     console.print(f"feed {read.id} {'added' if created else 'updated'}: {read.url}")
 
 
@@ -126,12 +119,10 @@ def feeds_poll(
     every STANCELINE_FEED_POLL_SECONDS until interrupted."""
     from app import feeds, ingest
     from app.db import session_scope
-    from app.extraction import configure
     from app.models import utcnow
     from app.store import feeds as feed_store
 
-    settings = _settings(database_url)
-    configure(settings)  # what the poll queued is extracted here
+    settings = extracting(_settings(database_url))  # what the poll queued is extracted here
     factory = _factory(settings)
     cache = ingest.RegistryCache()
     with feeds.http_client(settings) as client:
@@ -208,15 +199,14 @@ def jobs_reextract(
     else here, one transaction per article; either way with a progress bar."""
     from app import jobs
     from app.db import session_scope
-    from app.extraction import configure, resolve_engine
+    from app.extraction import resolve_engine
     from app.jobs import reextract
 
-    settings = _settings(database_url)
-    configure(settings)
+    settings = extracting(_settings(database_url))
     try:
-        engine_name = resolve_engine(engine) if engine else resolve_engine(settings.extraction_engine)
+        engine_name = resolve_engine(engine) if engine else settings.extraction_engine
     except ValueError as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     factory = _factory(settings)
     with session_scope(factory) as session:
         job = reextract.create(
@@ -293,7 +283,7 @@ def _read(factory: sessionmaker[Session], job_id: int) -> JobRead:
     with session_scope(factory, write=False) as session:
         job = job_store.get_job(session, job_id=job_id)
         if job is None:
-            raise _fail(f"job {job_id} does not exist")
+            raise fail(f"job {job_id} does not exist")
         return job_read(job, job_store.item_counts(session, job_id=job_id))
 
 

@@ -11,17 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.cli_transfer import DatabaseOption, console
+from app.cli_common import DatabaseOption, console, fail
 
 
 def register(cli: typer.Typer) -> None:
     cli.command("train")(train)
     cli.command("train-default")(train_default)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    return typer.Exit(code=code)
 
 
 def train(
@@ -51,7 +46,7 @@ def train(
             settings, lambda session: model_training.train_deployment(session, folds=folds, force=force)
         )
     except model_training.NothingToLearn as error:
-        raise _fail(str(error), code=1) from error
+        raise fail(str(error), code=1) from error
     Console().print(_comparison(report))
     if dry_run or not report.switched:
         why = "dry run" if dry_run else f"{report.verdict} (--force takes it anyway)"
@@ -111,7 +106,7 @@ def train_default(
     else:
         chosen, _ = devsets.shared_sets([REPO_ROOT, Path.cwd().resolve()])
     if not chosen:
-        raise _fail(
+        raise fail(
             "no development sets found: pass --sets DIR (folders holding articles.jsonl + registry.json)"
         )
     data = training.TrainingSet()
@@ -120,7 +115,7 @@ def train_default(
     try:
         model = training.fit(data)
     except ValueError as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     target = out_dir or claim_model.DEFAULT_MODEL_PATH.parent
     model_path = target / claim_model.DEFAULT_MODEL_PATH.name
     examples_path = target / training.DEFAULT_EXAMPLES_PATH.name
@@ -133,7 +128,7 @@ def train_default(
                 and examples_path.read_bytes() == written.read_bytes()
             )
         if not same:
-            raise _fail(f"retraining gives other files than {target}", code=1)
+            raise fail(f"retraining gives other files than {target}", code=1)
         console.print(f"{model_path.name} and {examples_path.name} are what training gives ({model.short})")
         return
     target.mkdir(parents=True, exist_ok=True)

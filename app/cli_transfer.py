@@ -7,23 +7,13 @@ from pathlib import Path
 from typing import IO, Annotated
 
 import typer
-from rich.console import Console
 
-console = Console(stderr=True)
-
-DatabaseOption = Annotated[
-    str | None, typer.Option("--database-url", help="Overrides STANCELINE_DATABASE_URL", show_default=False)
-]
+from app.cli_common import DatabaseOption, console, fail
 
 
 def register(cli: typer.Typer) -> None:
     cli.command("export")(export_database)
     cli.command("import")(import_database)
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    return typer.Exit(code=2)
 
 
 def export_database(
@@ -42,7 +32,7 @@ def export_database(
     from app.db import make_engine
 
     if not all_tables:
-        raise _fail("pass --all: an export holds the whole database")
+        raise fail("pass --all: an export holds the whole database")
     settings = _database_settings(database_url, existing=True)
     engine = make_engine(settings)
     # written beside the target and renamed when complete: a failed export leaves no partial file
@@ -56,7 +46,7 @@ def export_database(
                 summary = transfer.export_database(engine, stream, with_keys=with_keys)
             partial.replace(out)
     except transfer.TransferError as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     finally:
         engine.dispose()
         if partial is not None:
@@ -92,7 +82,7 @@ def import_database(
         finally:
             engine.dispose()
     except (transfer.TransferError, OSError, EOFError) as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     console.print(
         f"imported {summary.total} rows into {len(summary.rows)} tables (sha256 {summary.sha256} verified)",
         soft_wrap=True,

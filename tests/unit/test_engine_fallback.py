@@ -25,3 +25,23 @@ def test_installed_engine_is_kept_and_unknown_engine_refused() -> None:
         assert extraction.resolve_engine("embeddings") == "embeddings"
     with pytest.raises(ValueError, match="unknown extraction engine 'oracle'"):
         extraction.resolve_engine("oracle")
+
+
+def test_every_command_that_extracts_falls_back_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One settings function for every command that extracts (`stanceline feeds poll` once skipped
+    the fallback `stanceline ingest` made, and failed on an engine whose packages were missing)."""
+    import typer
+
+    from app import cli, cli_extract, cli_jobs
+    from app.cli_common import extracting
+
+    monkeypatch.setattr(extraction, "ENGINES", ("rules",))
+    assert extracting(Settings(extraction_engine="embeddings")).extraction_engine == "rules"
+    with pytest.raises(typer.Exit) as refused:
+        extracting(Settings(extraction_engine="oracle"))
+    assert refused.value.exit_code == 2
+    monkeypatch.setenv("STANCELINE_EXTRACTION_ENGINE", "embeddings")
+    monkeypatch.setattr("app.config.get_settings", lambda: Settings(extraction_engine="embeddings"))
+    assert cli_extract._settings(None, None).extraction_engine == "rules"
+    for module in (cli, cli_jobs):
+        assert "extracting" in vars(module), module.__name__
