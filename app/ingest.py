@@ -34,9 +34,9 @@ from app.extraction.types import (
 from app.models import Article, ArticleRevision, Observation, Source, utcnow
 from app.schemas import ArticleCreate, DroppedReview, ErrorDetail, IngestResult, IngestWarning
 from app.store import actors as actor_store
-from app.store import aggregates, extractor_models, registry_state
 from app.store import articles as article_store
 from app.store import extraction_queue as queue_store
+from app.store import extractor_models, registry_state, unit_of_work
 from app.store import observations as observation_store
 from app.store import stories as story_store
 from app.store import topics as topic_store
@@ -73,8 +73,6 @@ class IngestOutcome:
     article: Article
     observations: int
     touched: frozenset[Pair] = frozenset()
-    # what the write changes in the daily aggregate; applied once per unit of work (see ingest_batch)
-    deltas: aggregates.Deltas = field(default_factory=aggregates.Deltas)
     reviews: ReviewsCarried = field(default_factory=ReviewsCarried)
     # `pending`: stored for the extraction workers (app.jobs.extraction); `done`: extracted already
     extraction: str = queue_store.DONE
@@ -462,12 +460,10 @@ def _extracted_rows(
     return _observation_rows(article, found, context, extractor.method, extractor.version, status)
 
 
-def _insert(
-    session: Session, rows: list[dict[str, Any]], engine: str
-) -> tuple[list[Pair], aggregates.Deltas]:
-    deltas = observation_store.add_observations(session, rows=rows)
+def _insert(session: Session, rows: list[dict[str, Any]], engine: str) -> list[Pair]:
+    observation_store.add_observations(session, rows=rows)
     metrics.count_observations(engine, len(rows))
-    return [(r["topic_id"], r["actor_id"]) for r in rows], deltas
+    return [(r["topic_id"], r["actor_id"]) for r in rows]
 
 
 def extract_and_store(
@@ -477,9 +473,8 @@ def extract_and_store(
     context: RegistryContext,
     engine: str,
     ahead: Extraction | None = None,
-) -> tuple[list[Pair], aggregates.Deltas]:
-    """Extract and insert; returns the (topic_id, actor_id) of each new observation and their
-    aggregate deltas (for the caller to apply)."""
+) -> list[Pair]:
+    """Extract and insert; returns the (topic_id, actor_id) of each new observation."""
     return _insert(session, _extracted_rows(article, context=context, engine=engine, ahead=ahead), engine)
 
 
@@ -491,7 +486,6 @@ class _Replacement:
     removed: int
     added: list[Pair]
     touched: set[Pair]
-    deltas: aggregates.Deltas
     reviews: ReviewsCarried
 
 
@@ -512,16 +506,16 @@ def _replace_automatic(
     over (`_carry_reviews`); a rejection whose sentence is gone holds nothing back any more.
     """
     touched = observation_store.automatic_pairs(session, article_id=article.id, unreviewed_only=not revised)
-    removed, deltas = observation_store.delete_unreviewed_automatic(session, article_id=article.id)
+    removed = observation_store.delete_unreviewed_automatic(session, article_id=article.id)
     rows = _extracted_rows(article, context=context, engine=engine, ahead=ahead)
     reviews = ReviewsCarried()
     if revised:
-        reviews = _carry_reviews(session, article, rows, context=context, deltas=deltas)
+        reviews = _carry_reviews(session, article, rows, context=context)
         session.flush()
     kept = observation_store.kept_keys(session, article_id=article.id, revision=article.revision)
     rows = [r for r in rows if _day_key(r) not in kept]
-    added, new = _insert(session, rows, engine)
-    return _Replacement(removed, added, touched | set(added), deltas.merge(new), reviews)
+    added = _insert(session, rows, engine)
+    return _Replacement(removed, added, touched | set(added), reviews)
 
 
 def _day_key(row: Mapping[str, Any]) -> tuple[int, int, str]:
@@ -538,7 +532,6 @@ def _carry_reviews(
     rows: Sequence[Mapping[str, Any]],
     *,
     context: RegistryContext,
-    deltas: aggregates.Deltas,
 ) -> ReviewsCarried:
     """Carry the article's reviewed automatic observations over to its new revision.
 
@@ -549,7 +542,8 @@ def _carry_reviews(
     gone is a claim the article no longer makes: a rejection stays as it was (it counts in
     nothing), a verified or corrected one is removed and reported, so that no review is lost
     silently. A revision that makes the article a syndicated copy leaves it no claims of its own
-    (its story's observations stand for it, counted once). Adds the aggregate changes to `deltas`.
+    (its story's observations stand for it, counted once). A moved one is counted out of the
+    aggregates and in again (its day may move).
     """
     text = article.text if article.story_id is None else ""
     kept = stale = 0
@@ -576,7 +570,7 @@ def _carry_reviews(
             else:
                 gone.append(observation)
             continue
-        deltas.merge(_counted(observation, sign=-1))
+        observation_store.recount(session, observation, sign=-1)
         observation.evidence_start, observation.evidence_end = start, start + len(evidence)
         observation.article_revision = article.revision
         observation.reported_at = article.published_at
@@ -589,9 +583,9 @@ def _carry_reviews(
             if supporting:
                 extras["supporting"] = supporting
         observation.extras = extras or None
-        deltas.merge(_counted(observation, sign=1))
+        observation_store.recount(session, observation, sign=1)
         kept += 1
-    dropped = _drop_reviews(session, gone, context=context, deltas=deltas)
+    dropped = _drop_reviews(session, gone, context=context)
     return ReviewsCarried(kept, stale, dropped)
 
 
@@ -620,13 +614,8 @@ def _relocated(supporting: Sequence[Mapping[str, Any]], text: str) -> list[dict[
     return out
 
 
-def _counted(observation: Observation, *, sign: int) -> aggregates.Deltas:
-    fields = ("topic_id", "actor_id", "observed_at", "score", "confidence", "status")
-    return aggregates.deltas_of([{f: getattr(observation, f) for f in fields}], sign=sign)
-
-
 def _drop_reviews(
-    session: Session, gone: Sequence[Observation], *, context: RegistryContext, deltas: aggregates.Deltas
+    session: Session, gone: Sequence[Observation], *, context: RegistryContext
 ) -> tuple[DroppedReview, ...]:
     if not gone:
         return ()
@@ -659,8 +648,7 @@ def _drop_reviews(
             review.score,
             review.note,
         )
-    _, removed = observation_store.delete_observations(session, ids=[o.id for o in gone])
-    deltas.merge(removed)
+    observation_store.delete_observations(session, ids=[o.id for o in gone])
     for observation in gone:
         session.expunge(observation)
     return dropped
@@ -693,7 +681,6 @@ def reextract_article(
     if article is None:
         raise NotFound("article", article_id)
     done = _replace_automatic(session, article, context=context, engine=engine, ahead=ahead, revised=False)
-    aggregates.apply(session, done.deltas)
     return Reextraction(article_id, done.removed, len(done.added), frozenset(done.touched))
 
 
@@ -705,19 +692,16 @@ def extract_pending_article(
     engine: str,
     ahead: Extraction | None = None,
 ) -> frozenset[Pair]:
-    """Extract an article stored for the extraction workers (its row lock held by the caller) and
-    apply its aggregate deltas; returns the series touched. It holds no automatic observation yet,
+    """Extract an article stored for the extraction workers (its row lock held by the caller);
+    returns the series touched. It holds no automatic observation yet,
     so only when a coder has added manual ones is the re-extraction path (no automatic twin next
     to them) needed."""
     if observation_store.count_article_observations(session, article_id=article.id):
         done = _replace_automatic(
             session, article, context=context, engine=engine, ahead=ahead, revised=False
         )
-        aggregates.apply(session, done.deltas)
         return frozenset(done.touched)
-    added, deltas = extract_and_store(session, article, context=context, engine=engine, ahead=ahead)
-    aggregates.apply(session, deltas)
-    return frozenset(added)
+    return frozenset(extract_and_store(session, article, context=context, engine=engine, ahead=ahead))
 
 
 @dataclass(frozen=True)
@@ -732,8 +716,7 @@ def delete_article(session: Session, article_id: int) -> Deletion:
     if article_store.get_article(session, article_id=article_id) is None:
         raise NotFound("article", article_id)
     touched = observation_store.article_pairs(session, article_id=article_id)
-    removed, deltas = article_store.delete_article(session, article_id=article_id)
-    aggregates.apply(session, deltas)
+    removed = article_store.delete_article(session, article_id=article_id)
     logger.info("ingest.deleted article_id=%s observations=%d", article_id, removed)
     return Deletion(article_id, removed, frozenset(touched))
 
@@ -756,11 +739,9 @@ def ingest_article(
     a revision or re-extraction is still extracted here, since it answers what became of the
     article's reviews.
     """
-    outcome = _store_article(
+    return _store_article(
         session, data, context=context, engine=engine, link_stories=link_stories, ahead=ahead, defer=defer
     )
-    aggregates.apply(session, outcome.deltas)
-    return outcome
 
 
 def _store_article(
@@ -774,10 +755,7 @@ def _store_article(
     ahead: Mapping[str, Extraction] | None = None,
     defer: bool = False,
 ) -> IngestOutcome:
-    """`ingest_article` without applying the aggregate deltas, which the outcome carries.
-
-    `sources`: rows a batch already found or added, by name (saves a query per article).
-    """
+    """`ingest_article`, with `sources`: rows a batch already found or added, by name (saves a query per article)."""
     existing = _find_existing(session, data)
     digest = content_hash(data)
     if existing is not None and (
@@ -848,10 +826,10 @@ def _store_article(
         logger.info("ingest.stored article_id=%s status=created extraction=pending", article.id)
         return IngestOutcome(status, article, 0, extraction=queue_store.PENDING)
     if status == "created":
-        added, deltas = extract_and_store(session, article, context=context, engine=engine, ahead=extraction)
+        added = extract_and_store(session, article, context=context, engine=engine, ahead=extraction)
         session.flush()
         logger.info("ingest.stored article_id=%s status=created observations=%d", article.id, len(added))
-        return IngestOutcome(status, article, len(added), frozenset(added), deltas)
+        return IngestOutcome(status, article, len(added), frozenset(added))
     done = _replace_automatic(
         session, article, context=context, engine=engine, ahead=extraction, revised=True
     )
@@ -868,7 +846,7 @@ def _store_article(
         done.reviews.stale,
         len(done.reviews.dropped),
     )
-    return IngestOutcome(status, article, total, frozenset(done.touched), done.deltas, done.reviews)
+    return IngestOutcome(status, article, total, frozenset(done.touched), done.reviews)
 
 
 def _reextract_stale(
@@ -888,30 +866,10 @@ def _reextract_stale(
         done.removed,
         len(done.added),
     )
-    return IngestOutcome("reextracted", article, total, frozenset(done.touched), done.deltas)
+    return IngestOutcome("reextracted", article, total, frozenset(done.touched))
 
 
 def ingest_article_safely(
-    session: Session,
-    data: ArticleCreate,
-    *,
-    context: RegistryContext,
-    engine: str,
-    link_stories: bool = False,
-    ahead: Mapping[str, Extraction] | None = None,
-    defer: bool = False,
-) -> IngestOutcome:
-    """`ingest_article` in a savepoint, once more if a concurrent writer stored the same article
-    (or source) first: the second attempt finds the winner's row, so racing posts of one url
-    end as one article, `created` once and `unchanged` (or `revised`) for the others."""
-    outcome = store_article_safely(
-        session, data, context=context, engine=engine, link_stories=link_stories, ahead=ahead, defer=defer
-    )
-    aggregates.apply(session, outcome.deltas)
-    return outcome
-
-
-def store_article_safely(
     session: Session,
     data: ArticleCreate,
     *,
@@ -922,9 +880,11 @@ def store_article_safely(
     ahead: Mapping[str, Extraction] | None = None,
     defer: bool = False,
 ) -> IngestOutcome:
-    """`ingest_article_safely` without applying the aggregate deltas: a caller storing several
-    articles in one transaction merges them and applies them once, in key order, so that
-    concurrent writers lock aggregate rows in one order (`store_batch`, a feed poll)."""
+    """`ingest_article` in a savepoint, once more if a concurrent writer stored the same article
+    (or source) first: the second attempt finds the winner's row, so racing posts of one url
+    end as one article, `created` once and `unchanged` (or `revised`) for the others. A batch
+    stores each item so, and a bad item's savepoint takes its aggregate changes with it.
+    `sources`: rows a batch already found or added, by name (saves a query per article)."""
     attempt = partial(
         _store_article,
         session,
@@ -936,13 +896,12 @@ def store_article_safely(
         ahead=ahead,
         defer=defer,
     )
-    # the deltas travel in the outcome, outside the savepoint: a rolled-back attempt leaves none
     try:
-        with session.begin_nested():
+        with unit_of_work.savepoint(session):
             return attempt()
     except IntegrityError:
         logger.info("ingest.race url=%s external_id=%s", data.url, data.external_id)
-    with session.begin_nested():
+    with unit_of_work.savepoint(session):
         return attempt()
 
 
@@ -1053,8 +1012,8 @@ def store_batch(
 
     Results come back in input order, but items are stored in the order of their identity (url,
     external id), sources first: concurrent batches that overlap then take their row locks in
-    one global order and cannot deadlock. The daily aggregate is updated once, at the end, with
-    the deltas of the items that landed, in key order (the same argument for its rows).
+    one global order and cannot deadlock. The daily aggregate takes the items that landed when the
+    unit of work commits (`unit_of_work`).
     `ahead`: the items' extractions done before the transaction (`prepare`), by content hash.
     `defer`: new articles are stored for the extraction workers (see `ingest_article`).
     """
@@ -1066,10 +1025,9 @@ def store_batch(
         for name in sorted({data.source for data in valid.values() if data.source})
     }
     touched: set[Pair] = set()
-    deltas = aggregates.Deltas()
     for index in sorted(valid, key=lambda i: _identity(valid[i])):
         try:
-            outcome = store_article_safely(
+            outcome = ingest_article_safely(
                 session,
                 valid[index],
                 context=context,
@@ -1092,7 +1050,5 @@ def store_batch(
             results[index] = IngestResult(status="error", error=detail)
             continue
         touched |= outcome.touched
-        deltas.merge(outcome.deltas)
         results[index] = ingest_result(outcome)
-    aggregates.apply(session, deltas)
     return BatchOutcome([results[i] for i in range(batch.size)], frozenset(touched))

@@ -9,7 +9,6 @@ from app.extraction import label_for
 from app.models import Observation, utcnow
 from app.schemas import ObservationCreate, ObservationUpdate
 from app.store import actors as actor_store
-from app.store import aggregates
 from app.store import articles as article_store
 from app.store import observations as observation_store
 from app.store import topics as topic_store
@@ -63,7 +62,7 @@ def add_manual_observation(session: Session, data: ObservationCreate) -> Observa
     )
     session.add(observation)
     session.flush()
-    aggregates.apply(session, _counted(observation, sign=1))
+    observation_store.recount(session, observation, sign=1)
     return _reload(session, observation.id)
 
 
@@ -85,7 +84,9 @@ def review_observation(session: Session, observation_id: int, data: ObservationU
         raise InvalidInput(
             "a suggested observation is verified, corrected or rejected, not set to auto", field="status"
         )
-    before = _counted(observation, sign=-1)
+    # a rejection takes the observation out of the aggregate, un-rejecting puts it back, and so
+    # does verifying or correcting a suggestion (statuses in UNCOUNTED_STATUSES count in nothing)
+    observation_store.recount(session, observation, sign=-1)
     corrected = data.score is not None or data.label is not None
     if data.score is not None:
         observation.score = data.score
@@ -103,16 +104,8 @@ def review_observation(session: Session, observation_id: int, data: ObservationU
         observation.status = "corrected"
     observation.updated_at = utcnow()  # every review is a new version, even one that changes nothing
     session.flush()
-    # a rejection takes the observation out of the aggregate, un-rejecting puts it back, and so
-    # does verifying or correcting a suggestion (statuses in UNCOUNTED_STATUSES count in nothing)
-    aggregates.apply(session, before.merge(_counted(observation, sign=1)))
+    observation_store.recount(session, observation, sign=1)
     return observation
-
-
-def _counted(observation: Observation, *, sign: int) -> aggregates.Deltas:
-    """The observation's contribution to the daily aggregate (nothing when rejected or suggested)."""
-    fields = ("topic_id", "actor_id", "observed_at", "score", "confidence", "status")
-    return aggregates.deltas_of([{f: getattr(observation, f) for f in fields}], sign=sign)
 
 
 def _reload(session: Session, observation_id: int) -> Observation:

@@ -3,8 +3,8 @@
   driver (baseline)  SQLite: sqlite3 executemany of ready-made tuples in one transaction;
                      PostgreSQL: psycopg COPY of the same tuples
   service            `observation_store.add_observations` on the rows as ingest builds them
-                     (dicts of Python values: conversion included) and `aggregates.apply` of their
-                     deltas, in one unit of work
+                     (dicts of Python values: conversion included) and the aggregate upsert of their
+                     deltas when the unit of work commits
 
 Each run starts from an empty observation table with its indexes (a fresh SQLite file, or
 TRUNCATE on PostgreSQL), with one topic and 50 actors registered.
@@ -27,7 +27,6 @@ from app import migrate
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.models import Actor, Topic
-from app.store import aggregates
 from app.store import observations as observation_store
 from bench.corpus import postgres_database
 from bench.stats import Result
@@ -130,8 +129,7 @@ def _service(url: str, rows: list[dict[str, Any]]) -> float:
     try:
         started = time.perf_counter()
         with session_scope(make_sessionmaker(engine)) as session:
-            deltas = observation_store.add_observations(session, rows=rows)
-            aggregates.apply(session, deltas)
+            observation_store.add_observations(session, rows=rows)
         return time.perf_counter() - started
     finally:
         engine.dispose()

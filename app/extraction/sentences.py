@@ -3,8 +3,8 @@
 A small rule splitter tuned for news-wire English: it never rewrites the text, so
 `text[s.start:s.end] == s.text` always holds, and it keeps a direct quote, even one of
 several sentences, together with its attribution (`"... We have to," he said.`). pysbd gives the same boundaries on the
-development corpus but is about fifty times slower, so it is only used as a
-fallback by `split_sentences_pysbd` for comparison.
+development corpus but is about fifty times slower, so only the tests use it, to check this one
+(tests/unit/extraction/pysbd_sentences.py).
 """
 
 from __future__ import annotations
@@ -108,24 +108,5 @@ def split_sentences(text: str) -> list[Sentence]:
             sentences.append(Sentence(len(sentences), start, stop, text[start:stop], paragraph))
         if block is not None:
             position = block.end()
-            paragraph += 1
-    return sentences
-
-
-def split_sentences_pysbd(text: str) -> list[Sentence]:
-    """The same contract as `split_sentences`, computed with pysbd (slower; kept for comparison)."""
-    import pysbd
-
-    segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
-    sentences: list[Sentence] = []
-    paragraph = 0
-    for span in segmenter.segment(text):
-        piece = text[span.start : span.end]
-        stripped = piece.strip()
-        if not stripped:
-            continue
-        start = span.start + len(piece) - len(piece.lstrip())
-        sentences.append(Sentence(len(sentences), start, start + len(stripped), stripped, paragraph))
-        if "\n\n" in piece:
             paragraph += 1
     return sentences

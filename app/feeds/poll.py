@@ -31,7 +31,6 @@ from app.feeds.fetch import Fetched, fetch
 from app.feeds.parse import Entry, ParsedFeed, parse_feed
 from app.models import Feed, utcnow
 from app.schemas import ArticleCreate, FeedErrorKind, feed_error
-from app.store import aggregates
 from app.store import articles as article_store
 from app.store import feeds as feed_store
 from app.store.extraction_queue import PENDING
@@ -253,13 +252,12 @@ def _ingest_entries(
     context = cache.get(session)
     fresh, result.skipped_by_hints = _fresh_entries(session, feed, parsed, context, now=now)
     touched: set[tuple[int, int]] = set()
-    deltas = aggregates.Deltas()
     link = settings.story_linking != "off"
     for entry in fresh:
         result.new += 1
         try:
             data = _article(feed, entry, now=now)
-            outcome = ingest.store_article_safely(
+            outcome = ingest.ingest_article_safely(
                 session,
                 data,
                 context=context,
@@ -281,9 +279,6 @@ def _ingest_entries(
         result.stale_reviewed += outcome.reviews.stale
         result.dropped_reviewed += len(outcome.reviews.dropped)
         touched |= outcome.touched
-        deltas.merge(outcome.deltas)
-    # once for the whole poll, in key order: two polls at once lock aggregate rows in one order
-    aggregates.apply(session, deltas)
     shifts.after_write(session, touched, settings=settings)
     metrics.count_articles(result.statuses.elements())
 

@@ -18,30 +18,25 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
-    Date,
-    DateTime,
     Table,
     bindparam,
-    cast,
     delete,
     func,
     insert,
     literal,
-    literal_column,
     select,
     text,
-    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import ColumnElement, Select, TextClause
+from sqlalchemy.sql.expression import Select, TextClause
 
 from app.models import PERIODS, UNCOUNTED_STATUSES, Observation, ObservationDaily, ObservationPeriod
 from app.store import data_state

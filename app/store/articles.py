@@ -10,7 +10,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import Article, ArticleRevision, Observation, Source, utcnow
-from app.store import aggregates
 from app.store import observations as observation_store
 from app.store.keyset import after_key
 
@@ -143,9 +142,8 @@ def count_articles(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Article)) or 0)
 
 
-def delete_article(session: Session, *, article_id: int) -> tuple[int, aggregates.Deltas]:
-    """Delete an article with its revisions and observations; returns the observations removed and
-    their aggregate deltas."""
+def delete_article(session: Session, *, article_id: int) -> int:
+    """Delete an article with its revisions and observations; returns the observations removed."""
     removed = observation_store.delete_article_observations(session, article_id=article_id)
     session.execute(delete(ArticleRevision).where(ArticleRevision.article_id == article_id))
     session.execute(

@@ -6,7 +6,8 @@ shifts), the recorded shifts, and the titles and addresses of the articles shift
 may keep a finished read as long as neither `data_revision` nor `registry_revision` has moved
 since it was computed. Registry writes bump the registry revision themselves
 (`app.store.registry_state`). Every other write marks its session (`mark_changed`): the
-aggregates when they change (`app.store.aggregates.apply`), the observation store's bulk inserts
+aggregates when they change (`app.store.aggregates.apply`, run by `unit_of_work` before the
+commit), the observation store's bulk inserts
 and deletes, and, for what goes through the ORM (reviews, manual coding, reviews carried over to
 an article's revision, the shift refresh, an article's new title), any flush that adds, changes
 or deletes such a row (`_mark_flush`). The bump itself runs as the last statement before the

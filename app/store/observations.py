@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Table, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.models import UNREVIEWED_STATUSES, Actor, Observation, ObservationDaily, Topic, UTCDateTime
-from app.store import aggregates, data_state
+from app.store import aggregates, data_state, unit_of_work
 from app.store.filters import ObservationFilter
 from app.store.keyset import after_key
 
@@ -78,20 +78,19 @@ def has_automatic(session: Session, *, article_id: int) -> bool:
     return session.scalar(stmt) is not None
 
 
-def add_observations(session: Session, *, rows: Sequence[dict[str, Any]]) -> aggregates.Deltas:
+def add_observations(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
     """Bulk insert with no per-row ORM round trips: one executemany, or, from `BULK_ROWS` rows on,
-    the driver's executemany of ready-made tuples (SQLite) or COPY (PostgreSQL).
-
-    Returns the rows' aggregate deltas, which the write's use case applies (`aggregates.apply`).
-    """
+    the driver's executemany of ready-made tuples (SQLite) or COPY (PostgreSQL). The rows' aggregate
+    deltas are recorded for the commit (`unit_of_work`)."""
     if rows:  # new rows are listed (/v1/stances) even where their deltas cancel out in the aggregates
         data_state.mark_changed(session)
     if len(rows) >= BULK_ROWS:
-        return _insert_in_bulk(session, rows)
+        unit_of_work.record(session, _insert_in_bulk(session, rows))
+        return
     if rows:
         # Core, not the ORM bulk path: one multi-row INSERT (insertmanyvalues) however the rows differ
         session.connection().execute(insert(OBSERVATION), list(rows))
-    return aggregates.deltas_of(rows)
+        unit_of_work.record(session, aggregates.deltas_of(rows))
 
 
 def _insert_in_bulk(session: Session, rows: Sequence[dict[str, Any]]) -> aggregates.Deltas:
@@ -146,18 +145,28 @@ _REMOVED = (
 )
 
 
-def _delete(session: Session, *where: ColumnElement[bool]) -> tuple[int, aggregates.Deltas]:
-    """Delete matching observations; returns how many went and their aggregate deltas (negative)."""
+def _delete(session: Session, *where: ColumnElement[bool]) -> int:
+    """Delete matching observations (their aggregate deltas recorded); returns how many went."""
     removed = session.execute(
         delete(Observation).where(*where).returning(*_REMOVED).execution_options(synchronize_session=False)
     ).mappings()
     rows = list(removed)
     if rows:  # uncounted rows leave the aggregates alone, but not the lists that show them
         data_state.mark_changed(session)
-    return len(rows), aggregates.deltas_of(rows, sign=-1)
+        unit_of_work.record(session, aggregates.deltas_of(rows, sign=-1))
+    return len(rows)
 
 
-def delete_unreviewed_automatic(session: Session, *, article_id: int) -> tuple[int, aggregates.Deltas]:
+def recount(session: Session, observation: Observation, *, sign: int) -> None:
+    """Count an observation changed through the ORM out (-1, before the change) or in (+1, after):
+    a review, a review carried to an article's revision. Uncounted statuses count nothing."""
+    fields = ("topic_id", "actor_id", "observed_at", "score", "confidence", "status")
+    unit_of_work.record(
+        session, aggregates.deltas_of([{f: getattr(observation, f) for f in fields}], sign=sign)
+    )
+
+
+def delete_unreviewed_automatic(session: Session, *, article_id: int) -> int:
     """Drop automatic observations nobody has reviewed (suggestions too); manual and reviewed ones
     stay."""
     return _delete(
@@ -168,10 +177,10 @@ def delete_unreviewed_automatic(session: Session, *, article_id: int) -> tuple[i
     )
 
 
-def delete_observations(session: Session, *, ids: Sequence[int]) -> tuple[int, aggregates.Deltas]:
-    """Drop the observations with these ids; returns how many went and their aggregate deltas."""
+def delete_observations(session: Session, *, ids: Sequence[int]) -> int:
+    """Drop the observations with these ids; returns how many went."""
     if not ids:
-        return 0, aggregates.Deltas()
+        return 0
     return _delete(session, Observation.id.in_(ids))
 
 
@@ -189,7 +198,7 @@ def list_reviewed_automatic(session: Session, *, article_id: int) -> list[Observ
     return list(session.scalars(stmt))
 
 
-def delete_article_observations(session: Session, *, article_id: int) -> tuple[int, aggregates.Deltas]:
+def delete_article_observations(session: Session, *, article_id: int) -> int:
     """Drop every observation coded from an article, manual ones too."""
     return _delete(session, Observation.article_id == article_id)
 

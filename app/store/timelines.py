@@ -17,8 +17,6 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     ColumnElement,
-    Date,
-    DateTime,
     Integer,
     bindparam,
     cast,
@@ -41,8 +39,9 @@ from app.models import (
     ObservationDaily,
     ObservationPeriod,
 )
-from app.store.aggregates import period_start, utc_day_of
 from app.store.filters import window
+from app.store.periods import bucket_start_of, utc_day_of
+from app.timelines.periods import bucket_start, next_bucket_start
 
 SUM_COLUMNS = ["series", "bucket", "count", "weight", "weighted_sum", "weight_sq", "weighted_sq_sum"]
 ROW_COLUMNS = [
@@ -57,26 +56,6 @@ ROW_COLUMNS = [
     "article_url",
 ]
 MEMBERSHIP_COLUMNS = ["actor", "parent", "valid_from", "valid_to"]
-
-
-def bucket_start(dialect: str, interval: str, column: Any) -> ColumnElement[Any]:
-    """The UTC start of the day, ISO week (Monday) or month that `column` falls in."""
-    if dialect == "sqlite":
-        # observed_at is stored as naive UTC text, which SQLite's date functions read as UTC
-        if interval == "day":
-            return func.date(column)
-        if interval == "week":
-            return func.date(column, "weekday 0", "-6 days")
-        return func.strftime("%Y-%m-01", column)
-    return func.date_trunc(interval, func.timezone(literal_column("'UTC'"), column))
-
-
-def day_bucket(dialect: str, interval: str, day: Any) -> ColumnElement[Any]:
-    """The first day of the day, ISO week (Monday) or month that a date column falls in (a date:
-    ISO text on SQLite, DATE on PostgreSQL)."""
-    if dialect == "sqlite":  # dates are ISO text, which SQLite's date functions read
-        return bucket_start(dialect, interval, day)
-    return cast(func.date_trunc(interval, cast(day, DateTime())), Date)
 
 
 def epoch_day(dialect: str, day: Any) -> ColumnElement[int]:
@@ -155,11 +134,9 @@ def _midnight_on_or_before(instant: datetime) -> datetime:
     return datetime.combine(instant.astimezone(UTC).date(), time(), tzinfo=UTC)
 
 
-def _next_period_start(day: date, period: str) -> date:
-    start = period_start(day, period)
-    if start == day:
-        return day
-    return start + timedelta(days=7) if period == "week" else (start + timedelta(days=31)).replace(day=1)
+def _first_whole_period(day: date, period: str) -> date:
+    """The first bucket of `period` starting on or after `day`."""
+    return day if bucket_start(day, period) == day else next_bucket_start(day, period)
 
 
 # One part of a window: where its sums come from ("periods": observation_period rows of the
@@ -198,8 +175,8 @@ def _plan(
     if period is None:
         add("days", first_day, end_day)
         return tuple(parts), params
-    whole_first = _next_period_start(first_day, period) if first_day is not None else None
-    whole_end = period_start(end_day, period) if end_day is not None else None
+    whole_first = _first_whole_period(first_day, period) if first_day is not None else None
+    whole_end = bucket_start(end_day, period) if end_day is not None else None
     if whole_first is not None and whole_end is not None and whole_end <= whole_first:
         add("days", first_day, end_day)  # no whole week or month: days only
         return tuple(parts), params
@@ -242,7 +219,7 @@ def _part(dialect: str, interval: str | None, by_actor: bool, i: int, part: Part
     the bucket being the first day of the row's interval (its day when `interval` is None)."""
 
     def bucket(day: Any) -> Any:
-        return (day if interval is None else day_bucket(dialect, interval, day)).label("bucket")
+        return (day if interval is None else bucket_start_of(dialect, interval, day)).label("bucket")
 
     source, has_lo, has_hi = part
     moment: InstrumentedAttribute[Any]

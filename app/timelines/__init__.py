@@ -2,7 +2,7 @@
 
 Modules (frame contracts in `app.timelines.frames`):
     rollup.attribute(rows, memberships, targets) -> rows + `series` (memberships valid at observed_at)
-    buckets.bucket_sums(rows, interval) -> bucket sums (the pandas twin of the store's SQL)
+    periods.bucket_start(day, interval) -> first day of its day / ISO week (Monday) / month bucket
     levels.levels(sums, interval, start, end, smooth_halflife, series) -> levels with 90% band
     shifts.detect_shifts / detect_all / scan_all -> Shift / SeriesScan dataclasses
     compare.compare(levels_frame, actors) -> Comparison (aligned series, pairwise distances)

@@ -105,7 +105,9 @@ def levels(
         raise ValueError(f"unknown interval {interval!r}; expected one of {', '.join(INTERVALS)}")
     columns = LEVEL_COLUMNS + (["smoothed"] if smooth_halflife is not None else [])
     # re-bucketing makes finer sums (e.g. daily) usable for a coarser interval; aligned sums are unchanged
-    days = bucket_start_days(epoch_days(sums["bucket"]), interval) if len(sums) else np.zeros(0, dtype=np.int64)
+    days = (
+        bucket_start_days(epoch_days(sums["bucket"]), interval) if len(sums) else np.zeros(0, dtype=np.int64)
+    )
     first = None if start is None else int(bucket_start_days(np.array([epoch_day(start)]), interval)[0])
     last = None if end is None else int(bucket_start_days(np.array([epoch_day(end)]), interval)[0])
     inside = np.ones(len(days), dtype=bool)

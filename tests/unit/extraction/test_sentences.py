@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from app.extraction.sentences import MAX_SENTENCE_CHARS, split_sentences, split_sentences_pysbd
+from app.extraction.sentences import MAX_SENTENCE_CHARS, split_sentences
+from tests.unit.extraction.pysbd_sentences import split_sentences_pysbd
 
 TEXT = (
     "OSLO, Jan 5 (Test Wire) - The minister met U.S. officials on Sept. 3 in Oslo.  She left early.\n\n"

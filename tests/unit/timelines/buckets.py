@@ -1,28 +1,24 @@
-"""Bucket sums from attributed observation rows: the pandas twin of the SQL in `app.store`.
+"""Bucket sums from attributed observation rows: the pandas twin of the SQL in `app.store`, which
+the tests check the store's sums and timelines against.
 
 `bucket_sums(rows, interval)` returns the bucket-sums contract (see `app.timelines.frames`): per
 (series, bucket) count, weight = sum(confidence), weighted_sum = sum(confidence * score),
 weight_sq = sum(confidence^2), weighted_sq_sum = sum(confidence * score^2). Buckets start at UTC
-midnight of the day, the ISO-week Monday, or the first of the month.
+midnight of the day, the ISO-week Monday, or the first of the month (`app.timelines.periods`).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from app.timelines.frames import INTERVALS, SUM_COLUMNS, UTC_NS, Interval, empty_sums, require, utc
+from app.timelines import periods
+from app.timelines.frames import SUM_COLUMNS, UTC_NS, Interval, empty_sums, require
 
 
 def bucket_start(values: pd.Series, interval: Interval) -> pd.Series:
     """The UTC start of the day, ISO week (Monday) or month of each timestamp."""
-    if interval not in INTERVALS:
-        raise ValueError(f"unknown interval {interval!r}; expected one of {', '.join(INTERVALS)}")
-    day: pd.Series = utc(values).dt.floor("D")
-    if interval == "day":
-        return day
-    offset: pd.Series = day.dt.day_of_week if interval == "week" else day.dt.day - 1
-    start: pd.Series = day - pd.to_timedelta(offset, unit="D")
-    return start.astype(UTC_NS)
+    days = periods.bucket_start_days(periods.epoch_days(values), interval)
+    return pd.Series(pd.DatetimeIndex(days * periods.DAY_NS, tz="UTC"), index=values.index).astype(UTC_NS)
 
 
 def bucket_sums(rows: pd.DataFrame, interval: Interval) -> pd.DataFrame:

@@ -5,10 +5,10 @@ import xml.etree.ElementTree as ET
 import pandas as pd
 import pytest
 
-from app.timelines.buckets import bucket_sums
 from app.timelines.compare import compare
 from app.timelines.levels import levels
 from app.timelines.network import GRAPHML_NS, congruence, to_graphml
+from tests.unit.timelines.buckets import bucket_sums
 
 
 def _rows(items: list[tuple[str, str, float]]) -> pd.DataFrame:

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.timelines.buckets import bucket_sums
 from app.timelines.levels import levels, records
+from tests.unit.timelines.buckets import bucket_sums
 
 
 def _rows(items: list[tuple[str, str, float, float]]) -> pd.DataFrame:
