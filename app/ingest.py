@@ -984,20 +984,6 @@ def ingest_result(outcome: IngestOutcome) -> IngestResult:
     )
 
 
-def ingest_batch(
-    session: Session,
-    items: Sequence[Any],
-    *,
-    context: RegistryContext,
-    engine: str,
-    link_stories: bool = False,
-) -> BatchOutcome:
-    """`store_batch` of raw items (validated here), extracted in the transaction."""
-    return store_batch(
-        session, validate_batch(items), context=context, engine=engine, link_stories=link_stories
-    )
-
-
 def store_batch(
     session: Session,
     batch: ValidatedBatch,

@@ -74,7 +74,8 @@ def seed(factory: sessionmaker[Session], articles: list[dict[str, Any]]) -> None
     for start in range(0, len(articles), 250):
         with session_scope(factory) as session:
             context = ingest.load_registry_context(session)
-            ingest.ingest_batch(session, articles[start : start + 250], context=context, engine="rules")
+            batch = ingest.validate_batch(articles[start : start + 250])
+            ingest.store_batch(session, batch, context=context, engine="rules")
 
 
 @contextmanager

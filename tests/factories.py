@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -144,3 +144,11 @@ def registry_database(kind: str, tmp_dir: Path, **settings: Any) -> Iterator[Dat
     finally:
         engine.dispose()
         drop()
+
+
+def ingest_batch(
+    session: Session, items: Sequence[Any], *, context: ingest.RegistryContext, engine: str = "rules"
+) -> ingest.BatchOutcome:
+    """`ingest.store_batch` of raw items (validated here), extracted in the transaction: a quick
+    way to fill a database in a test."""
+    return ingest.store_batch(session, ingest.validate_batch(items), context=context, engine=engine)

@@ -18,6 +18,7 @@ from app.db import make_engine, make_sessionmaker, session_scope
 from app.models import Observation
 from app.schemas import ArticleCreate, RegistryImport
 from app.store import aggregates
+from tests import factories
 from tests.browser.server import _settings
 
 GAZETTE = "https://example.org/quorran-gazette/2025"
@@ -188,7 +189,7 @@ def build_quorran_database(path: Path) -> Path:
         with session_scope(factory) as session:
             context = ingest.RegistryCache().get(session)
             articles = [ArticleCreate.model_validate(_article(*s[:4])) for s in STANCES]
-            outcome = ingest.ingest_batch(session, articles, context=context, engine="rules")
+            outcome = factories.ingest_batch(session, articles, context=context, engine="rules")
             ids = [result.article_id for result in outcome.results]
         with session_scope(factory) as session:
             for article_id, stance in zip(ids, STANCES, strict=True):

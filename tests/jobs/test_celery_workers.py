@@ -29,6 +29,7 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.jobs import broker, reextract
 from app.models import Job, JobItem, Observation
+from tests import factories
 from tests.jobs.conftest import REDIS_URL
 
 ARTICLES = 500
@@ -59,7 +60,9 @@ def _seed(factory: sessionmaker[Session]) -> dict[int, int]:
     for start in range(0, len(rows), 250):
         with session_scope(factory) as session:
             context = ingest.load_registry_context(session)
-            outcome = ingest.ingest_batch(session, rows[start : start + 250], context=context, engine="rules")
+            outcome = factories.ingest_batch(
+                session, rows[start : start + 250], context=context, engine="rules"
+            )
             assert all(r.status == "created" for r in outcome.results)
     return _per_article(factory)
 

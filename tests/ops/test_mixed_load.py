@@ -50,7 +50,7 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.extraction.corpus import read_jsonl
 from app.models import Actor, Observation, Topic
-from tests import reports
+from tests import factories, reports
 from tests.conftest import ENGINES, create_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,7 +131,7 @@ def _seed(url: str) -> Seeded:
             registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))
         with session_scope(factory) as session:
             context = ingest.RegistryCache().get(session)
-            outcome = ingest.ingest_batch(
+            outcome = factories.ingest_batch(
                 session, read_jsonl(DEMO_CORPUS), context=context, engine=settings.extraction_engine
             )
             assert all(r.status == "created" for r in outcome.results)

@@ -32,6 +32,7 @@ from app.models import Feed, Job, JobItem, ShiftRefresh, Topic, WebhookDelivery
 from app.schemas import ArticleCreate, ObservationCreate, ObservationUpdate
 from app.store import data_state, extractor_models
 from app.store import observations as observation_store
+from tests import factories
 from tests.conftest import create_database
 
 runner = CliRunner()
@@ -63,7 +64,7 @@ def build_source(url: str) -> None:
             registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))
         with session_scope(factory) as session:
             context = ingest.load_registry_context(session)
-            outcome = ingest.ingest_batch(
+            outcome = factories.ingest_batch(
                 session, list(read_jsonl(DEMO_CORPUS)), context=context, engine="rules"
             )
             shifts.after_write(session, outcome.touched, settings=settings)
