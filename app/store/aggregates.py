@@ -2,9 +2,9 @@
 `observation_period` (the same sums per ISO week and per month), the deltas writes apply to them,
 and the check against the observations.
 
-Every write path turns the observations it adds, removes or changes into `Deltas` (a removed or
-rejected observation counts negatively) and calls `apply` once, at the end of its unit of work, in
-the same transaction. `apply` upserts increments (`count = count + excluded.count`) in key order,
+The store functions that add, remove or re-count observations turn them into `Deltas` (a removed
+or rejected observation counts negatively) and record them on the session; `unit_of_work` calls
+`apply` once, just before the unit of work commits, in the same transaction. `apply` upserts increments (`count = count + excluded.count`) in key order,
 the daily rows first and then the period rows, so two writers on PostgreSQL lock shared rows in
 one order and cannot deadlock, and each holds those locks only from its last step to its commit.
 A row whose count falls to 0 is deleted. Counts are exact; sums are exact up to floating-point
