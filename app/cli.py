@@ -302,7 +302,7 @@ def extract_pending(
     settings = _settings(database_url, existing=True)
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, settings)
     try:
         if retry_failed:
             with session_scope(factory) as session:
@@ -362,7 +362,7 @@ def reextract(
 
     Unreviewed automatic observations are replaced; manual and reviewed ones stay.
     """
-    from app import ingest, migrate, shifts
+    from app import ingest, migrate
     from app.db import make_engine, make_sessionmaker, session_scope
     from app.errors import NotFound
     from app.jobs.reextract import extract_before_writing
@@ -372,7 +372,7 @@ def reextract(
     engine_name = _engine(engine) if engine else settings.extraction_engine
     migrate.upgrade(settings.database_url)
     db_engine = make_engine(settings)
-    factory = make_sessionmaker(db_engine)
+    factory = make_sessionmaker(db_engine, settings)
     cache = ingest.RegistryCache()
     removed = added = 0
     try:
@@ -400,11 +400,6 @@ def reextract(
                         except NotFound:  # deleted since it was listed
                             progress.advance(task)
                             continue
-                        shifts.after_write(
-                            session,
-                            done.touched,
-                            settings=settings,
-                        )
                     removed, added = removed + done.removed, added + done.added
                     progress.advance(task)
                 last_id = ids[-1]
@@ -598,7 +593,7 @@ def registry_load(
     settings = _settings(database_url)
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, settings)
     try:
         try:
             data = registry.read_registry_file(file)

@@ -53,7 +53,7 @@ def ingest_rows(
 
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, settings)
     columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     pool: ExtractionPool | None = None
     try:
@@ -90,7 +90,7 @@ def _store(
     bar: TaskID,
     pool: ExtractionPool | None,
 ) -> tuple[Counter[str], list[int]]:
-    from app import ingest, shifts
+    from app import ingest
     from app.db import session_scope
     from app.store.extraction_queue import PENDING
 
@@ -121,7 +121,6 @@ def _store(
                 ahead=ahead,
                 defer=True,
             )
-            shifts.after_write(session, outcome.touched, settings=settings)
         for offset, result in enumerate(outcome.results):
             tally[result.status] += 1
             if result.error is not None:

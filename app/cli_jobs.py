@@ -50,7 +50,7 @@ def _factory(settings: Settings) -> sessionmaker[Session]:
     from app.db import make_engine, make_sessionmaker
 
     migrate.upgrade(settings.database_url)
-    return make_sessionmaker(make_engine(settings))
+    return make_sessionmaker(make_engine(settings), settings)
 
 
 @feeds_cli.command("add")

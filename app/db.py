@@ -160,8 +160,10 @@ def _answering_connection_class() -> Any:
     return AnsweringConnection
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, settings: Settings | None = None) -> sessionmaker[Session]:
+    """Sessions on `engine`; `settings`: what their units of work write with (`session.info`,
+    read by what runs before a commit: shift detection's mode, `app.shifts.settings_of`)."""
+    return sessionmaker(engine, expire_on_commit=False, info={"settings": settings} if settings else None)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -305,13 +307,19 @@ def _writer_turn(factory: sessionmaker[Session]) -> Iterator[None]:
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session], *, write: bool = True) -> Iterator[Session]:
+def session_scope(
+    factory: sessionmaker[Session], *, write: bool = True, settings: Settings | None = None
+) -> Iterator[Session]:
     """A unit of work (a request, a CLI batch, a job): commit on success, roll back on any error.
+    `settings`: what this unit writes with, over the factory's (`make_sessionmaker`).
 
     A pool that had no connection to give within its timeout raises `DatabaseUnavailable` (503).
     """
     try:
-        with factory() as session, _writer_turn(factory) if write else nullcontext():
+        with (
+            factory(**({"info": {"settings": settings}} if settings else {})) as session,
+            _writer_turn(factory) if write else nullcontext(),
+        ):
             if write:
                 session.connection(execution_options=WRITE_OPTIONS)
             try:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import app.shifts  # noqa: F401 - registers shift detection for the series its writes touch
 from app import fingerprint, metrics
 from app.errors import Conflict, ExtractionUnavailable, NotFound, StancelineError, field_path
 from app.extraction import build_extractor

@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             migrate.upgrade(settings.database_url)
         engine = make_engine(settings)
         app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.sessionmaker = make_sessionmaker(engine, settings)
         inline_engine = make_engine(settings, single_connection=True)
         app.state.inline_reader = make_inline_reader(inline_engine)
         app.state.inline_reads = InlineReads(timeout=settings.db_connect_timeout_seconds)

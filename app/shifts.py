@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.models import Actor, Shift, Topic, utcnow
-from app.store import extraction_queue, shift_queue
+from app.store import extraction_queue, shift_queue, unit_of_work
 from app.store import shifts as shift_store
 from app.store import timelines as timeline_store
 from app.store import webhooks as webhook_store
@@ -238,10 +238,24 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@unit_of_work.on_series_changed
+def _series_changed(session: Session, touched: frozenset[tuple[int, int]]) -> None:
+    """Run by the unit of work before it commits, with every series its writes touched."""
+    after_write(session, touched, settings=settings_of(session))
+
+
+def settings_of(session: Session) -> Settings:
+    """The settings a unit of work writes with: its session factory's (`db.make_sessionmaker`),
+    or `db.session_scope`'s for one unit (background writers queue, never refresh per article),
+    else the process's."""
+    settings = session.info.get("settings")
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
 def after_write(
     session: Session, touched: Iterable[tuple[int, int]], *, settings: Settings
 ) -> list[ShiftChange]:
-    """What every write path calls once its observations are flushed.
+    """What a unit of work does with the series its writes touched (`_series_changed`).
 
     `shift_detection=deferred` queues the series for `process_queue` (the API's background worker,
     or the CLI at the end of a run); `sync` recomputes now; `off` does nothing.

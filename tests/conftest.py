@@ -119,10 +119,15 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
+def session(engine: Engine, settings: Settings) -> Iterator[Session]:
     connection = engine.connect()
     outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = Session(
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        info={"settings": settings},  # what the units of work write with (shift detection: sync)
+    )
     try:
         yield session
     finally:
@@ -134,6 +139,8 @@ def session(engine: Engine) -> Iterator[Session]:
 def share_session(app: FastAPI, session: Session) -> None:
     """Every unit of work of `app`'s requests runs in `session`: the test's transaction, rolled
     back afterwards (commits are savepoints)."""
+
+    session.info["settings"] = app.state.settings  # the app's own (shift detection, webhooks)
 
     def test_session() -> Iterator[Session]:
         try:

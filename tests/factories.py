@@ -136,7 +136,7 @@ def registry_database(kind: str, tmp_dir: Path, **settings: Any) -> Iterator[Dat
         **{"database_url": url, "shift_detection": "sync", "log_level": "WARNING", **settings}
     )
     engine = make_engine(configured)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, configured)
     try:
         with session_scope(factory) as session:
             registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))

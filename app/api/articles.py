@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app import ingest, metrics, shifts
+from app import ingest, metrics
 from app.api.convert import article_detail, article_read
 from app.api.deps import AdminAccess, AnnouncerDep, ReadScopeDep, RegistryCacheDep, SettingsDep, WriteAccess
 from app.api.lookups import require_window
@@ -149,11 +149,6 @@ def create_article(
     )
     if outcome.extraction == PENDING:
         extraction.announce_after_commit(session, [outcome.article.id], announcer)
-    shifts.after_write(
-        session,
-        outcome.touched,
-        settings=settings,
-    )
     metrics.count_articles([outcome.status])
     if outcome.status != "created":
         response.status_code = status.HTTP_200_OK
@@ -186,11 +181,6 @@ def create_articles_batch(
     )
     queued = [r.article_id for r in outcome.results if r.extraction == PENDING and r.article_id is not None]
     extraction.announce_after_commit(session, queued, announcer)
-    shifts.after_write(
-        session,
-        outcome.touched,
-        settings=settings,
-    )
     metrics.count_articles(result.status for result in outcome.results)
     return BatchResult(results=outcome.results, warnings=ingest.registry_warnings(context))
 
@@ -239,7 +229,6 @@ def delete_article(article_id: RowId, session: SessionDep, settings: SettingsDep
     """Delete an article with its revisions and every observation coded from it; timelines and
     shifts follow."""
     deletion = ingest.delete_article(session, article_id)
-    shifts.after_write(session, deletion.touched, settings=settings)
     return ArticleDeleted(article_id=deletion.article_id, observations=deletion.observations)
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
-from app import review, shifts
+from app import review
 from app.api.articles import cursor_key
 from app.api.convert import observation_read
 from app.api.deps import ReadScopeDep, SettingsDep, WriteAccess
@@ -83,7 +83,6 @@ def create_observation(
 ) -> ObservationRead:
     """Code a stance by hand (method `manual`, status `verified`); it survives article revisions."""
     observation = review.add_manual_observation(session, data)
-    _refresh(session, settings, observation.topic_id, observation.actor_id)
     return observation_read(observation)
 
 
@@ -115,13 +114,4 @@ def review_observation(
 ) -> ObservationRead:
     """Verify, correct (score/label) or reject. Rejected observations drop out of timelines."""
     observation = review.review_observation(session, observation_id, data)
-    _refresh(session, settings, observation.topic_id, observation.actor_id)
     return observation_read(observation)
-
-
-def _refresh(session: SessionDep, settings: SettingsDep, topic_id: int, actor_id: int) -> None:
-    shifts.after_write(
-        session,
-        {(topic_id, actor_id)},
-        settings=settings,
-    )

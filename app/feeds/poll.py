@@ -22,7 +22,7 @@ import httpx
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import ingest, metrics, shifts
+from app import ingest, metrics
 from app.config import Settings
 from app.db import session_scope
 from app.errors import StancelineError
@@ -131,7 +131,7 @@ def poll_feed(
         return _record_failure(factory, feed_id, now, fetched.status, "not_a_feed", None, settings=settings)
     try:
         ahead = _extract_ahead(factory, feed, parsed, now=now, settings=settings, cache=cache)
-        with session_scope(factory) as session:
+        with session_scope(factory, settings=settings) as session:
             result = _store_poll(
                 session, feed_id, fetched, parsed, now=now, settings=settings, cache=cache, ahead=ahead
             )
@@ -279,7 +279,6 @@ def _ingest_entries(
         result.stale_reviewed += outcome.reviews.stale
         result.dropped_reviewed += len(outcome.reviews.dropped)
         touched |= outcome.touched
-    shifts.after_write(session, touched, settings=settings)
     metrics.count_articles(result.statuses.elements())
 
 

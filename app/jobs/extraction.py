@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import ingest, metrics, shifts
+from app import ingest, metrics
 from app.config import Settings
 from app.db import session_scope
 from app.jobs.reextract import MAX_ERROR_CHARS, backoff_seconds, queueing
@@ -47,16 +47,13 @@ def extract_one(
         if article is None or article.extraction_state != queue_store.PENDING:
             return SKIPPED
         ahead = ingest.extract_ahead(article, context=context, engine=engine)
-        with session_scope(factory) as session:
+        # series are queued, never refreshed per article: a backlog touches the same ones often
+        with session_scope(factory, settings=queueing(settings)) as session:
             # the row lock, and the row as it is now: a revision or another worker may have come first
             current = session.get(Article, article_id, with_for_update=True, populate_existing=True)
             if current is None or current.extraction_state != queue_store.PENDING:
                 return SKIPPED
-            touched = ingest.extract_pending_article(
-                session, current, context=context, engine=engine, ahead=ahead
-            )
-            # series are queued, never refreshed per article: a backlog touches the same ones often
-            shifts.after_write(session, touched, settings=queueing(settings))
+            ingest.extract_pending_article(session, current, context=context, engine=engine, ahead=ahead)
         metrics.count_extracted(DONE)
         return DONE
     except Exception as error:  # recorded on the article; the worker goes on with the others

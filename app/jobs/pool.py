@@ -70,7 +70,7 @@ def run_worker(settings: Settings, reader: Connection) -> None:
     configure_logging(settings.log_level, json=settings.log_format == "json")
     configure_extraction(settings)  # a spawned process: the llm engine's endpoint is set again here
     engine = make_engine(settings)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, settings)
     cache = RegistryCache()
     line = ParentLine(reader)
     backoff = settings.extraction_poll_seconds

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import background, ingest, shifts
+from app import background, ingest
 from app.config import Settings
 from app.db import session_scope
 from app.errors import NotFound
@@ -191,17 +191,16 @@ def _reextract_one(
     The extraction itself runs first, outside the write transaction, so the write lock (SQLite)
     is held for the database work alone and other writers are not starved by a long job."""
     context, ahead = extract_before_writing(factory, article_id, cache=cache, engine=engine)
-    with session_scope(factory) as session:
+    # series are queued, never refreshed per article: a job touches the same ones many times
+    with session_scope(factory, settings=queueing(settings)) as session:
         item = job_store.claim_item(session, job_id=job_id, article_id=article_id)
         if item is None:
             return "skipped"
         try:
-            done = ingest.reextract_article(session, article_id, context=context, engine=engine, ahead=ahead)
+            ingest.reextract_article(session, article_id, context=context, engine=engine, ahead=ahead)
         except NotFound:  # deleted since the job was planned
             item.status = "missing"
             return "missing"
-        # series are queued, never refreshed per article: a job touches the same ones many times
-        shifts.after_write(session, done.touched, settings=queueing(settings))
     return "done"
 
 

@@ -44,7 +44,10 @@ def runtime() -> Runtime:
         _runtime = (
             os.getpid(),
             Runtime(
-                _settings, make_sessionmaker(engine), ingest.RegistryCache(), feeds.http_client(_settings)
+                _settings,
+                make_sessionmaker(engine, _settings),
+                ingest.RegistryCache(),
+                feeds.http_client(_settings),
             ),
         )
     return _runtime[1]

@@ -84,6 +84,7 @@ def add_observations(session: Session, *, rows: Sequence[dict[str, Any]]) -> Non
     deltas are recorded for the commit (`unit_of_work`)."""
     if rows:  # new rows are listed (/v1/stances) even where their deltas cancel out in the aggregates
         data_state.mark_changed(session)
+    unit_of_work.touch(session, {(row["topic_id"], row["actor_id"]) for row in rows})
     if len(rows) >= BULK_ROWS:
         unit_of_work.record(session, _insert_in_bulk(session, rows))
         return
@@ -154,16 +155,19 @@ def _delete(session: Session, *where: ColumnElement[bool]) -> int:
     if rows:  # uncounted rows leave the aggregates alone, but not the lists that show them
         data_state.mark_changed(session)
         unit_of_work.record(session, aggregates.deltas_of(rows, sign=-1))
+        unit_of_work.touch(session, {(row["topic_id"], row["actor_id"]) for row in rows})
     return len(rows)
 
 
 def recount(session: Session, observation: Observation, *, sign: int) -> None:
     """Count an observation changed through the ORM out (-1, before the change) or in (+1, after):
-    a review, a review carried to an article's revision. Uncounted statuses count nothing."""
+    a review, a review carried to an article's revision. Uncounted statuses count nothing; the
+    series is touched all the same (a rejection changes what its shifts may cite)."""
     fields = ("topic_id", "actor_id", "observed_at", "score", "confidence", "status")
     unit_of_work.record(
         session, aggregates.deltas_of([{f: getattr(observation, f) for f in fields}], sign=sign)
     )
+    unit_of_work.touch(session, {(observation.topic_id, observation.actor_id)})
 
 
 def delete_unreviewed_automatic(session: Session, *, article_id: int) -> int:

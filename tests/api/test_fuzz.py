@@ -44,7 +44,7 @@ from app import auth, ingest, migrate, registry
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
-from tests import reports
+from tests import factories, reports
 from tests.conftest import create_database
 
 FUZZ_EXAMPLES = 6
@@ -189,7 +189,7 @@ def _seed(url: str) -> tuple[str, int]:
 def _ingest_demo_corpus(session: Session) -> None:
     articles = [json.loads(line) for line in DEMO_CORPUS.read_text(encoding="utf-8").splitlines() if line]
     context = ingest.load_registry_context(session)
-    outcome = ingest.ingest_batch(session, articles, context=context, engine="rules")
+    outcome = factories.ingest_batch(session, articles, context=context, engine="rules")
     assert all(r.status == "created" for r in outcome.results)
 
 

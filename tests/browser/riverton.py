@@ -16,6 +16,7 @@ from typing import Any
 from app import ingest, migrate, registry, shifts
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.schemas import ArticleCreate, RegistryImport
+from tests import factories
 from tests.browser.server import _settings
 
 COURIER = "https://example.org/riverton-courier/2025"
@@ -181,7 +182,7 @@ def build_riverton_database(path: Path) -> Path:
         with session_scope(factory) as session:
             context = ingest.RegistryCache().get(session)
             articles = [ArticleCreate.model_validate(a) for a in ARTICLES]
-            outcome = ingest.ingest_batch(
+            outcome = factories.ingest_batch(
                 session, articles, context=context, engine=settings.extraction_engine
             )
             shifts.after_write(session, outcome.touched, settings=settings)

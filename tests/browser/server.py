@@ -23,6 +23,7 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.extraction.corpus import read_jsonl
 from app.main import create_app
+from tests import factories
 
 STARTUP_SECONDS = 30
 
@@ -50,7 +51,7 @@ def build_demo_database(path: Path) -> Path:
             registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))
         with session_scope(factory) as session:
             context = ingest.RegistryCache().get(session)
-            outcome = ingest.ingest_batch(
+            outcome = factories.ingest_batch(
                 session, read_jsonl(DEMO_CORPUS), context=context, engine=settings.extraction_engine
             )
             shifts.after_write(session, outcome.touched, settings=settings)

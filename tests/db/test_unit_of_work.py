@@ -1,6 +1,7 @@
-"""The daily aggregates follow the observations through one unit of work (`app.store.unit_of_work`):
-store functions record their deltas, one hook applies them at commit, savepoints take theirs
-along when they roll back, and no write path applies them by hand."""
+"""What follows from the observations goes through one unit of work (`app.store.unit_of_work`):
+store functions record their aggregate deltas and touched series, one hook applies them at
+commit (then shift detection runs on the series), savepoints take theirs along when they roll
+back, and no write path does either by hand."""
 
 from __future__ import annotations
 
@@ -27,13 +28,14 @@ SENTENCES = (
 )
 
 
-def test_no_write_path_applies_the_aggregates_by_hand() -> None:
+def test_no_write_path_applies_the_aggregates_or_detects_shifts_by_hand() -> None:
+    owners = {APP / "store" / "aggregates.py", APP / "store" / "unit_of_work.py", APP / "shifts.py"}
     callers = [
         f"{path.relative_to(APP.parent)}:{number}"
         for path in sorted(APP.rglob("*.py"))
-        if path.name not in ("aggregates.py", "unit_of_work.py")
+        if path not in owners
         for number, line in enumerate(path.read_text().splitlines(), 1)
-        if re.search(r"\baggregates\.apply\(|\bapply_pending\(", line)
+        if re.search(r"\baggregates\.apply\(|\bapply_pending\(|\bafter_write\(|\brefresh_shifts\(", line)
     ]
     assert callers == []
 
@@ -48,18 +50,25 @@ def _deltas(topic_id: int) -> aggregates.Deltas:
 def test_a_rolled_back_savepoint_takes_its_deltas_along(session: Session) -> None:
     unit_of_work.record(session, _deltas(1))
 
+    unit_of_work.touch(session, {(1, 1)})
+
     def failing_item() -> None:
         with unit_of_work.savepoint(session):
             unit_of_work.record(session, _deltas(2))
+            unit_of_work.touch(session, {(2, 1)})
             raise RuntimeError("this item fails")
 
     with pytest.raises(RuntimeError):
         failing_item()
     with unit_of_work.savepoint(session):
         unit_of_work.record(session, _deltas(3))
+        unit_of_work.touch(session, {(3, 1)})
     pending = session.info["stanceline.pending_deltas"]
     assert sorted(row["topic_id"] for row in pending.rows()) == [1, 3]
-    session.info.pop("stanceline.pending_deltas")  # ids 1 and 3 name no rows here: nothing to apply
+    assert session.info["stanceline.touched_series"] == {(1, 1), (3, 1)}
+    # ids 1 to 3 name no rows here: nothing to apply or detect
+    session.info.pop("stanceline.pending_deltas")
+    session.info.pop("stanceline.touched_series")
 
 
 @pytest.mark.usefixtures("starter_registry")
