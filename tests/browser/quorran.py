@@ -11,15 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from app import ingest, migrate, registry, shifts
+from app import shifts
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.models import Observation
 from app.schemas import ArticleCreate, RegistryImport
 from app.store import aggregates
-from tests import factories
-from tests.browser.server import _settings
+from tests.browser.server import seed_database
 
 GAZETTE = "https://example.org/quorran-gazette/2025"
 LIGHTHOUSE, FERRY = "quorran-lighthouse", "quorran-winter-ferry"
@@ -177,21 +176,12 @@ def _article(day: str, slug: str, title: str, sentence: str) -> dict[str, str]:
 
 def build_quorran_database(path: Path) -> Path:
     """Registry and articles ingested as the demo database is built, then each observation given
-    its article's confidence (the daily aggregates rebuilt to match)."""
-    url = f"sqlite:///{path}"
-    settings = _settings(url)
-    migrate.upgrade(url)
+    its article's confidence (the daily aggregates rebuilt and the shifts recomputed to match)."""
+    articles = [ArticleCreate.model_validate(_article(*s[:4])) for s in STANCES]
+    settings, ids = seed_database(path, RegistryImport.model_validate(REGISTRY), articles)
     engine = make_engine(settings)
     try:
-        factory = make_sessionmaker(engine)
-        with session_scope(factory) as session:
-            registry.import_registry(session, RegistryImport.model_validate(REGISTRY))
-        with session_scope(factory) as session:
-            context = ingest.RegistryCache().get(session)
-            articles = [ArticleCreate.model_validate(_article(*s[:4])) for s in STANCES]
-            outcome = factories.ingest_batch(session, articles, context=context, engine="rules")
-            ids = [result.article_id for result in outcome.results]
-        with session_scope(factory) as session:
+        with session_scope(make_sessionmaker(engine, settings)) as session:
             for article_id, stance in zip(ids, STANCES, strict=True):
                 session.execute(
                     update(Observation)
@@ -199,7 +189,8 @@ def build_quorran_database(path: Path) -> Path:
                     .values(confidence=stance[4])
                 )
             aggregates.rebuild(session)
-            shifts.after_write(session, outcome.touched, settings=settings)
+            touched = {(o.topic_id, o.actor_id) for o in session.scalars(select(Observation))}
+            shifts.after_write(session, touched, settings=settings)
     finally:
         engine.dispose()
     return path

@@ -13,11 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from app import ingest, migrate, registry, shifts
-from app.db import make_engine, make_sessionmaker, session_scope
 from app.schemas import ArticleCreate, RegistryImport
-from tests import factories
-from tests.browser.server import _settings
+from tests.browser.server import seed_database
 
 COURIER = "https://example.org/riverton-courier/2025"
 
@@ -171,21 +168,6 @@ TRIAL_TEXT = (
 
 def build_riverton_database(path: Path) -> Path:
     """Registry and articles ingested as the demo database is built (see server.build_demo_database)."""
-    url = f"sqlite:///{path}"
-    settings = _settings(url)
-    migrate.upgrade(url)
-    engine = make_engine(settings)
-    try:
-        factory = make_sessionmaker(engine)
-        with session_scope(factory) as session:
-            registry.import_registry(session, RegistryImport.model_validate(REGISTRY))
-        with session_scope(factory) as session:
-            context = ingest.RegistryCache().get(session)
-            articles = [ArticleCreate.model_validate(a) for a in ARTICLES]
-            outcome = factories.ingest_batch(
-                session, articles, context=context, engine=settings.extraction_engine
-            )
-            shifts.after_write(session, outcome.touched, settings=settings)
-    finally:
-        engine.dispose()
+    articles = [ArticleCreate.model_validate(a) for a in ARTICLES]
+    seed_database(path, RegistryImport.model_validate(REGISTRY), articles)
     return path

@@ -10,14 +10,15 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
-from app import auth, ingest, migrate, registry, shifts
+from app import auth, ingest, migrate, registry
 from app.cli import DEMO_CORPUS
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
@@ -39,24 +40,33 @@ def _settings(url: str, *, public_read: bool = True) -> Settings:
     )
 
 
-def build_demo_database(path: Path) -> Path:
-    """`stanceline demo` without the server: a fresh file with the registry and the demo corpus."""
+def seed_database(
+    path: Path, registry_data: registry.RegistryImport, articles: Sequence[Any]
+) -> tuple[Settings, list[int | None]]:
+    """A fresh SQLite file at `path` holding `registry_data` and `articles` (ingested as a batch;
+    its shifts computed when it commits: the settings' detection is sync); the settings and each
+    article's id."""
     url = f"sqlite:///{path}"
     settings = _settings(url)
     migrate.upgrade(url)
     engine = make_engine(settings)
     try:
-        factory = make_sessionmaker(engine)
+        factory = make_sessionmaker(engine, settings)
         with session_scope(factory) as session:
-            registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))
+            registry.import_registry(session, registry_data)
         with session_scope(factory) as session:
             context = ingest.RegistryCache().get(session)
             outcome = factories.ingest_batch(
-                session, read_jsonl(DEMO_CORPUS), context=context, engine=settings.extraction_engine
+                session, articles, context=context, engine=settings.extraction_engine
             )
-            shifts.after_write(session, outcome.touched, settings=settings)
     finally:
         engine.dispose()  # the last connection checkpoints the WAL into the file
+    return settings, [result.article_id for result in outcome.results]
+
+
+def build_demo_database(path: Path) -> Path:
+    """`stanceline demo` without the server: a fresh file with the registry and the demo corpus."""
+    seed_database(path, registry.read_registry_file(registry.STARTER_REGISTRY), read_jsonl(DEMO_CORPUS))
     return path
 
 
