@@ -35,6 +35,14 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     return key
 
 
+def decode_id_cursor(cursor: str) -> int:
+    """The row id a page cursor of `encode_cursor(id)` holds (0 is the start), checked."""
+    (last_id,) = decode_cursor(cursor, 1)
+    if type(last_id) is not int or not 0 <= last_id <= MAX_ID:
+        raise _forged()
+    return last_id
+
+
 def decode_time_cursor(cursor: str) -> tuple[datetime, int]:
     """The (UTC timestamp, id) a page cursor of `encode_cursor(stamp.isoformat(), id)` holds.
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -196,7 +195,7 @@ def list_articles(
     language: QueryText | None = None,
 ) -> Page[ArticleRead]:
     require_window(published_from, published_to)
-    after = cursor_key(cursor) if cursor is not None else None
+    after = decode_time_cursor(cursor) if cursor is not None else None
     rows = article_store.list_articles(
         session,
         source=source,
@@ -230,8 +229,3 @@ def delete_article(article_id: RowId, session: SessionDep, settings: SettingsDep
     shifts follow."""
     deletion = ingest.delete_article(session, article_id)
     return ArticleDeleted(article_id=deletion.article_id, observations=deletion.observations)
-
-
-def cursor_key(cursor: str) -> tuple[datetime, int]:
-    """The (timestamp, id) a page cursor holds. The client can send anything, so every part is checked."""
-    return decode_time_cursor(cursor)

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Response, status
 from app.api.deps import AdminAccess, SettingsDep, WriteAccess
 from app.api.params import RowId
 from app.db import SessionDep
-from app.errors import InvalidInput, NotFound
+from app.errors import NotFound
 from app.feeds.registration import register_feed
-from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
-from app.schemas import MAX_ID, FeedCreate, FeedDeleted, FeedRead, Page
+from app.pagination import CursorParam, Limit, decode_id_cursor, encode_cursor
+from app.schemas import FeedCreate, FeedDeleted, FeedRead, Page
 from app.store import feeds as feed_store
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
@@ -44,7 +44,7 @@ def create_feed(data: FeedCreate, session: SessionDep, settings: SettingsDep, re
 def list_feeds(session: SessionDep, limit: Limit = 100, cursor: CursorParam = None) -> Page[FeedRead]:
     """Every feed with its polling state: last fetch, last error (`error_kind` and a fixed message)
     and backoff, next poll."""
-    after = _after_id(cursor) if cursor is not None else 0
+    after = decode_id_cursor(cursor) if cursor is not None else 0
     rows = feed_store.list_feeds(session, after_id=after, limit=limit + 1)
     items = rows[:limit]
     next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
@@ -65,10 +65,3 @@ def delete_feed(feed_id: RowId, session: SessionDep) -> FeedDeleted:
     if not feed_store.delete_feed(session, feed_id=feed_id):
         raise NotFound("feed", feed_id)
     return FeedDeleted(feed_id=feed_id)
-
-
-def _after_id(cursor: str) -> int:
-    (last_id,) = decode_cursor(cursor, 1)
-    if type(last_id) is not int or not 0 <= last_id <= MAX_ID:
-        raise InvalidInput("cursor is not one this service issued", field="cursor")
-    return last_id

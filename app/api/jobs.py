@@ -14,9 +14,9 @@ from app.errors import InvalidInput, NotFound
 from app.extraction import resolve_engine
 from app.jobs import reextract
 from app.models import Job
-from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from app.pagination import CursorParam, Limit, decode_id_cursor, encode_cursor
 from app.registry.reach import Reach
-from app.schemas import MAX_ID, JobRead, Page, ReextractCreate, ReextractionStarted
+from app.schemas import JobRead, Page, ReextractCreate, ReextractionStarted
 from app.store import jobs as job_store
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -117,7 +117,7 @@ ReextractAfterWriteDep = Annotated[ReextractAfterWrite, Depends()]
 @router.get("", response_model=Page[JobRead], responses=ERRORS)
 def list_jobs(session: SessionDep, limit: Limit = 100, cursor: CursorParam = None) -> Page[JobRead]:
     """Jobs, newest first."""
-    before = _before_id(cursor) if cursor is not None else None
+    before = decode_id_cursor(cursor) if cursor is not None else None
     rows = job_store.list_jobs(session, before_id=before, limit=limit + 1)
     items = rows[:limit]
     next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
@@ -153,10 +153,3 @@ def job_read(job: Job, counts: dict[str, int]) -> JobRead:
         started_at=job.started_at,
         finished_at=job.finished_at,
     )
-
-
-def _before_id(cursor: str) -> int:
-    (last_id,) = decode_cursor(cursor, 1)
-    if type(last_id) is not int or not 0 <= last_id <= MAX_ID:
-        raise InvalidInput("cursor is not one this service issued", field="cursor")
-    return last_id

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app import review
-from app.api.articles import cursor_key
 from app.api.convert import observation_read
 from app.api.deps import ReadScopeDep, SettingsDep, WriteAccess
 from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, tabular_response
@@ -15,7 +14,7 @@ from app.api.params import RowId
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
 from app.db import InlineReaderDep, SessionDep
 from app.errors import NotFound
-from app.pagination import CursorParam, Limit, encode_cursor
+from app.pagination import CursorParam, Limit, decode_time_cursor, encode_cursor
 from app.schemas import ObservationCreate, ObservationRead, ObservationUpdate, Page
 from app.store import observations as observation_store
 from app.store.filters import ObservationFilter
@@ -59,7 +58,7 @@ def _observation_page(
     if filters.topic:
         require_topic_ids(session, filters.topic)
     require_window(filters.observed_from, filters.observed_to)
-    after = cursor_key(cursor) if cursor is not None else None
+    after = decode_time_cursor(cursor) if cursor is not None else None
     rows = observation_store.list_observations(session, filters=filters, after=after, limit=limit + 1)
     items = [observation_read(o) for o in rows[:limit]]
     next_cursor = (
