@@ -685,13 +685,13 @@ def keys_revoke(
     console.print(f"key {key.id} ({key.name!r}) revoked at {key.revoked_at}")
 
 
-def _with_session(settings: Settings, work: Callable[[Session], T]) -> T:
-    """Run `work` in one committed unit of work."""
+def _with_session(settings: Settings, work: Callable[[Session], T], *, write: bool = True) -> T:
+    """Run `work` in one committed unit of work (`write=False`: a read, no write lock)."""
     from app.db import make_engine, make_sessionmaker, session_scope
 
     engine = make_engine(settings)
     try:
-        with session_scope(make_sessionmaker(engine)) as session:
+        with session_scope(make_sessionmaker(engine, settings), write=write) as session:
             return work(session)
     finally:
         engine.dispose()

@@ -42,8 +42,11 @@ def train(
     settings = _database_settings(database_url, existing=True)
     migrate.upgrade(settings.database_url)
     try:
+        # a read: training takes seconds, and holds no write lock while it runs
         report, model = _with_session(
-            settings, lambda session: model_training.train_deployment(session, folds=folds, force=force)
+            settings,
+            lambda session: model_training.train_deployment(session, folds=folds, force=force),
+            write=False,
         )
     except model_training.NothingToLearn as error:
         raise fail(str(error), code=1) from error

@@ -56,9 +56,6 @@ class RegistryContext:
     revision: int = 0
 
 
-Pair = tuple[int, int]  # (topic_id, actor_id): a series a write changed
-
-
 @dataclass(frozen=True)
 class ReviewsCarried:
     """What a revision did with the article's reviewed automatic observations (README, "Articles")."""
@@ -73,7 +70,6 @@ class IngestOutcome:
     status: str  # created | unchanged | revised | reextracted
     article: Article
     observations: int
-    touched: frozenset[Pair] = frozenset()
     reviews: ReviewsCarried = field(default_factory=ReviewsCarried)
     # `pending`: stored for the extraction workers (app.jobs.extraction); `done`: extracted already
     extraction: str = queue_store.DONE
@@ -319,7 +315,7 @@ class Extraction:
 
 def extract_ahead(article: Article, *, context: RegistryContext, engine: str) -> Extraction:
     """A stored article's extraction, for a write transaction to come (re-extraction jobs)."""
-    found = _extract(_article_text(article), context=context, engine=engine)
+    found = _extract(article_text(article), context=context, engine=engine)
     return Extraction(article.content_hash, context, tuple(found))
 
 
@@ -415,7 +411,7 @@ def prepare(
     return extract_items_ahead(todo, context=context, engine=engine)
 
 
-def _article_text(article: Article) -> ArticleText:
+def article_text(article: Article) -> ArticleText:
     return ArticleText(
         text=article.text, published_at=article.published_at, title=article.title, language=article.language
     )
@@ -455,16 +451,16 @@ def _extracted_rows(
     else:
         if ahead is not None:
             logger.info("ingest.extracted_in_transaction article_id=%s", article.id)
-        found = _extract(_article_text(article), context=context, engine=engine)
+        found = _extract(article_text(article), context=context, engine=engine)
     # the llm engine's suggestions mode: stored `suggested`, counted once a reviewer verifies them
     status = "suggested" if getattr(extractor, "suggests", False) else "auto"
     return _observation_rows(article, found, context, extractor.method, extractor.version, status)
 
 
-def _insert(session: Session, rows: list[dict[str, Any]], engine: str) -> list[Pair]:
+def _insert(session: Session, rows: list[dict[str, Any]], engine: str) -> int:
     observation_store.add_observations(session, rows=rows)
     metrics.count_observations(engine, len(rows))
-    return [(r["topic_id"], r["actor_id"]) for r in rows]
+    return len(rows)
 
 
 def extract_and_store(
@@ -474,8 +470,8 @@ def extract_and_store(
     context: RegistryContext,
     engine: str,
     ahead: Extraction | None = None,
-) -> list[Pair]:
-    """Extract and insert; returns the (topic_id, actor_id) of each new observation."""
+) -> int:
+    """Extract and insert; returns how many observations were added."""
     return _insert(session, _extracted_rows(article, context=context, engine=engine, ahead=ahead), engine)
 
 
@@ -485,8 +481,7 @@ def extract_and_store(
 @dataclass(frozen=True)
 class _Replacement:
     removed: int
-    added: list[Pair]
-    touched: set[Pair]
+    added: int
     reviews: ReviewsCarried
 
 
@@ -506,7 +501,6 @@ def _replace_automatic(
     `revised`: the text changed, so the reviewed ones are first checked against it and carried
     over (`_carry_reviews`); a rejection whose sentence is gone holds nothing back any more.
     """
-    touched = observation_store.automatic_pairs(session, article_id=article.id, unreviewed_only=not revised)
     removed = observation_store.delete_unreviewed_automatic(session, article_id=article.id)
     rows = _extracted_rows(article, context=context, engine=engine, ahead=ahead)
     reviews = ReviewsCarried()
@@ -515,8 +509,7 @@ def _replace_automatic(
         session.flush()
     kept = observation_store.kept_keys(session, article_id=article.id, revision=article.revision)
     rows = [r for r in rows if _day_key(r) not in kept]
-    added = _insert(session, rows, engine)
-    return _Replacement(removed, added, touched | set(added), reviews)
+    return _Replacement(removed, _insert(session, rows, engine), reviews)
 
 
 def _day_key(row: Mapping[str, Any]) -> tuple[int, int, str]:
@@ -660,7 +653,6 @@ class Reextraction:
     article_id: int
     removed: int
     added: int
-    touched: frozenset[Pair]
 
 
 def reextract_article(
@@ -682,7 +674,7 @@ def reextract_article(
     if article is None:
         raise NotFound("article", article_id)
     done = _replace_automatic(session, article, context=context, engine=engine, ahead=ahead, revised=False)
-    return Reextraction(article_id, done.removed, len(done.added), frozenset(done.touched))
+    return Reextraction(article_id, done.removed, done.added)
 
 
 def extract_pending_article(
@@ -692,34 +684,29 @@ def extract_pending_article(
     context: RegistryContext,
     engine: str,
     ahead: Extraction | None = None,
-) -> frozenset[Pair]:
-    """Extract an article stored for the extraction workers (its row lock held by the caller);
-    returns the series touched. It holds no automatic observation yet,
-    so only when a coder has added manual ones is the re-extraction path (no automatic twin next
-    to them) needed."""
+) -> None:
+    """Extract an article stored for the extraction workers (its row lock held by the caller). It
+    holds no automatic observation yet, so only when a coder has added manual ones is the
+    re-extraction path (no automatic twin next to them) needed."""
     if observation_store.count_article_observations(session, article_id=article.id):
-        done = _replace_automatic(
-            session, article, context=context, engine=engine, ahead=ahead, revised=False
-        )
-        return frozenset(done.touched)
-    return frozenset(extract_and_store(session, article, context=context, engine=engine, ahead=ahead))
+        _replace_automatic(session, article, context=context, engine=engine, ahead=ahead, revised=False)
+    else:
+        extract_and_store(session, article, context=context, engine=engine, ahead=ahead)
 
 
 @dataclass(frozen=True)
 class Deletion:
     article_id: int
     observations: int
-    touched: frozenset[Pair]
 
 
 def delete_article(session: Session, article_id: int) -> Deletion:
     """Remove an article, its revisions and every observation coded from it (manual ones too)."""
     if article_store.get_article(session, article_id=article_id) is None:
         raise NotFound("article", article_id)
-    touched = observation_store.article_pairs(session, article_id=article_id)
     removed = article_store.delete_article(session, article_id=article_id)
     logger.info("ingest.deleted article_id=%s observations=%d", article_id, removed)
-    return Deletion(article_id, removed, frozenset(touched))
+    return Deletion(article_id, removed)
 
 
 def ingest_article(
@@ -829,8 +816,8 @@ def _store_article(
     if status == "created":
         added = extract_and_store(session, article, context=context, engine=engine, ahead=extraction)
         session.flush()
-        logger.info("ingest.stored article_id=%s status=created observations=%d", article.id, len(added))
-        return IngestOutcome(status, article, len(added), frozenset(added))
+        logger.info("ingest.stored article_id=%s status=created observations=%d", article.id, added)
+        return IngestOutcome(status, article, added)
     done = _replace_automatic(
         session, article, context=context, engine=engine, ahead=extraction, revised=True
     )
@@ -842,12 +829,12 @@ def _store_article(
         article.id,
         article.revision,
         done.removed,
-        len(done.added),
+        done.added,
         done.reviews.kept,
         done.reviews.stale,
         len(done.reviews.dropped),
     )
-    return IngestOutcome(status, article, total, frozenset(done.touched), done.reviews)
+    return IngestOutcome(status, article, total, done.reviews)
 
 
 def _reextract_stale(
@@ -865,9 +852,9 @@ def _reextract_stale(
         before,
         (article.extracted_registry_revision, article.extractor_version),
         done.removed,
-        len(done.added),
+        done.added,
     )
-    return IngestOutcome("reextracted", article, total, frozenset(done.touched))
+    return IngestOutcome("reextracted", article, total)
 
 
 def ingest_article_safely(
@@ -947,7 +934,6 @@ def _validation_error(error: ValidationError, index: int) -> ErrorDetail:
 @dataclass(frozen=True)
 class BatchOutcome:
     results: list[IngestResult]
-    touched: frozenset[Pair]
 
 
 @dataclass(frozen=True)
@@ -1011,7 +997,6 @@ def store_batch(
         name: article_store.get_or_add_source(session, name=name)
         for name in sorted({data.source for data in valid.values() if data.source})
     }
-    touched: set[Pair] = set()
     for index in sorted(valid, key=lambda i: _identity(valid[i])):
         try:
             outcome = ingest_article_safely(
@@ -1036,6 +1021,5 @@ def store_batch(
             )
             results[index] = IngestResult(status="error", error=detail)
             continue
-        touched |= outcome.touched
         results[index] = ingest_result(outcome)
-    return BatchOutcome([results[i] for i in range(batch.size)], frozenset(touched))
+    return BatchOutcome([results[i] for i in range(batch.size)])

@@ -28,8 +28,7 @@ from sqlalchemy.orm import Session, aliased
 from app.extraction import training
 from app.extraction.claim_model import ClaimModel, default_model, rules_equivalent
 from app.extraction.learned import LearnedExtractor
-from app.extraction.types import ArticleText
-from app.ingest import load_registry_context
+from app.ingest import article_text, load_registry_context
 from app.models import Actor, Article, Observation, Topic
 from app.store import extractor_models, registry_state
 
@@ -102,16 +101,10 @@ def deployment_examples(session: Session) -> tuple[training.TrainingSet, ClaimMo
         articles = session.scalars(select(Article).where(Article.id.in_(sorted(claims))).order_by(Article.id))
         for article in articles:
             coded, rejected = claims[article.id]
-            text = ArticleText(
-                text=article.text,
-                published_at=article.published_at,
-                title=article.title,
-                language=article.language,
-            )
             data.extend(
                 training.article_examples(
                     extractor,
-                    text,
+                    article_text(article),
                     article=f"article/{article.id}",
                     group=f"article/{article.id}",
                     coded=coded,

@@ -18,7 +18,7 @@ import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +61,9 @@ class ClaimModel:
         }
         return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
 
-    @property
+    @cached_property
     def sha(self) -> str:
-        return _sha(self.to_bytes())
+        return hashlib.sha256(self.to_bytes()).hexdigest()
 
     @property
     def short(self) -> str:
@@ -95,11 +95,6 @@ class ClaimModel:
 
     def __hash__(self) -> int:
         return hash(self.sha)
-
-
-@lru_cache(maxsize=4)
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def rules_equivalent() -> ClaimModel:

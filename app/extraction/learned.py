@@ -33,12 +33,8 @@ UNCUED = "uncued"
 
 @dataclass(frozen=True)
 class Option:
-    """One way to code one reading, as the model sees it.
+    """One reading of the article as the model sees it."""
 
-    Today each reading has one option, its own label; the structure (and `choose`) admits
-    several (other labels), which were measured and did not help (README, "The learned engine")."""
-
-    reading: int  # which reading of the article (options of one reading exclude each other)
     candidate: Candidate
     features: Features
     as_read: bool  # a stance cue decided it: what the rules engine would code
@@ -68,17 +64,11 @@ class LearnedExtractor(PipelineExtractor):
 
 
 def choose(found: Sequence[Option], probabilities: Sequence[float], model: ClaimModel) -> list[Candidate]:
-    """For each reading, the most probable of its options that the model keeps (each kind of
-    option has its threshold); the probability becomes the candidate's confidence."""
-    best: dict[int, tuple[float, Option]] = {}
-    for option, probability in zip(found, probabilities, strict=True):
-        if not model.keeps(probability, as_read=option.as_read):
-            continue
-        if option.reading not in best or probability > best[option.reading][0]:
-            best[option.reading] = (probability, option)
+    """The readings the model keeps (each kind has its threshold), their probability as confidence."""
     return [
         replace(option.candidate, confidence=round(max(0.01, min(0.99, probability)), 3))
-        for probability, option in (best[r] for r in sorted(best))
+        for option, probability in zip(found, probabilities, strict=True)
+        if model.keeps(probability, as_read=option.as_read)
     ]
 
 
@@ -86,9 +76,7 @@ def options(
     doc: Document, candidates: Sequence[Candidate], gazetteer: ActorGazetteer, *, local: bool
 ) -> list[Option]:
     out: list[Option] = []
-    for index, (candidate, features) in enumerate(
-        zip(candidates, describe(doc, candidates, gazetteer), strict=True)
-    ):
+    for candidate, features in zip(candidates, describe(doc, candidates, gazetteer), strict=True):
         described = dict(features)
         if local:
             described.update(
@@ -96,7 +84,7 @@ def options(
                     candidate.actor, candidate.topic, candidate.label, candidate.basis, candidate.features
                 )
             )
-        out.append(Option(index, candidate, described, as_read=candidate.basis != UNCUED))
+        out.append(Option(candidate, described, as_read=candidate.basis != UNCUED))
     return out
 
 

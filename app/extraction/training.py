@@ -17,7 +17,6 @@ against is false, a coded claim no kept reading matches is missed.
 from __future__ import annotations
 
 import gzip
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,7 +46,6 @@ _KEEP_OTHER = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01)  # 1.01: keep none
 class Example:
     article: str  # the article's key
     group: str  # what a fold holds out together (a storyline, an article)
-    reading: int  # which reading of the article: its options exclude each other
     actor: str
     topic: str
     label: str
@@ -70,10 +68,6 @@ class TrainingSet:
         self.examples.extend(other.examples)
         for article, claims in other.coded.items():
             self.coded.setdefault(article, set()).update(claims)
-
-    @property
-    def groups(self) -> list[str]:
-        return sorted({e.group for e in self.examples})
 
     def only(self, keep: Callable[[Example], bool]) -> TrainingSet:
         examples = [e for e in self.examples if keep(e)]
@@ -106,7 +100,6 @@ def article_examples(
             Example(
                 article=article,
                 group=group,
-                reading=option.reading,
                 actor=candidate.actor,
                 topic=candidate.topic,
                 label=candidate.label,
@@ -135,18 +128,15 @@ def fit(
     decided = _decided(data)
     if not decided or len({e.truth for e in decided}) < 2:
         raise ValueError("training needs coded readings of both kinds: some claims and some non-claims")
-    predict = _fit_probabilities(decided, local=local, seed=seed, regularisation=regularisation)
-    weights, intercept = predict.weights, predict.intercept
+    fitted = _fit_probabilities(decided, local=local, seed=seed, regularisation=regularisation)
     inner = out_of_fold(data, local=local, seed=seed, regularisation=regularisation)
     if tune_on is not None:
         inner = {i: p for i, p in inner.items() if tune_on(data.examples[i])}
     keep_read, keep_other = choose_thresholds(data, inner)
-    return ClaimModel(
-        weights=weights,
-        intercept=intercept,
+    return replace(
+        fitted,
         keep_read=keep_read,
         keep_other=keep_other,
-        local=local,
         trained={
             "examples": len(decided),
             "claims": sum(1 for e in decided if e.truth),
@@ -201,17 +191,12 @@ def choose_thresholds(data: TrainingSet, probabilities: Mapping[int, float]) -> 
 def kept(
     data: TrainingSet, probabilities: Mapping[int, float], keep_read: float, keep_other: float
 ) -> list[int]:
-    """The examples (indices) kept: for each reading, the most probable of its options that
-    passes its threshold (`learned.choose` over examples)."""
-    best: dict[tuple[str, int], tuple[float, int]] = {}
-    for i, probability in probabilities.items():
-        example = data.examples[i]
-        if probability < (keep_read if example.as_read else keep_other):
-            continue
-        key = (example.article, example.reading)
-        if key not in best or probability > best[key][0]:
-            best[key] = (probability, i)
-    return sorted(i for _, i in best.values())
+    """The examples (indices) whose probability passes their kind's threshold (`learned.choose`)."""
+    return sorted(
+        i
+        for i, probability in probabilities.items()
+        if probability >= (keep_read if data.examples[i].as_read else keep_other)
+    )
 
 
 def strict_f1(data: TrainingSet, kept: Iterable[int], *, scored: set[int] | None = None) -> dict[str, Any]:
@@ -243,49 +228,14 @@ def rules_f1(data: TrainingSet) -> dict[str, Any]:
     return strict_f1(data, [i for i, e in enumerate(data.examples) if e.as_read])
 
 
-def cross_validated_f1(
-    data: TrainingSet, *, local: bool, seed: int = 0, regularisation: float = REGULARISATION
-) -> dict[str, Any]:
-    """Strict figures of models fitted without each group (thresholds chosen inside each fit)."""
-    return strict_f1(data, cross_validated_kept(data, local=local, seed=seed, regularisation=regularisation))
-
-
-def cross_validated_kept(
-    data: TrainingSet, *, local: bool, seed: int = 0, regularisation: float = REGULARISATION
-) -> list[int]:
-    """The examples (indices) that models fitted without their group keep."""
-    groups = sorted({e.group for e in _decided(data)})
-    folds = [groups[i :: min(INNER_FOLDS, len(groups))] for i in range(min(INNER_FOLDS, len(groups)))]
-    chosen: list[int] = []
-    for held in folds:
-        held_set = set(held)
-        train = data.only(lambda e, held_set=held_set: e.group not in held_set)  # type: ignore[misc]
-        model = fit(train, local=local, seed=seed, regularisation=regularisation)
-        held_out = data.only(lambda e, held_set=held_set: e.group in held_set)  # type: ignore[misc]
-        offset = {id(e): i for i, e in enumerate(data.examples)}
-        chosen += [
-            offset[id(held_out.examples[i])]
-            for i in kept(held_out, _probabilities(held_out, model), model.keep_read, model.keep_other)
-        ]
-    return sorted(chosen)
-
-
 def _probabilities(data: TrainingSet, model: ClaimModel) -> dict[int, float]:
     return {i: model.probability(_visible(e.features, model.local)) for i, e in enumerate(data.examples)}
 
 
-@dataclass(frozen=True)
-class _Fitted:
-    weights: dict[str, float]
-    intercept: float
-
-    def probability(self, features: Mapping[str, float]) -> float:
-        return ClaimModel(self.weights, self.intercept, 0.0, 0.0).probability(features)
-
-
 def _fit_probabilities(
     examples: Sequence[Example], *, local: bool, seed: int, regularisation: float
-) -> _Fitted:
+) -> ClaimModel:
+    """The fitted weights, as a model with no thresholds yet (`fit` chooses them)."""
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import MaxAbsScaler
@@ -304,7 +254,7 @@ def _fit_probabilities(
             vectorizer.get_feature_names_out(), regression.coef_[0], scales, strict=True
         )
     }
-    return _Fitted(weights, float(regression.intercept_[0]))
+    return ClaimModel(weights, float(regression.intercept_[0]), keep_read=0.0, keep_other=0.0, local=local)
 
 
 def _visible(features: Mapping[str, float], local: bool) -> dict[str, float]:
@@ -321,14 +271,16 @@ def _decided(data: TrainingSet) -> list[Example]:
 
 
 def _order(example: Example) -> tuple[str, ...]:
-    return (example.group, example.article, f"{example.reading:06d}", example.label)
+    # a stable sort: an article's readings keep their order in the text
+    return (example.group, example.article)
 
 
 # --- the shipped training data -------------------------------------------------------------------
 
 
 def write_examples(data: TrainingSet, path: Path) -> None:
-    """`data` as gzipped JSON lines without local features (mtime 0: the same data, the same bytes)."""
+    """`data` as gzipped JSON lines with what a model sees of shipped readings: the general
+    features, no words and no local ones (mtime 0: the same data, the same bytes)."""
     lines = [
         orjson.dumps(
             {
@@ -343,9 +295,7 @@ def write_examples(data: TrainingSet, path: Path) -> None:
         orjson.dumps(
             {
                 **{k: v for k, v in e.__dict__.items() if k != "features"},
-                "features": {
-                    k: round(v, 6) for k, v in sorted(e.features.items()) if not k.startswith(LOCAL)
-                },
+                "features": {k: round(v, 6) for k, v in sorted(_visible(e.features, local=False).items())},
             },
             option=orjson.OPT_SORT_KEYS,
         )
@@ -437,14 +387,3 @@ def without_local(data: TrainingSet) -> TrainingSet:
         for e in data.examples
     ]
     return TrainingSet(examples, dict(data.coded))
-
-
-def weighted(data: TrainingSet, weight: float) -> TrainingSet:
-    return TrainingSet([replace(e, weight=weight) for e in data.examples], dict(data.coded))
-
-
-def by_article(data: TrainingSet) -> dict[str, TrainingSet]:
-    grouped: dict[str, list[Example]] = defaultdict(list)
-    for example in data.examples:
-        grouped[example.article].append(example)
-    return {a: TrainingSet(e, {a: data.coded.get(a, set())}) for a, e in grouped.items()}

@@ -251,7 +251,6 @@ def _ingest_entries(
     result.entries = len(parsed.entries)
     context = cache.get(session)
     fresh, result.skipped_by_hints = _fresh_entries(session, feed, parsed, context, now=now)
-    touched: set[tuple[int, int]] = set()
     link = settings.story_linking != "off"
     for entry in fresh:
         result.new += 1
@@ -278,7 +277,6 @@ def _ingest_entries(
         result.kept_reviewed += outcome.reviews.kept
         result.stale_reviewed += outcome.reviews.stale
         result.dropped_reviewed += len(outcome.reviews.dropped)
-        touched |= outcome.touched
     metrics.count_articles(result.statuses.elements())
 
 

@@ -207,22 +207,6 @@ def delete_article_observations(session: Session, *, article_id: int) -> int:
     return _delete(session, Observation.article_id == article_id)
 
 
-def article_pairs(session: Session, *, article_id: int) -> set[tuple[int, int]]:
-    """(topic_id, actor_id) of every observation of an article."""
-    stmt = select(Observation.topic_id, Observation.actor_id).where(Observation.article_id == article_id)
-    return {(topic_id, actor_id) for topic_id, actor_id in session.execute(stmt)}
-
-
-def automatic_pairs(session: Session, *, article_id: int, unreviewed_only: bool) -> set[tuple[int, int]]:
-    """(topic_id, actor_id) of an article's automatic observations."""
-    stmt = select(Observation.topic_id, Observation.actor_id).where(
-        Observation.article_id == article_id, Observation.method != "manual"
-    )
-    if unreviewed_only:
-        stmt = stmt.where(Observation.status.in_(UNREVIEWED_STATUSES))
-    return {(topic_id, actor_id) for topic_id, actor_id in session.execute(stmt)}
-
-
 def kept_keys(session: Session, *, article_id: int, revision: int | None = None) -> set[tuple[int, int, str]]:
     """(actor_id, topic_id, observed day) of an article's manual or reviewed observations.
 

@@ -58,15 +58,28 @@ def apply_pending(session: Session) -> int:
 
 @contextmanager
 def savepoint(session: Session) -> Iterator[None]:
-    """`session.begin_nested()`, whose deltas and series are forgotten when it rolls back."""
-    deltas = aggregates.Deltas().merge(session.info.get(_PENDING, aggregates.Deltas()))
-    touched = set(session.info.get(_TOUCHED, ()))
+    """`session.begin_nested()`, whose deltas and series are forgotten when it rolls back. What
+    it records is kept apart and added to the unit's only when it commits: a batch's thousand
+    savepoints cost what their own items record, never a copy of everything before them."""
+    outer_deltas: aggregates.Deltas | None = session.info.pop(_PENDING, None)
+    outer_touched: set[Pair] | None = session.info.pop(_TOUCHED, None)
+    committed = False
     try:
         with session.begin_nested():
             yield
-    except BaseException:
-        session.info[_PENDING], session.info[_TOUCHED] = deltas, touched
-        raise
+        committed = True
+    finally:
+        inner_deltas: aggregates.Deltas | None = session.info.pop(_PENDING, None)
+        inner_touched: set[Pair] | None = session.info.pop(_TOUCHED, None)
+        if outer_deltas is not None:
+            session.info[_PENDING] = outer_deltas
+        if outer_touched is not None:
+            session.info[_TOUCHED] = outer_touched
+        if committed:
+            if inner_deltas:
+                record(session, inner_deltas)
+            if inner_touched:
+                touch(session, inner_touched)
 
 
 def _apply_before_commit(session: Session) -> None:

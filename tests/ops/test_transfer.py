@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from typer.testing import CliRunner
 
-from app import auth, ingest, migrate, registry, review, shifts, transfer
+from app import auth, ingest, migrate, registry, review, transfer
 from app.cli import DEMO_CORPUS, cli
 from app.config import Settings
 from app.db import Base, make_engine, make_sessionmaker, session_scope
@@ -58,16 +58,14 @@ def build_source(url: str) -> None:
     migrate.upgrade(url)
     settings = Settings(database_url=url, shift_detection="sync")
     engine = make_engine(settings)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, settings)
     try:
         with session_scope(factory) as session:
             registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))
         with session_scope(factory) as session:
             context = ingest.load_registry_context(session)
-            outcome = factories.ingest_batch(
-                session, list(read_jsonl(DEMO_CORPUS)), context=context, engine="rules"
-            )
-            shifts.after_write(session, outcome.touched, settings=settings)
+            factories.ingest_batch(session, list(read_jsonl(DEMO_CORPUS)), context=context, engine="rules")
+
         with session_scope(factory) as session:
             context = ingest.load_registry_context(session)
             first = next(iter(read_jsonl(DEMO_CORPUS)))

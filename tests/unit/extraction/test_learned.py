@@ -159,12 +159,11 @@ def test_training_needs_both_kinds_of_reading() -> None:
         training.fit(only_claims)
 
 
-def _examples(reading: int, probabilities: list[tuple[str, bool, bool]]) -> list[training.Example]:
+def _examples(probabilities: list[tuple[str, bool, bool]]) -> list[training.Example]:
     return [
         training.Example(
             article="a",
             group="g",
-            reading=reading,
             actor=actor,
             topic="t",
             label="support",
@@ -176,15 +175,18 @@ def _examples(reading: int, probabilities: list[tuple[str, bool, bool]]) -> list
     ]
 
 
-def test_each_reading_keeps_its_most_probable_option_that_passes() -> None:
-    examples = _examples(0, [("x", True, True), ("y", False, False)]) + _examples(1, [("z", False, True)])
+def test_each_kind_of_reading_passes_its_own_threshold() -> None:
+    examples = _examples([("x", True, True), ("y", False, False), ("z", False, True)])
     data = training.TrainingSet(examples, {"a": {("x", "t", "support"), ("z", "t", "support")}})
     probabilities = {0: 0.4, 1: 0.9, 2: 0.5}
-    # the uncued option of reading 0 is more probable but below its threshold: the read one stays
+    # the uncued ones wait for the higher threshold; the read one needs only its own
     assert training.kept(data, probabilities, keep_read=0.3, keep_other=0.95) == [0]
-    assert training.kept(data, probabilities, keep_read=0.3, keep_other=0.45) == [1, 2]
+    assert training.kept(data, probabilities, keep_read=0.45, keep_other=0.45) == [1, 2]
+    assert training.kept(data, probabilities, keep_read=0.3, keep_other=0.45) == [0, 1, 2]
     figures = training.strict_f1(data, [0, 2])
     assert (figures["found"], figures["predicted"], figures["expected"]) == (2, 2, 2)
+    figures = training.strict_f1(data, [0, 1, 2])  # the kept uncued one the coder did not code is false
+    assert (figures["found"], figures["predicted"], figures["expected"]) == (2, 3, 2)
 
 
 def test_reviews_teach_a_local_model_what_this_deployment_rejects() -> None:
