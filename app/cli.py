@@ -193,16 +193,7 @@ def _run_server(settings: Settings, host: str, port: int, workers: int = 1) -> N
 
     configure_logging(settings.log_level, json=settings.log_format == "json")
     metrics.prepare_multiprocess_dir()
-    # uvicorn logs through our handler and leaves access records to ours (its own print query
-    # strings); on SIGTERM it stops accepting, lets in-flight requests finish, then shuts the app down
-    options: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "log_level": settings.log_level.lower(),
-        "log_config": None,
-        "access_log": False,
-        "timeout_graceful_shutdown": settings.shutdown_timeout_seconds,
-    }
+    options = uvicorn_options(settings, host, port)
     signal.signal(signal.SIGTERM, _stopped_on_request)
     if workers == 1:
         from app.main import create_app
@@ -217,6 +208,20 @@ def _run_server(settings: Settings, host: str, port: int, workers: int = 1) -> N
     uvicorn.run(
         "app.main:create_app", factory=True, workers=workers, timeout_worker_healthcheck=60, **options
     )
+
+
+def uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
+    """uvicorn logs through our handler and leaves access records to ours (its own print query
+    strings); on SIGTERM it stops accepting, lets in-flight requests finish, then shuts the app down."""
+    return {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level.lower(),
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.shutdown_timeout_seconds,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+    }
 
 
 def _stopped_on_request(_signum: int, _frame: FrameType | None) -> None:

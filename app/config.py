@@ -28,6 +28,15 @@ class Settings(BaseSettings):
         ge=1,
         description="On SIGTERM, how long in-flight requests may run before they are cancelled",
     )
+    keep_alive_seconds: int = Field(
+        default=75,
+        ge=1,
+        description=(
+            "How long an idle client connection is kept open. Longer than a proxy's or a client "
+            "pool's idle timeout (60 s is common), so the server never closes a connection just as "
+            "a request is sent on it, which the client sees as a dropped request"
+        ),
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated origins browsers may call the API from; none: CORS off",

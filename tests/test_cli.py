@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
 from app import devsets, migrate
-from app.cli import DEMO_CORPUS, REPO_ROOT, cli
+from app.cli import DEMO_CORPUS, REPO_ROOT, cli, uvicorn_options
 from app.config import Settings
 from app.main import create_app
 from app.models import Article, Observation, Topic
@@ -184,6 +184,13 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     assert runner.invoke(cli, ["keys", "revoke", "99", "--database-url", url]).exit_code == 2
     bad = runner.invoke(cli, ["keys", "create", "--name", "x", "--scope", "root", "--database-url", url])
     assert bad.exit_code == 2
+
+
+def test_the_server_keeps_idle_connections_as_long_as_configured() -> None:
+    # uvicorn's own 5 s closes connections a client pool still holds: the next request on one is dropped
+    options = uvicorn_options(Settings(keep_alive_seconds=120), "127.0.0.1", 8000)
+    assert options["timeout_keep_alive"] == 120
+    assert Settings().keep_alive_seconds > 60  # above common proxy idle timeouts
 
 
 def test_db_upgrade_and_downgrade(tmp_path: Path) -> None:
