@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.staticfiles import StaticFiles
 
-from app import observability
+from app.ops import observability
 from app.schemas import ErrorBody
 
 logger = logging.getLogger(__name__)

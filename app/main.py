@@ -12,16 +12,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import __version__, metrics, migrate
+from app import __version__
 from app.api import actors, agreement, articles, health, keys, registry, shifts, stances, timelines, topics
 from app.api import extract as extract_api
 from app.api import extractor as extractor_api
 from app.api import feeds as feeds_api
 from app.api import jobs as jobs_api
 from app.api import review as review_api
+from app.api import web as web_api
 from app.api.deps import ACCESS_ERRORS, ReadAccess, key_refusal
 from app.api.read_cache import ReadCache, RevisionReads
-from app.background import BackgroundWorker
 from app.config import Settings, get_settings
 from app.db import (
     DatabaseUnavailable,
@@ -34,11 +34,13 @@ from app.db import (
 from app.errors import install_error_handlers
 from app.extraction import configure as configure_extraction
 from app.extraction import resolve_engine
-from app.ingest import RegistryCache
 from app.jobs import extraction_announcer, extraction_pool
 from app.jobs.inprocess import InProcessRunner
-from app.limits import TOO_LARGE, BodySizeLimit
-from app.observability import REQUEST_ID_HEADER, RequestContextMiddleware, configure_logging
+from app.jobs.periodic import BackgroundWorker
+from app.ops import metrics, migrate
+from app.ops.limits import TOO_LARGE, BodySizeLimit
+from app.ops.observability import REQUEST_ID_HEADER, RequestContextMiddleware, configure_logging
+from app.registry.context import RegistryCache
 from app.store import extraction_queue as queue_store
 from app.web import install_dashboard
 
@@ -154,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             router, prefix="/v1", dependencies=[ReadAccess], responses={**ACCESS_ERRORS, **TOO_LARGE}
         )
     app.include_router(health.router)
+    # the dashboard's own reads, under /web: the same key as the rest of the API
+    app.include_router(web_api.router, dependencies=[ReadAccess], responses=ACCESS_ERRORS)
 
     @app.get("/metrics", include_in_schema=False)
     def get_metrics() -> Response:

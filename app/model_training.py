@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session, aliased
 from app.extraction import training
 from app.extraction.claim_model import ClaimModel, default_model, rules_equivalent
 from app.extraction.learned import LearnedExtractor
-from app.ingest import article_text, load_registry_context
+from app.ingest.articles import article_text
 from app.models import Actor, Article, Observation, Topic
-from app.store import extractor_models, registry_state
+from app.registry.context import load_registry_context
+from app.store import extractor_models, unit_of_work
 
 LOCAL_WEIGHT = 3.0
 DECIDED = ("verified", "corrected")
@@ -147,7 +148,7 @@ def train_deployment(
 
 def activate(session: Session, model: ClaimModel, report: TrainingReport) -> None:
     """Store `model` as the one the learned engine uses, in the caller's transaction."""
-    registry_state.lock_registry(session)
+    unit_of_work.lock_registry(session)
     extractor_models.add_model(
         session,
         sha=model.sha,
@@ -155,4 +156,4 @@ def activate(session: Session, model: ClaimModel, report: TrainingReport) -> Non
         figures={k: v for k, v in report.as_dict().items() if k not in ("switched", "verdict", "model_sha")},
         active=True,
     )
-    registry_state.bump_registry_revision(session)
+    unit_of_work.bump_registry_revision(session)

@@ -94,7 +94,7 @@ class RegistryRevision(Base):
 
 
 class DataRevision(Base):
-    """One row whose counter every commit that changes timeline data bumps (`app.store.data_state`),
+    """One row whose counter every commit that changes timeline data bumps (`app.store.unit_of_work`),
     so processes can cache finished reads and know when they went stale."""
 
     __tablename__ = "data_revision"
@@ -143,14 +143,14 @@ class Article(TimestampMixin, Base):
     )
     revision: Mapped[int] = mapped_column(Integer, default=1)
     content_hash: Mapped[str] = mapped_column(String(64))
-    # a syndicated copy points at its story's first article (app.fingerprint); it stores no
+    # a syndicated copy points at its story's first article (app.ingest.fingerprint); it stores no
     # observations of its own, so a wire story counts once in timelines and aggregates
     story_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("article.id", ondelete="SET NULL"), index=True
     )
     # what the article's automatic observations were extracted with: the registry revision and the
-    # engine's version (app.ingest stamps them). An older stamp makes a re-ingest of the same text
-    # re-extract it; NULL (stored before migration 0012): unknown, see `app.ingest.is_stale`
+    # engine's version (app.ingest.articles stamps them). An older stamp makes a re-ingest of the same text
+    # re-extract it; NULL (stored before migration 0012): unknown, see `app.ingest.articles.is_stale`
     extracted_registry_revision: Mapped[int | None] = mapped_column(Integer)
     extractor_version: Mapped[str | None] = mapped_column(String(100))
     # the article row is the extraction queue (app.jobs.extraction): "pending" until a worker has
@@ -526,7 +526,7 @@ class ObservationPeriod(Base):
     weighted_sq_sum: Mapped[float] = mapped_column(Float)
 
 
-# --- feeds, jobs and syndicated stories (app.feeds, app.jobs, app.fingerprint) --------------------
+# --- feeds, jobs and syndicated stories (app.feeds, app.jobs, app.ingest.fingerprint) --------------------
 
 JOB_KINDS = ("reextract",)
 JOB_STATES = ("queued", "running", "succeeded", "failed")
@@ -535,7 +535,7 @@ JOB_ITEM_STATUSES = ("done", "missing", "failed")
 
 
 class ArticleFingerprint(Base):
-    """An article's MinHash signature (app.fingerprint, as hex: plain text in exports), kept to find
+    """An article's MinHash signature (app.ingest.fingerprint, as hex: plain text in exports), kept to find
     later copies of its story."""
 
     __tablename__ = "article_fingerprint"

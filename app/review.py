@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-import app.shifts  # noqa: F401 - registers shift detection for the series its writes touch
+import app.shifts.refresh  # noqa: F401 - registers shift detection for the series its writes touch
 from app.errors import Conflict, InvalidInput, NotFound, UnknownReference
 from app.extraction import label_for
 from app.models import Observation, utcnow

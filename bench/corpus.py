@@ -28,10 +28,10 @@ import psycopg
 from sqlalchemy import Table, text
 from sqlalchemy.engine import Engine, make_url
 
-from app import migrate
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.models import Actor, ActorMembership, Observation, Topic
+from app.ops import migrate
 from app.store import aggregates
 
 VERSION = 2

@@ -37,14 +37,15 @@ from typing import Any
 
 import httpx
 
-from app import devsets, migrate
-from app.cli import DEMO_CORPUS
+from app import devsets
+from app.cli.main import DEMO_CORPUS
 from app.config import Settings
 from app.extraction import build_extractor, nlp, resolve_engine
 from app.extraction.corpus import read_jsonl
 from app.extraction.sentences import split_sentences
 from app.extraction.types import ArticleText, RegistrySnapshot
-from app.registry import STARTER_REGISTRY
+from app.ops import migrate
+from app.registry.edits import STARTER_REGISTRY
 from bench.stats import Result
 
 ROOT = Path(__file__).resolve().parent.parent

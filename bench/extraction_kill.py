@@ -16,11 +16,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app import ingest, registry
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
+from app.ingest import articles as ingest
 from app.jobs.pool import ExtractionPool
 from app.models import Article, Observation
+from app.registry import context as registry_context
+from app.registry import edits as registry
 from app.store import extraction_queue
 from bench.ingest import corpus
 from bench.stats import Result
@@ -45,7 +47,7 @@ def _killed(url: str, engine_name: str, articles: int) -> Result:
     try:
         with session_scope(factory) as session:
             registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))
-            context = ingest.load_registry_context(session)
+            context = registry_context.load_registry_context(session)
             ingest.store_batch(
                 session, ingest.validate_batch(texts), context=context, engine="rules", defer=True
             )
@@ -89,7 +91,7 @@ def _killed(url: str, engine_name: str, articles: int) -> Result:
     )
 
 
-def _expected(texts: list[dict[str, Any]], context: ingest.RegistryContext) -> dict[str, int]:
+def _expected(texts: list[dict[str, Any]], context: registry_context.RegistryContext) -> dict[str, int]:
     items = ingest.validate_batch(texts).articles.values()
     ahead = ingest.extract_items_ahead(list(items), context=context, engine="rules")
     return {data.url or "": len(ahead[ingest.content_hash(data)].found) for data in items}

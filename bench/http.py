@@ -49,11 +49,11 @@ import psycopg
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from app import shifts
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.extraction import ENGINES
 from app.models import Actor, Topic
+from app.shifts import refresh as shifts
 from bench.corpus import BLOC, SHAPE, Corpus, _admin, postgres_database
 from bench.ingest import admin_key, corpus
 from bench.stats import Result, percentile

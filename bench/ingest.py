@@ -30,13 +30,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import auth
-from app.cli import DEMO_CORPUS
+from app.cli.main import DEMO_CORPUS
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.extraction import build_extractor, nlp
 from app.extraction.types import ArticleText, RegistrySnapshot
 from app.main import create_app
-from app.registry import STARTER_REGISTRY
+from app.registry.edits import STARTER_REGISTRY
 from app.store import extraction_queue, shift_queue
 from bench.stats import Result
 

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy import text
 
-from app import migrate
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.models import Actor, Topic
+from app.ops import migrate
 from app.store import observations as observation_store
 from bench.corpus import postgres_database
 from bench.stats import Result

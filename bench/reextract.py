@@ -31,13 +31,17 @@ import redis
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import ingest, jobs, migrate, registry
-from app.cli import DEMO_CORPUS
+from app import jobs
+from app.cli.main import DEMO_CORPUS
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
+from app.ingest import articles as ingest
 from app.jobs import broker, reextract
 from app.models import Job
-from app.registry import STARTER_REGISTRY
+from app.ops import migrate
+from app.registry import context as registry_context
+from app.registry import edits as registry
+from app.registry.edits import STARTER_REGISTRY
 from bench.ingest import extraction_only, rate
 
 POSTGRES_URL = os.environ.get(
@@ -73,7 +77,7 @@ def seed(factory: sessionmaker[Session], articles: list[dict[str, Any]]) -> None
         registry.import_registry(session, registry.read_registry_file(STARTER_REGISTRY))
     for start in range(0, len(articles), 250):
         with session_scope(factory) as session:
-            context = ingest.load_registry_context(session)
+            context = registry_context.load_registry_context(session)
             batch = ingest.validate_batch(articles[start : start + 250])
             ingest.store_batch(session, batch, context=context, engine="rules")
 

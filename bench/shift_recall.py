@@ -27,10 +27,11 @@ from typing import Any
 import orjson
 from fastapi.testclient import TestClient
 
-from app import auth, devsets, migrate, shift_expectations
+from app import auth, devsets, shift_expectations
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
+from app.ops import migrate
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "shift_sets"
 SETS = ("ukraine", "trade", "defence")

@@ -22,11 +22,14 @@ import numpy as np
 import orjson
 from sqlalchemy import select
 
-from app import migrate, registry, review, shifts
+from app import review
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.models import ActorMembership, Observation
+from app.ops import migrate
+from app.registry import edits as registry
 from app.schemas import ObservationCreate, RegistryImport
+from app.shifts import refresh as shifts
 from bench.shift_recall import DATA, SETS, read_jsonl, stance_body
 from bench.stats import interleaved
 from bench.timelines import RAW_WEEK, SUMS

@@ -39,7 +39,7 @@ from typing import Any
 
 import psycopg
 
-from app import migrate
+from app.ops import migrate
 from bench import cli_help, corpus, extraction, extraction_kill, http, ingest, inserts, timelines
 from bench.stats import Result, load_average
 

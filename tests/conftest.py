@@ -16,11 +16,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from app import auth, migrate, registry
+from app import auth
 from app.api.deps import get_read_scope
 from app.config import Settings
 from app.db import InlineReader, get_inline_reader, get_session, make_engine
 from app.main import create_app
+from app.ops import migrate
+from app.registry import edits as registry
 from tests import reports
 
 # Most tests read an article's observations in the answer to its POST, which is what `?wait=true`

@@ -12,10 +12,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import auth, ingest, migrate, registry
+from app import auth
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
+from app.ingest import articles as ingest
 from app.models import Actor, Observation, Shift, Topic
+from app.ops import migrate
+from app.registry import context as registry_context
+from app.registry import edits as registry
 from app.schemas import ArticleCreate
 
 _counter = itertools.count(1)
@@ -39,7 +43,7 @@ def article_payload(**overrides: Any) -> dict[str, Any]:
 
 
 def make_article(session: Session, **overrides: Any) -> ingest.IngestOutcome:
-    context = ingest.load_registry_context(session)
+    context = registry_context.load_registry_context(session)
     data = ArticleCreate.model_validate(article_payload(**overrides))
     return ingest.ingest_article(session, data, context=context, engine="rules")
 
@@ -147,7 +151,11 @@ def registry_database(kind: str, tmp_dir: Path, **settings: Any) -> Iterator[Dat
 
 
 def ingest_batch(
-    session: Session, items: Sequence[Any], *, context: ingest.RegistryContext, engine: str = "rules"
+    session: Session,
+    items: Sequence[Any],
+    *,
+    context: registry_context.RegistryContext,
+    engine: str = "rules",
 ) -> ingest.BatchOutcome:
     """`ingest.store_batch` of raw items (validated here), extracted in the transaction: a quick
     way to fill a database in a test."""

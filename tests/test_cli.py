@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
-from app import devsets, migrate
-from app.cli import DEMO_CORPUS, REPO_ROOT, cli, uvicorn_options
+from app import devsets
+from app.cli.main import DEMO_CORPUS, REPO_ROOT, cli, uvicorn_options
 from app.config import Settings
 from app.main import create_app
 from app.models import Article, Observation, Topic
-from app.registry import STARTER_REGISTRY
+from app.ops import migrate
+from app.registry.edits import STARTER_REGISTRY
 from tests.unit.extraction import lakeford
 
 runner = CliRunner()
@@ -375,7 +376,7 @@ def test_eval_finds_the_shared_sets_next_to_the_repository(
     _write_set(tmp_path / "shared" / "corpus", TINY_SETS["north"])
     _write_set(tmp_path / "shared" / "corpora" / "south", TINY_SETS["south"])
     (tmp_path / "repo").mkdir()
-    monkeypatch.setattr("app.cli.REPO_ROOT", tmp_path / "repo")
+    monkeypatch.setattr("app.cli.main.REPO_ROOT", tmp_path / "repo")
     monkeypatch.chdir(tmp_path / "repo")
     result = runner.invoke(cli, ["eval", "--json"])
     assert result.exit_code == 0, result.output
@@ -385,7 +386,7 @@ def test_eval_finds_the_shared_sets_next_to_the_repository(
 
 def test_eval_without_sets_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "repo").mkdir()
-    monkeypatch.setattr("app.cli.REPO_ROOT", tmp_path / "repo")
+    monkeypatch.setattr("app.cli.main.REPO_ROOT", tmp_path / "repo")
     monkeypatch.chdir(tmp_path / "repo")
     result = runner.invoke(cli, ["eval"])
     assert result.exit_code == 2
@@ -399,7 +400,7 @@ def test_eval_without_sets_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working directory without a database, and no demo database at the repository's root."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("app.cli.REPO_ROOT", tmp_path / "repo")
+    monkeypatch.setattr("app.cli.main.REPO_ROOT", tmp_path / "repo")
     monkeypatch.delenv("STANCELINE_DATABASE_URL", raising=False)
     return tmp_path
 
@@ -471,7 +472,7 @@ def test_every_database_command_names_its_database_once(tmp_path: Path) -> None:
 
 
 def test_database_urls_are_shown_without_their_password() -> None:
-    from app.cli import shown_url
+    from app.cli.main import shown_url
 
     assert shown_url("postgresql+psycopg://app:s3cret@db.example:5432/stanceline") == (
         "postgresql+psycopg://app:***@db.example:5432/stanceline"

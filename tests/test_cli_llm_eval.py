@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app import extraction
-from app.cli import cli
+from app.cli.main import cli
 from tests import port_ellery as pe
 from tests.llm_server import FakeLLM, Reply, Seen, observations
 

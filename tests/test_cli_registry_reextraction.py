@@ -13,8 +13,8 @@ from rich.console import Console
 from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
-from app import cli as cli_module
-from app.cli import cli
+from app.cli import main as cli_module
+from app.cli.main import cli
 from app.models import Job, Observation
 from tests.harwick import ACTORS, ARTICLES, EXPECTED, TOPIC
 

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.cli import demo_tour
+from app.cli.main import demo_tour
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -13,9 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import ingest
-from app.cli import DEMO_CORPUS
+from app.cli.main import DEMO_CORPUS
+from app.ingest import articles as ingest
 from app.models import Observation
+from app.registry import context as registry_context
 
 TOPIC = "ground-troops-ukraine"
 ACTORS = ["france", "united-kingdom", "germany", "emmanuel-macron", "keir-starmer", "russia", "europe"]
@@ -124,7 +125,7 @@ class Workload:
     def reextract(self) -> None:
         articles = self._article_ids()
         if articles:
-            context = ingest.load_registry_context(self.session)
+            context = registry_context.load_registry_context(self.session)
             ingest.reextract_article(self.session, self.rng.choice(articles), context=context, engine="rules")
 
     def run(self, steps: int) -> None:

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
-from app import registry
 from app.api.convert import actor_read
 from app.api.deps import AdminAccess, ReadScopeDep
 from app.api.jobs import ReextractAfterWriteDep
@@ -14,6 +13,7 @@ from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
 from app.db import InlineReaderDep, SessionDep
 from app.errors import NotFound
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from app.registry import edits as registry
 from app.schemas import ActorCreate, ActorKind, ActorRead, ActorUpdate, ActorWritten, Page, QueryText
 from app.store import actors as actor_store
 

@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.lookups import require_topic
 from app.db import SessionDep
 from app.extraction.evaluation import agreement
 from app.schemas import Agreement, AgreementFigures, Slug
+from app.series import require_topic
 from app.store import observations as observation_store
 
 router = APIRouter(prefix="/agreement", tags=["stances"])

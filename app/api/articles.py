@@ -5,15 +5,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app import ingest, metrics
 from app.api.convert import article_detail, article_read
 from app.api.deps import AdminAccess, AnnouncerDep, ReadScopeDep, RegistryCacheDep, SettingsDep, WriteAccess
-from app.api.lookups import require_window
 from app.api.params import RowId
 from app.db import SessionDep
 from app.errors import LimitExceeded, NotFound
+from app.ingest import articles as ingest
 from app.jobs import extraction
+from app.ops import metrics
 from app.pagination import CursorParam, Limit, decode_time_cursor, encode_cursor
+from app.registry import context as registry_context
 from app.schemas import (
     ArticleBatch,
     ArticleCreate,
@@ -26,6 +27,7 @@ from app.schemas import (
     QueryText,
     UTCDateTimeIn,
 )
+from app.series import require_window
 from app.store import articles as article_store
 from app.store import observations as observation_store
 from app.store.extraction_queue import PENDING
@@ -152,7 +154,7 @@ def create_article(
     if outcome.status != "created":
         response.status_code = status.HTTP_200_OK
     result = ingest.ingest_result(outcome)
-    result.warnings = ingest.registry_warnings(context)
+    result.warnings = registry_context.registry_warnings(context)
     return result
 
 
@@ -181,7 +183,7 @@ def create_articles_batch(
     queued = [r.article_id for r in outcome.results if r.extraction == PENDING and r.article_id is not None]
     extraction.announce_after_commit(session, queued, announcer)
     metrics.count_articles(result.status for result in outcome.results)
-    return BatchResult(results=outcome.results, warnings=ingest.registry_warnings(context))
+    return BatchResult(results=outcome.results, warnings=registry_context.registry_warnings(context))
 
 
 @router.get("", response_model=Page[ArticleRead])

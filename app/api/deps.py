@@ -16,9 +16,10 @@ from app import auth
 from app.config import Settings
 from app.db import InlineReaderDep, read_inline, session_scope
 from app.errors import StancelineError
-from app.ingest import ReadScope, RegistryCache
+from app.ingest.articles import ReadScope
 from app.jobs.extraction import Announcer
 from app.models import ApiKey
+from app.registry.context import RegistryCache
 from app.schemas import ErrorBody
 
 # async, as every dependency here: FastAPI runs a plain `def` dependency in the thread pool

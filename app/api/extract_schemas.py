@@ -1,4 +1,4 @@
-"""Request and response bodies of POST /v1/extract (dry-run extraction, `app.dry_run`)."""
+"""Request and response bodies of POST /v1/extract (dry-run extraction, `app.ingest.dry_run`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.dry_run import DryRun, dry_run
 from app.extraction.types import ExtractedObservation, RegistrySnapshot
+from app.ingest.dry_run import DryRun, dry_run
 from app.schemas import (
     MAX_TEXT_CHARS,
     ArticleBody,

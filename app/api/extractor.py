@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from app.api.deps import SettingsDep
 from app.db import SessionDep
 from app.extraction.claim_model import default_model
-from app.ingest import extractor_version
+from app.registry.context import extractor_version
 from app.schemas import ClaimModelRead, ExtractorRead
 from app.store import extractor_models
 

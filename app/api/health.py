@@ -6,8 +6,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app import migrate
 from app.db import DatabaseUnavailable, InlineReaderDep, read_inline
+from app.ops import migrate
 from app.schemas import ExtractionQueue, Health
 from app.store import extraction_queue as queue_store
 

@@ -4,7 +4,7 @@ A cached read (timelines, compare, network, topics, actors, stances, shifts) is 
 registry, the data and the server's settings, and of nothing else: not of the API key that asks
 (it only decides whether the request gets here) nor of the time it is asked at. Every commit
 that changes what these reads show bumps the data revision and every registry write the registry
-revision (`app.store.data_state`), in the writer's own transaction. So a response computed at
+revision (`app.store.unit_of_work`), in the writer's own transaction. So a response computed at
 revisions R stays exact for as long as the database is at R, whichever process wrote: a request
 reads the two counters (one indexed read, on the process's inline-read thread, `app.db.InlineReads`)
 and answers from memory when the URL was computed at them.
@@ -29,13 +29,14 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app import __version__, metrics
+from app import __version__
 from app.config import Settings
 from app.db import InlineReader, read_inline
-from app.store import data_state
+from app.ops import metrics
+from app.store import unit_of_work
 
 if TYPE_CHECKING:
-    from app.ingest import ReadScope
+    from app.ingest.articles import ReadScope
 
 # what the OpenAPI document says of a cached read's conditional answer
 CACHED_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -181,7 +182,7 @@ class RevisionReads:
 
             def query(session: Session) -> Revision:
                 started.begun = True
-                return data_state.current(session)
+                return unit_of_work.current(session)
 
             read.task = asyncio.ensure_future(read_inline(request, reader, query))
             read.task.add_done_callback(_retrieved)

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app import registry
 from app.api.deps import AdminAccess
 from app.api.jobs import ReextractAfterWriteDep
 from app.db import SessionDep
+from app.registry import edits as registry
 from app.schemas import RegistryImport, RegistryImportResult
 
 router = APIRouter(prefix="/registry", tags=["registry"])

@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 
 from app.api.convert import review_queue_item
 from app.api.deps import ReadScopeDep
-from app.api.lookups import require_actor_ids, require_topic_ids
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
 from app.db import InlineReaderDep
 from app.pagination import CursorParam, decode_ranked_time_cursor, encode_cursor
 from app.schemas import Page, ReviewQueueItem
+from app.series import require_actor_ids, require_topic_ids
 from app.store import review_queue as queue_store
 from app.store.filters import ReviewQueueFilter
 

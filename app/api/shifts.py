@@ -6,13 +6,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from app import shifts
 from app.api.deps import ReadScopeDep
 from app.api.formats import TABULAR_RESPONSES, FormatParam, tabular_response
-from app.api.lookups import require_actor_ids, require_topic, require_window
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
 from app.db import InlineReaderDep
 from app.schemas import ShiftBasis, ShiftList, ShiftRead, Slug, UTCDateTimeIn
+from app.series import require_actor_ids, require_topic, require_window
+from app.shifts import refresh as shifts
 from app.store import shifts as shift_store
 
 router = APIRouter(prefix="/shifts", tags=["timelines"])

@@ -9,13 +9,13 @@ from app import review
 from app.api.convert import observation_read
 from app.api.deps import ReadScopeDep, SettingsDep, WriteAccess
 from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, tabular_response
-from app.api.lookups import require_actor_ids, require_topic_ids, require_window
 from app.api.params import RowId
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
 from app.db import InlineReaderDep, SessionDep
 from app.errors import NotFound
 from app.pagination import CursorParam, Limit, decode_time_cursor, encode_cursor
 from app.schemas import ObservationCreate, ObservationRead, ObservationUpdate, Page
+from app.series import require_actor_ids, require_topic_ids, require_window
 from app.store import observations as observation_store
 from app.store.filters import ObservationFilter
 

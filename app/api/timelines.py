@@ -13,14 +13,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from app import series
 from app.api.deps import ReadScopeDep, SettingsDep
 from app.api.formats import TABULAR_RESPONSES, ExportFormat, FormatParam, tabular_response
-from app.api.lookups import require_actor_ids, require_topic, require_window
 from app.api.params import SlugPath
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
 from app.db import InlineReaderDep
-from app.errors import InvalidInput, LimitExceeded
-from app.models import Topic
+from app.errors import InvalidInput
 from app.schemas import (
     Comparison,
     ComparisonPair,
@@ -33,9 +32,8 @@ from app.schemas import (
     UTCDateTimeIn,
 )
 from app.store import actors as actor_store
-from app.store import observations as observation_store
 from app.store import timelines as timeline_store
-from app.timelines import compare, levels, network, rollup
+from app.timelines import compare, levels, network
 
 router = APIRouter(tags=["timelines"])
 
@@ -71,142 +69,6 @@ class TimelineOptions(BaseModel):
     format: ExportFormat = "json"
 
 
-def _actor_ids(session: Session, topic: Topic, slugs: list[str]) -> dict[str, int]:
-    """The requested actors (all on the topic, most observed first, when none), in order."""
-    wanted = slugs or observation_store.actor_slugs_on_topic(session, topic_id=topic.id)
-    return require_actor_ids(session, wanted)
-
-
-def _rollup_actor_ids(session: Session, topic: Topic) -> tuple[dict[str, int], frozenset[str]]:
-    """Every actor observed on the topic (most observed first), then every bloc, state or other
-    actor their observations can count for in a roll-up; returns the ids and those further slugs."""
-    observed = _actor_ids(session, topic, [])
-    parents = timeline_store.ancestor_ids(session, actor_ids=set(observed.values())) - set(observed.values())
-    further = {slug: actor_id for actor_id, slug in actor_store.slugs_by_id(session, ids=parents).items()}
-    return {**observed, **dict(sorted(further.items()))}, frozenset(further)
-
-
-def series_levels(
-    session: Session,
-    *,
-    topic: Topic,
-    actor_ids: dict[str, int],
-    interval: Interval,
-    observed_from: datetime | None,
-    observed_to: datetime | None,
-    with_rollup: bool,
-    halflife: float | None,
-    member_weight: float,
-    max_buckets: int | None = None,
-    recent: bool = False,
-    if_counted: frozenset[str] = frozenset(),
-) -> pd.DataFrame:
-    """Levels per actor and bucket: bucketed in SQL, or from attributed rows when rolling up.
-
-    An empty `actor_ids` means every actor on the topic, most observed first (ranked from the
-    same bucket sums, so the topic is scanned once).
-
-    `if_counted` (roll-up): actors listed only when their roll-up counts an observation in the
-    window, after the others, most counted first.
-
-    `recent`: without `observed_from`, the window starts at the first bucket observed within
-    `levels.RECENT_BUCKETS` buckets (never more than `max_buckets`) of the latest one, so a stray
-    old observation cannot widen the default view past the bucket limit. Only a window the
-    request states (`observed_from`, or an `observed_to` far past the data) is refused as too wide.
-    """
-    if not actor_ids and not with_rollup:
-        sums = timeline_store.bucket_sums(
-            session,
-            topic_id=topic.id,
-            actor_ids=None,
-            interval=interval,
-            observed_from=observed_from,
-            observed_to=observed_to,
-        )
-        if recent and observed_from is None:
-            observed_from, sums = _recent(sums, interval, max_buckets)
-        totals = sums.groupby("series")["count"].sum()
-        ranked = sorted(totals.index, key=lambda slug: (-int(totals[slug]), str(slug)))
-        end = observed_to - pd.Timedelta(microseconds=1) if observed_to is not None else None
-        _check_bucket_count(sums, interval, observed_from, end, max_buckets)
-        return levels.levels(
-            sums, interval, start=observed_from, end=end, smooth_halflife=halflife, series=ranked
-        )
-    if with_rollup:
-        # memberships are dated by day, so the members' daily sums roll up exactly (see attribute_sums)
-        members = timeline_store.member_ids(session, actor_ids=list(actor_ids.values()))
-        daily = timeline_store.daily_sums(
-            session,
-            topic_id=topic.id,
-            actor_ids=members,
-            observed_from=observed_from,
-            observed_to=observed_to,
-        )
-        sums = rollup.attribute_sums(
-            daily, timeline_store.memberships(session), list(actor_ids), member_weight=member_weight
-        )
-    else:
-        sums = timeline_store.bucket_sums(
-            session,
-            topic_id=topic.id,
-            actor_ids=list(actor_ids.values()),
-            interval=interval,
-            observed_from=observed_from,
-            observed_to=observed_to,
-        )
-    if recent and observed_from is None:
-        observed_from, sums = _recent(sums, interval, max_buckets)
-    end = observed_to - pd.Timedelta(microseconds=1) if observed_to is not None else None
-    _check_bucket_count(sums, interval, observed_from, end, max_buckets)
-    series = [slug for slug in actor_ids if slug not in if_counted]
-    if if_counted:
-        inside = sums if observed_from is None else sums[sums["bucket"] >= observed_from]
-        if end is not None:
-            inside = inside[inside["bucket"] <= end]
-        counted = {str(k): int(v) for k, v in inside.groupby("series")["count"].sum().items()}
-        series += sorted((s for s in if_counted if counted.get(s, 0) > 0), key=lambda s: (-counted[s], s))
-    return levels.levels(
-        sums,
-        interval,
-        start=observed_from,
-        end=end,
-        smooth_halflife=halflife,
-        series=series,
-    )
-
-
-def _recent(
-    sums: pd.DataFrame, interval: Interval, max_buckets: int | None
-) -> tuple[datetime | None, pd.DataFrame]:
-    """The default start of a window (None: the first bucket observed) and the sums from it on."""
-    buckets = levels.RECENT_BUCKETS[interval]
-    start = levels.recent_start(sums, interval, min(buckets, max_buckets or buckets))
-    if start is None:
-        return None, sums
-    # a bucket start: day sums (roll-up) from it on are exactly the buckets from it on
-    return start.to_pydatetime(), sums[sums["bucket"] >= start]
-
-
-def _check_bucket_count(
-    sums: pd.DataFrame, interval: Interval, start: datetime | None, end: datetime | None, limit: int | None
-) -> None:
-    """Refuse a window of more buckets than `limit`: every empty bucket in it would be listed."""
-    if limit is None:
-        return
-    first = start if start is not None else (sums["bucket"].min() if len(sums) else None)
-    last = end if end is not None else (sums["bucket"].max() if len(sums) else None)
-    if first is None or last is None or first > last:
-        return
-    count = len(levels.bucket_grid(first, last, interval))
-    if count > limit:
-        raise LimitExceeded(
-            f"the window holds {count} {interval} buckets, more than the limit of {limit}: "
-            "narrow it with from/to or choose a longer interval",
-            field="interval",
-            limit=limit,
-        )
-
-
 def _rounded(row: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 6) if isinstance(v, float) else v for k, v in row.items()}
 
@@ -219,19 +81,19 @@ def _timeline(
     member_weight: float,
     max_buckets: int,
 ) -> Response:
-    require_window(options.observed_from, options.observed_to)
-    topic = require_topic(session, topic_slug)
+    series.require_window(options.observed_from, options.observed_to)
+    topic = series.require_topic(session, topic_slug)
     # without actors and roll-up, the bucket query itself finds and ranks every actor on the topic;
     # rolled up, the blocs and states the observed actors count for follow them
     further: frozenset[str] = frozenset()
     if actor:
-        ids = _actor_ids(session, topic, actor)
+        ids = series.observed_actor_ids(session, topic, actor)
     elif options.rollup:
-        ids, further = _rollup_actor_ids(session, topic)
+        ids, further = series.rollup_actor_ids(session, topic)
     else:
         ids = {}
     smoothing = options.smooth == "ewm"
-    frame = series_levels(
+    frame = series.series_levels(
         session,
         topic=topic,
         actor_ids=ids,
@@ -432,12 +294,12 @@ def _comparison(
     member_weight: float,
     max_buckets: int,
 ) -> Response:
-    require_window(observed_from, observed_to)
-    topic_row = require_topic(session, topic)
-    ids = _actor_ids(session, topic_row, actor)
+    series.require_window(observed_from, observed_to)
+    topic_row = series.require_topic(session, topic)
+    ids = series.observed_actor_ids(session, topic_row, actor)
     if len(ids) < 2:
         raise InvalidInput("compare needs two different actors", field="actor")
-    frame = series_levels(
+    frame = series.series_levels(
         session,
         topic=topic_row,
         actor_ids=ids,
@@ -507,8 +369,8 @@ def _network(
     threshold: float,
     format: str,
 ) -> Response:
-    require_window(observed_from, observed_to)
-    topic_row = require_topic(session, topic)
+    series.require_window(observed_from, observed_to)
+    topic_row = series.require_topic(session, topic)
     rows = timeline_store.observation_rows(
         session, topic_id=topic_row.id, actor_ids=None, observed_from=observed_from, observed_to=observed_to
     )

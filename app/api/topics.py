@@ -3,7 +3,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.orm import Session
 
-from app import registry
 from app.api.convert import topic_read
 from app.api.deps import AdminAccess, ReadScopeDep
 from app.api.jobs import ReextractAfterWriteDep
@@ -12,6 +11,7 @@ from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
 from app.db import InlineReaderDep, SessionDep
 from app.errors import NotFound
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
+from app.registry import edits as registry
 from app.schemas import Page, TopicCreate, TopicRead, TopicUpdate, TopicWritten
 from app.store import topics as topic_store
 

@@ -22,14 +22,16 @@ import httpx
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import ingest, metrics
 from app.config import Settings
 from app.db import session_scope
 from app.errors import StancelineError
 from app.feeds import hints
 from app.feeds.fetch import Fetched, fetch
 from app.feeds.parse import Entry, ParsedFeed, parse_feed
+from app.ingest import articles as ingest
 from app.models import Feed, utcnow
+from app.ops import metrics
+from app.registry import context as registry_context
 from app.schemas import ArticleCreate, FeedErrorKind, feed_error
 from app.store import articles as article_store
 from app.store import feeds as feed_store
@@ -88,7 +90,7 @@ def poll_due(
     *,
     settings: Settings,
     client: httpx.Client,
-    cache: ingest.RegistryCache,
+    cache: registry_context.RegistryCache,
     now: datetime | None = None,
     limit: int = 100,
 ) -> list[PollResult]:
@@ -105,7 +107,7 @@ def poll_feed(
     *,
     settings: Settings,
     client: httpx.Client,
-    cache: ingest.RegistryCache,
+    cache: registry_context.RegistryCache,
     now: datetime | None = None,
 ) -> PollResult:
     """Fetch one feed and ingest its new entries; a failure is recorded on the feed with backoff."""
@@ -162,7 +164,7 @@ def _extract_ahead(
     *,
     now: datetime,
     settings: Settings,
-    cache: ingest.RegistryCache,
+    cache: registry_context.RegistryCache,
 ) -> dict[str, ingest.Extraction]:
     """Extract the entries the poll will ingest before its write transaction, which then holds the
     write lock (SQLite) for the database work alone (only revisions, when new articles are left
@@ -199,7 +201,7 @@ def _store_poll(
     *,
     now: datetime,
     settings: Settings,
-    cache: ingest.RegistryCache,
+    cache: registry_context.RegistryCache,
     ahead: Mapping[str, ingest.Extraction] | None = None,
 ) -> PollResult:
     feed = feed_store.get_feed(session, feed_id=feed_id)
@@ -243,7 +245,7 @@ def _ingest_entries(
     *,
     now: datetime,
     settings: Settings,
-    cache: ingest.RegistryCache,
+    cache: registry_context.RegistryCache,
     ahead: Mapping[str, ingest.Extraction] | None = None,
 ) -> None:
     """Entries newer than the feed's last poll, oldest first (so the first copy of a story stays
@@ -281,7 +283,12 @@ def _ingest_entries(
 
 
 def _fresh_entries(
-    session: Session, feed: Feed, parsed: ParsedFeed, context: ingest.RegistryContext, *, now: datetime
+    session: Session,
+    feed: Feed,
+    parsed: ParsedFeed,
+    context: registry_context.RegistryContext,
+    *,
+    now: datetime,
 ) -> tuple[list[Entry], int]:
     """The entries to ingest, oldest first, and how many new ones the feed's topic hints left out."""
     fresh = [e for e in parsed.entries if _is_new(session, e, feed.last_entry_at)]

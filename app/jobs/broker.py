@@ -73,7 +73,7 @@ def make_celery(settings: Settings) -> Celery:
             }
         },
         beat_schedule=_beat_schedule(settings, background_every),
-        # the worker logs through app.observability (JSON lines on stderr, keys masked), not its own setup
+        # the worker logs through app.ops.observability (JSON lines on stderr, keys masked), not its own setup
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
     )

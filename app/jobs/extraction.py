@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import ingest, metrics
 from app.config import Settings
 from app.db import session_scope
+from app.ingest import articles as ingest
 from app.jobs.reextract import MAX_ERROR_CHARS, backoff_seconds, queueing
 from app.models import Article
+from app.ops import metrics
+from app.registry import context as registry_context
 from app.store import extraction_queue as queue_store
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,11 @@ DONE, SKIPPED, FAILED, RETRY = "done", "skipped", "failed", "retry"
 
 
 def extract_one(
-    factory: sessionmaker[Session], article_id: int, *, settings: Settings, cache: ingest.RegistryCache
+    factory: sessionmaker[Session],
+    article_id: int,
+    *,
+    settings: Settings,
+    cache: registry_context.RegistryCache,
 ) -> str:
     """Extract one pending article: `done`, `skipped` (no longer pending: done by another worker,
     revised meanwhile, deleted), or on an error `retry` / `failed` (recorded on the article)."""
@@ -107,7 +113,7 @@ def drain(
     factory: sessionmaker[Session],
     *,
     settings: Settings,
-    cache: ingest.RegistryCache,
+    cache: registry_context.RegistryCache,
     should_stop: Callable[[], bool] = lambda: False,
     on_article: Callable[[str], None] | None = None,
 ) -> DrainOutcome:
@@ -133,7 +139,7 @@ def extract_listed(
     article_ids: Sequence[int],
     *,
     settings: Settings,
-    cache: ingest.RegistryCache,
+    cache: registry_context.RegistryCache,
 ) -> DrainOutcome:
     """Extract the listed articles that are still pending (a Celery task's articles): each is
     claimed first, so a local worker or a redelivered task racing for it waits its turn."""

@@ -17,11 +17,11 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import ingest
 from app.config import Settings
 from app.db import session_scope
 from app.jobs import reextract
 from app.models import utcnow
+from app.registry import context as registry_context
 from app.store import jobs as job_store
 
 logger = logging.getLogger(__name__)
@@ -39,11 +39,11 @@ def execute(
     job_id: int,
     *,
     settings: Settings,
-    cache: ingest.RegistryCache | None = None,
+    cache: registry_context.RegistryCache | None = None,
     stop: threading.Event | None = None,
 ) -> None:
     """Run a re-extraction job to its end in this thread (what the CLI calls in the foreground)."""
-    cache = cache or ingest.RegistryCache()
+    cache = cache or registry_context.RegistryCache()
     stop = stop or threading.Event()
     try:
         # a read first: a job whose transaction never committed is nobody's to run, and waiting
@@ -70,7 +70,7 @@ def _run_with_retries(
     chunk: list[int],
     *,
     settings: Settings,
-    cache: ingest.RegistryCache,
+    cache: registry_context.RegistryCache,
     stop: threading.Event,
 ) -> None:
     for attempt in range(settings.job_max_retries + 1):
@@ -107,7 +107,7 @@ class InProcessRunner:
         self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._cache = ingest.RegistryCache()
+        self._cache = registry_context.RegistryCache()
 
     def start(self, job_id: int) -> None:
         self._queue.put(job_id)

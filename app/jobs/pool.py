@@ -63,9 +63,9 @@ def run_worker(settings: Settings, reader: Connection) -> None:
     (doubling, up to 30 s) rather than exit."""
     from app.db import make_engine, make_sessionmaker
     from app.extraction import configure as configure_extraction
-    from app.ingest import RegistryCache
     from app.jobs import extraction
-    from app.observability import configure_logging
+    from app.ops.observability import configure_logging
+    from app.registry.context import RegistryCache
 
     configure_logging(settings.log_level, json=settings.log_format == "json")
     configure_extraction(settings)  # a spawned process: the llm engine's endpoint is set again here

@@ -22,11 +22,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import background, ingest
 from app.config import Settings
 from app.db import session_scope
 from app.errors import NotFound
+from app.ingest import articles as ingest
+from app.jobs import periodic as background
 from app.models import Job
+from app.registry import context as registry_context
 from app.registry.reach import Reach
 from app.store import articles as article_store
 from app.store import jobs as job_store
@@ -126,7 +128,7 @@ def run_chunk(
     article_ids: Sequence[int],
     *,
     settings: Settings,
-    cache: ingest.RegistryCache,
+    cache: registry_context.RegistryCache,
     record_failures: bool,
     should_stop: Callable[[], bool] | None = None,
 ) -> ChunkOutcome:
@@ -183,7 +185,7 @@ def _reextract_one(
     article_id: int,
     *,
     settings: Settings,
-    cache: ingest.RegistryCache,
+    cache: registry_context.RegistryCache,
     engine: str,
 ) -> str:
     """One article in one transaction: its job item, its new observations, its queued series.
@@ -205,8 +207,8 @@ def _reextract_one(
 
 
 def extract_before_writing(
-    factory: sessionmaker[Session], article_id: int, *, cache: ingest.RegistryCache, engine: str
-) -> tuple[ingest.RegistryContext, ingest.Extraction | None]:
+    factory: sessionmaker[Session], article_id: int, *, cache: registry_context.RegistryCache, engine: str
+) -> tuple[registry_context.RegistryContext, ingest.Extraction | None]:
     """What re-extracting one article needs before its write transaction: the registry context,
     and the article's extraction, made with no transaction open (None for a syndicated copy, or
     an article gone). The write then only stores it, unless the registry or the text moved in

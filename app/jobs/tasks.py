@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers that run app.jobs.reextract, app.feeds and app.background steps.
+"""Celery tasks: thin wrappers that run app.jobs.reextract, app.feeds and app.jobs.periodic steps.
 
 Every task is acknowledged late (see broker.make_celery) and is safe to run twice: re-extraction
 skips articles its job has finished, feed polls are claimed with a lease and ingest idempotently,
@@ -11,8 +11,9 @@ import logging
 
 from celery import Task, shared_task
 
-from app import background, feeds
+from app import feeds
 from app.jobs import broker, extraction, reextract, worker
+from app.jobs import periodic as background
 
 logger = logging.getLogger(__name__)
 

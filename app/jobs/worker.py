@@ -9,16 +9,17 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import extraction, feeds, ingest
+from app import extraction, feeds
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker
+from app.registry import context as registry_context
 
 
 @dataclass(frozen=True)
 class Runtime:
     settings: Settings
     factory: sessionmaker[Session]
-    cache: ingest.RegistryCache
+    cache: registry_context.RegistryCache
     http: httpx.Client
 
 
@@ -46,7 +47,7 @@ def runtime() -> Runtime:
             Runtime(
                 _settings,
                 make_sessionmaker(engine, _settings),
-                ingest.RegistryCache(),
+                registry_context.RegistryCache(),
                 feeds.http_client(_settings),
             ),
         )

@@ -39,7 +39,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Select, TextClause
 
 from app.models import PERIODS, UNCOUNTED_STATUSES, Observation, ObservationDaily, ObservationPeriod
-from app.store import data_state
 from app.store.periods import bucket_start_of, utc_day_of
 from app.timelines.periods import bucket_start
 
@@ -201,7 +200,6 @@ def apply(session: Session, deltas: Deltas) -> int:
     keys changed."""
     rows = deltas.rows()
     if rows:
-        data_state.mark_changed(session)
         _upsert(session, TABLE, KEY_FIELDS, rows)
         _upsert(session, PERIOD_TABLE, PERIOD_KEY_FIELDS, _period_rows(rows))
     return len(rows)
@@ -286,8 +284,7 @@ def recomputed(session: Session) -> Select[*tuple[Any, ...]]:
 
 def rebuild(session: Session) -> int:
     """Replace both aggregates by their recomputation (the migration's backfill); returns the
-    daily rows written."""
-    data_state.mark_changed(session)
+    daily rows written. Callers go through `unit_of_work.rebuild_aggregates`, which marks the data changed."""
     session.execute(delete(PERIOD_TABLE))
     session.execute(delete(TABLE))
     session.execute(insert(TABLE).from_select([*KEY_FIELDS, *SUM_FIELDS], recomputed(session)))

@@ -51,7 +51,7 @@ def list_content_hashes(
 
 
 class StoredExtraction(NamedTuple):
-    """A stored article's identity, content hash and extraction stamp (see app.ingest.is_stale)."""
+    """A stored article's identity, content hash and extraction stamp (see app.ingest.articles.is_stale)."""
 
     url: str | None
     external_id: str | None

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Table, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.models import UNREVIEWED_STATUSES, Actor, Observation, ObservationDaily, Topic, UTCDateTime
-from app.store import aggregates, data_state, unit_of_work
+from app.store import aggregates, unit_of_work
 from app.store.filters import ObservationFilter
 from app.store.keyset import after_key
 
@@ -83,7 +83,7 @@ def add_observations(session: Session, *, rows: Sequence[dict[str, Any]]) -> Non
     the driver's executemany of ready-made tuples (SQLite) or COPY (PostgreSQL). The rows' aggregate
     deltas are recorded for the commit (`unit_of_work`)."""
     if rows:  # new rows are listed (/v1/stances) even where their deltas cancel out in the aggregates
-        data_state.mark_changed(session)
+        unit_of_work.mark_changed(session)
     unit_of_work.touch(session, {(row["topic_id"], row["actor_id"]) for row in rows})
     if len(rows) >= BULK_ROWS:
         unit_of_work.record(session, _insert_in_bulk(session, rows))
@@ -153,7 +153,7 @@ def _delete(session: Session, *where: ColumnElement[bool]) -> int:
     ).mappings()
     rows = list(removed)
     if rows:  # uncounted rows leave the aggregates alone, but not the lists that show them
-        data_state.mark_changed(session)
+        unit_of_work.mark_changed(session)
         unit_of_work.record(session, aggregates.deltas_of(rows, sign=-1))
         unit_of_work.touch(session, {(row["topic_id"], row["actor_id"]) for row in rows})
     return len(rows)

@@ -1,4 +1,4 @@
-"""Article fingerprints and the candidate copies they point at (see app.fingerprint)."""
+"""Article fingerprints and the candidate copies they point at (see app.ingest.fingerprint)."""
 
 from __future__ import annotations
 

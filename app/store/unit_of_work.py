@@ -1,33 +1,54 @@
-"""What follows from a write's observations, recorded as they change and applied once per commit.
+"""What a write changes beyond its own rows, recorded as it happens and settled once per commit.
 
-Every store function that adds, removes or re-counts observations records on the session the
-aggregate deltas it causes (`record`) and the series, (topic_id, actor_id), it touches (`touch`).
-One hook runs just before the unit of work's outermost commit: it applies all the deltas as one
-sorted upsert, then hands the touched series to the handlers registered for them
-(`on_series_changed`: shift detection, `app.shifts`). So no write path can forget either or do
-it twice, and concurrent writers lock aggregate rows in one (key) order and cannot deadlock.
+**Aggregates and series.** Every store function that adds, removes or re-counts observations
+records on the session the aggregate deltas it causes (`record`) and the series, (topic_id,
+actor_id), it touches (`touch`). Just before the unit of work's outermost commit one hook applies
+all the deltas as one sorted upsert, then hands the touched series to the handlers registered for
+them (`on_series_changed`: shift detection, `app.shifts.refresh`). So no write path can forget
+either or do it twice, and concurrent writers lock aggregate rows in one (key) order and cannot
+deadlock. A savepoint that rolls back must take its changes with it: writes that may roll back
+part of a unit of work open their savepoint with `savepoint`, not `session.begin_nested()`. Code
+that reads the aggregates in the unit of work that changed them applies what is pending first
+(`apply_pending`); nothing in the service does (it reads them in read transactions).
 
-A savepoint that rolls back must take its changes with it: writes that may roll back part of a
-unit of work open their savepoint with `savepoint`, not `session.begin_nested()`. Code that reads
-the aggregates in the unit of work that changed them applies what is pending first
-(`apply_pending`); nothing in the service does (it reads the aggregates in read transactions).
+**Revisions.** The cached reads (`app.api.read_cache`) are functions of the registry and of the
+data: the aggregates (timelines, compare), the observations themselves (stances, network, the
+evidence of shifts), the recorded shifts, and the titles and addresses of the articles shifts
+cite. A process may keep a finished read as long as neither revision has moved since it was
+computed (`current`). Registry writes take the registry's lock and bump its revision themselves
+(`lock_registry`, `bump_registry_revision`). Every other write marks its session (`mark_changed`):
+applied aggregate deltas, the observation store's bulk inserts and deletes, and, for what goes
+through the ORM (reviews, manual coding, reviews carried over to an article's revision, the shift
+refresh, an article's new title), any flush that adds, changes or deletes such a row
+(`_mark_flush`). The data revision's bump runs as the last statement before the outermost commit,
+so on PostgreSQL the counter's row lock is held only for the commit itself and never while the
+writer waits for another lock (no deadlock, little contention between concurrent writers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import event, inspect, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
+from app.models import Article, DataRevision, Observation, RegistryRevision, Shift, utcnow
 from app.store import aggregates
 
 _PENDING = "stanceline.pending_deltas"
 _TOUCHED = "stanceline.touched_series"
+_CHANGED = "stanceline.data_changed"
 Pair = tuple[int, int]  # (topic_id, actor_id)
 SeriesHandler = Callable[[Session, frozenset[Pair]], None]
 _handlers: list[SeriesHandler] = []
+# rows a cached read shows whatever column changes: observations (stances, network, shift evidence)
+# and shifts
+_SHOWN = (Observation, Shift)
+# an article is shown only as the title and address of a shift's evidence
+_ARTICLE_SHOWN = ("title", "url")
 
 
 def touch(session: Session, pairs: Iterable[Pair]) -> None:
@@ -82,23 +103,111 @@ def savepoint(session: Session) -> Iterator[None]:
                 touch(session, inner_touched)
 
 
-def _apply_before_commit(session: Session) -> None:
-    # savepoints commit too; the outermost commit is the unit of work's
+def rebuild_aggregates(session: Session) -> int:
+    """Replace both aggregates by their recomputation (`stanceline db check --repair`); returns the
+    daily rows written."""
+    mark_changed(session)
+    return aggregates.rebuild(session)
+
+
+def mark_changed(session: Session) -> None:
+    """This unit of work changes what the cached reads show: bump the data revision when it commits."""
+    session.info[_CHANGED] = True
+
+
+def bump(connection: Connection | Session) -> None:
+    connection.execute(
+        update(DataRevision)
+        .where(DataRevision.id == 1)
+        .values(revision=DataRevision.revision + 1, updated_at=utcnow())
+    )
+
+
+# plain SQL on purpose: it runs on every cached read, where compiling a Core select would cost more
+# than the query
+_REVISIONS = (
+    "SELECT (SELECT revision FROM registry_revision WHERE id = 1), "
+    "(SELECT revision FROM data_revision WHERE id = 1)"
+)
+
+
+def current(connection: Connection | Session) -> tuple[int, int]:
+    """(registry revision, data revision), read together."""
+    if isinstance(connection, Session):
+        connection = connection.connection()
+    registry, data = connection.exec_driver_sql(_REVISIONS).one()
+    return int(registry or 0), int(data or 0)
+
+
+def _shown(session: Session) -> bool:
+    """Whether the session's pending ORM changes touch a row a cached read shows."""
+    if any(isinstance(o, _SHOWN) for o in session.new):
+        return True
+    if any(isinstance(o, (*_SHOWN, Article)) for o in session.deleted):
+        return True
+    for o in session.dirty:
+        if isinstance(o, _SHOWN) and session.is_modified(o):
+            return True
+        if isinstance(o, Article):
+            attrs = inspect(o).attrs
+            if any(attrs[name].history.has_changes() for name in _ARTICLE_SHOWN):
+                return True
+    return False
+
+
+@event.listens_for(Session, "before_flush")
+def _mark_flush(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
+    if not session.info.get(_CHANGED) and _shown(session):
+        mark_changed(session)
+
+
+def get_registry_revision(session: Session) -> int:
+    return int(session.scalar(select(RegistryRevision.revision).where(RegistryRevision.id == 1)) or 0)
+
+
+def lock_registry(session: Session) -> None:
+    """Take the registry's write lock (its revision row, FOR UPDATE) until the transaction ends.
+
+    Registry writes read what is stored (an actor's lists, the slugs an import upserts, the topic
+    tree) and then write: holding this first makes them take turns, so each one reads what the
+    previous one committed. On SQLite, where writers already take turns, it is a plain read.
+    """
+    session.execute(select(RegistryRevision.id).where(RegistryRevision.id == 1).with_for_update())
+
+
+def bump_registry_revision(session: Session) -> None:
+    """Mark the registry changed; runs in the writer's transaction, so readers see it with the change."""
+    session.execute(
+        update(RegistryRevision)
+        .where(RegistryRevision.id == 1)
+        .values(revision=RegistryRevision.revision + 1, updated_at=utcnow())
+    )
+
+
+@event.listens_for(Session, "before_commit")
+def _settle_before_commit(session: Session) -> None:
+    # savepoints commit too; only the outermost commit makes the change visible to others
     if session.in_nested_transaction():
         return
-    apply_pending(session)
+    if apply_pending(session):
+        mark_changed(session)
     touched: set[Pair] | None = session.info.pop(_TOUCHED, None)
     if touched:
         for handler in _handlers:
             handler(session, frozenset(touched))
-
-
-# first among the before-commit hooks: the data revision's bump (data_state) must see the upserts
-event.listen(Session, "before_commit", _apply_before_commit, insert=True)
+    if not session.info.get(_CHANGED):
+        # what the commit would flush next (a no-op when nothing is pending), flushed before the
+        # bump so that `_mark_flush` sees it and the bump stays the last statement
+        session.flush()
+    if session.info.pop(_CHANGED, False):
+        bump(session)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_when_done(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # a rollback of the whole unit of work: nothing to apply
+    if transaction.parent is None:  # the whole unit of work ended: a rollback has nothing to apply
         session.info.pop(_PENDING, None)
         session.info.pop(_TOUCHED, None)
+        session.info.pop(_CHANGED, None)
+    # a rolled-back savepoint keeps the data mark (an extra bump costs a cache miss, a lost one a
+    # stale read)

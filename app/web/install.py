@@ -1,4 +1,4 @@
-"""Wire the dashboard into the app: the page, its static files and its reads."""
+"""Wire the dashboard into the app: the page and its static files (its reads are `app.api.web`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from fastapi import FastAPI
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from app.api.deps import ACCESS_ERRORS, ReadAccess
-from app.web import page, reads
+from app.web import page
 
 STATIC_DIR = Path(__file__).parent / "static"
 FOREVER = "public, max-age=31536000, immutable"
@@ -31,6 +30,4 @@ class DashboardStaticFiles(StaticFiles):
 
 def install_dashboard(app: FastAPI) -> None:
     app.include_router(page.build_router(STATIC_DIR / "index.html"))
-    # the page's data reads need the same key as the rest of the API
-    app.include_router(reads.router, dependencies=[ReadAccess], responses=ACCESS_ERRORS)
     app.mount("/static", DashboardStaticFiles(directory=STATIC_DIR), name="static")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.cli import DEMO_CORPUS
+from app.cli.main import DEMO_CORPUS
 
 pytestmark = pytest.mark.usefixtures("starter_registry")
 

@@ -15,9 +15,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app import shift_expectations, shifts
+from app import shift_expectations
 from app.config import Settings
 from app.main import create_app
+from app.shifts import refresh as shifts
 from bench import shift_recall
 from tests.conftest import share_session
 

@@ -18,13 +18,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app import auth, migrate, registry
-from app.cli import cli
+from app import auth
+from app.cli.main import cli
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.extraction import ENGINES
 from app.main import create_app
 from app.models import Actor, Article, Observation, Topic
+from app.ops import migrate
+from app.registry import edits as registry
 from app.schemas import MAX_TEXT_CHARS, RegistryImport
 from tests.conftest import share_session
 

@@ -40,10 +40,13 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.python import asgi as st_asgi
 from sqlalchemy.orm import Session
 
-from app import auth, ingest, migrate, registry
+from app import auth
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
+from app.ops import migrate
+from app.registry import context as registry_context
+from app.registry import edits as registry
 from tests import factories, reports
 from tests.conftest import create_database
 
@@ -188,7 +191,7 @@ def _seed(url: str) -> tuple[str, int]:
 
 def _ingest_demo_corpus(session: Session) -> None:
     articles = [json.loads(line) for line in DEMO_CORPUS.read_text(encoding="utf-8").splitlines() if line]
-    context = ingest.load_registry_context(session)
+    context = registry_context.load_registry_context(session)
     outcome = factories.ingest_batch(session, articles, context=context, engine="rules")
     assert all(r.status == "created" for r in outcome.results)
 

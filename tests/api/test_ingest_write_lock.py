@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import ingest
 from app.db import get_session
 from app.extraction.types import ArticleText
+from app.ingest import articles as ingest
 from app.main import create_app
 from app.models import Article, Observation
 from app.schemas import MAX_TEXT_CHARS

@@ -16,12 +16,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app import extraction as extraction_engines
-from app import ingest, registry
 from app.config import Settings
 from app.db import session_scope
 from app.jobs import extraction
 from app.main import create_app
 from app.models import Article
+from app.registry import context as registry_context
+from app.registry import edits as registry
 from app.schemas import RegistryImport
 from app.store import extraction_queue as queue_store
 from tests import port_ellery as pe
@@ -232,7 +233,7 @@ def test_the_queue_retries_a_failing_endpoint_then_records_it(
             assert posted["extraction"] == "pending"
             assert server.requests == []  # stored at once, nothing asked in the request
 
-            cache = ingest.RegistryCache()
+            cache = registry_context.RegistryCache()
             assert extraction.drain(db.factory, settings=settings, cache=cache).retry == 1
             with session_scope(db.factory) as session:  # its backoff, waited out
                 session.execute(update(Article).values(extraction_lease_until=None))

@@ -11,13 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import ingest
 from app.api import timelines
 from app.config import Settings
+from app.ingest import articles as ingest
 from app.main import create_app
 from app.models import DataRevision
+from app.registry import context as registry_context
 from app.schemas import ArticleCreate
-from app.store import data_state
+from app.store import unit_of_work
 from tests.conftest import share_session
 from tests.factories import article_payload
 from tests.workload import ACTORS, TOPIC, Workload
@@ -188,17 +189,17 @@ def test_uncommitted_and_rolled_back_changes_do_not_move_the_revision(session: S
     start = revision()
     session.commit()  # nothing marked: nothing bumped
     assert revision() == start
-    data_state.mark_changed(session)
+    unit_of_work.mark_changed(session)
     session.rollback()
     session.commit()
     assert revision() == start
-    data_state.mark_changed(session)
+    unit_of_work.mark_changed(session)
     with session.begin_nested():  # a savepoint commits: not yet visible to others
         pass
     assert revision() == start
     session.commit()
     assert revision() == start + 1
-    data_state.mark_changed(session)
+    unit_of_work.mark_changed(session)
     savepoint = session.begin_nested()
     savepoint.rollback()  # a rolled-back savepoint keeps the outer transaction's mark
     session.commit()
@@ -206,14 +207,14 @@ def test_uncommitted_and_rolled_back_changes_do_not_move_the_revision(session: S
 
 
 def test_an_ingest_outside_http_moves_the_data_revision_not_the_registry_revision(session: Session) -> None:
-    before = data_state.current(session)
+    before = unit_of_work.current(session)
     ingest.ingest_article(
         session,
         ArticleCreate.model_validate(article_payload(url="https://example.org/cache/direct")),
-        context=ingest.load_registry_context(session),
+        context=registry_context.load_registry_context(session),
         engine="rules",
     )
     session.commit()
-    after = data_state.current(session)
+    after = unit_of_work.current(session)
     assert after[1] == before[1] + 1
     assert after[0] == before[0]

@@ -23,16 +23,18 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy.orm import Session
 
-from app import ingest, shifts
 from app.api import actors as actors_api
 from app.api import shifts as shifts_api
 from app.api import stances as stances_api
 from app.api import timelines as timelines_api
 from app.api import topics as topics_api
 from app.config import Settings
+from app.ingest import articles as ingest
 from app.main import create_app
+from app.registry import context as registry_context
 from app.schemas import ArticleCreate
-from app.store import data_state
+from app.shifts import refresh as shifts
+from app.store import unit_of_work
 from tests.conftest import share_session
 from tests.workload import TOPIC as STARTER_TOPIC
 from tests.workload import Workload
@@ -129,7 +131,7 @@ def store_article(session: Session, **overrides: Any) -> ingest.IngestOutcome:
     """An article ingested as the API ingests it, committed."""
     data = ArticleCreate.model_validate({**ARTICLE, **overrides})
     outcome = ingest.ingest_article(
-        session, data, context=ingest.load_registry_context(session), engine="rules"
+        session, data, context=registry_context.load_registry_context(session), engine="rules"
     )
     session.commit()
     return outcome
@@ -262,7 +264,7 @@ def test_every_write_reaches_the_stance_pages(client: TestClient, session: Sessi
 
     # a re-extraction replaces the unreviewed observations by equal ones, under new ids
     ingest.reextract_article(
-        session, outcome.article.id, context=ingest.load_registry_context(session), engine="rules"
+        session, outcome.article.id, context=registry_context.load_registry_context(session), engine="rules"
     )
     session.commit()
     replaced = automatic.changed()["items"]
@@ -373,10 +375,10 @@ def test_compare_and_network_follow_the_data(client: TestClient) -> None:
 @pytest.mark.usefixtures("tram")
 def test_what_moves_the_data_revision_and_what_does_not(client: TestClient, session: Session) -> None:
     def moved(write: Callable[[], object]) -> bool:
-        before = data_state.current(session)
+        before = unit_of_work.current(session)
         write()
         session.commit()
-        after = data_state.current(session)
+        after = unit_of_work.current(session)
         assert after[0] == before[0], "the registry revision is the registry's"
         return after[1] != before[1]
 

@@ -9,10 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import ingest, registry
 from app.models import Actor, ActorAlias, ActorMembership, Topic
-from app.registry import STARTER_REGISTRY
-from app.store import registry_state
+from app.registry import context as registry_context
+from app.registry import edits as registry
+from app.registry.edits import STARTER_REGISTRY
+from app.store import unit_of_work
 from tests.pages import all_pages
 
 
@@ -227,12 +228,12 @@ def test_topic_relevance_fields_are_stored_read_and_patched(client: TestClient, 
     plain = client.post("/v1/topics", json={"slug": "four-day-week", "name": "A four-day working week"})
     assert _topic_fields(plain.json()) == ([], [], None)
 
-    revision = registry_state.get_registry_revision(session)
+    revision = unit_of_work.get_registry_revision(session)
     patched = client.patch("/v1/topics/urban-beekeeping", json={"weak_keywords": ["colony"]})
     assert patched.status_code == 200, patched.text
     # a list given replaces the list; fields left out stay as they are
     assert _topic_fields(patched.json()) == (["colony"], ["honey trap", "swarm of reporters"], 0.4)
-    assert registry_state.get_registry_revision(session) > revision
+    assert unit_of_work.get_registry_revision(session) > revision
     patched = client.patch(
         "/v1/topics/urban-beekeeping", json={"excluded_phrases": [], "relevance_threshold": 0.75}
     )
@@ -244,7 +245,9 @@ def test_topic_relevance_fields_are_stored_read_and_patched(client: TestClient, 
 
     # what the extractor is given
     entry = next(
-        t for t in ingest.load_registry_context(session).snapshot.topics if t.slug == "urban-beekeeping"
+        t
+        for t in registry_context.load_registry_context(session).snapshot.topics
+        if t.slug == "urban-beekeeping"
     )
     assert (entry.weak_keywords, entry.excluded_phrases, entry.relevance_threshold) == (("colony",), (), None)
 
@@ -308,14 +311,14 @@ def test_registry_file_loads_with_and_without_relevance_fields(
     )
 
     # loading the same file again changes nothing; a change to one of the new fields alone is an update
-    revision = registry_state.get_registry_revision(session)
+    revision = unit_of_work.get_registry_revision(session)
     again = registry.import_registry(session, registry.read_registry_file(new_format))
     assert (again.topics.unchanged, again.topics.updated) == (1, 0)
-    assert registry_state.get_registry_revision(session) == revision
+    assert unit_of_work.get_registry_revision(session) == revision
     new_format.write_text(json.dumps({"topics": [{**BEEKEEPING, "relevance_threshold": 0.6}]}))
     changed = registry.import_registry(session, registry.read_registry_file(new_format))
     assert (changed.topics.unchanged, changed.topics.updated) == (0, 1)
-    assert registry_state.get_registry_revision(session) > revision
+    assert unit_of_work.get_registry_revision(session) > revision
     assert client.get("/v1/topics/urban-beekeeping").json()["relevance_threshold"] == 0.6
     # the file is the whole topic: one without the fields sets them back to empty and unset
     new_format.write_text(

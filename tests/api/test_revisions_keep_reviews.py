@@ -19,10 +19,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import feeds, ingest, review
+from app import feeds, review
 from app.db import session_scope
 from app.feeds.registration import register_feed
+from app.ingest import articles as ingest
 from app.models import Article, Observation, ObservationDaily
+from app.registry import context as registry_context
 from app.schemas import FeedCreate, ObservationUpdate
 from app.store import aggregates
 from tests.conftest import ENGINES
@@ -208,7 +210,7 @@ def test_a_batch_revision_says_what_it_kept(client: TestClient, session: Session
 def test_re_extraction_after_a_revision_keeps_the_reviews(client: TestClient, session: Session) -> None:
     payload, _ = _reviewed_article(client)
     revised = _post(client, {**payload, "text": LEAD + TEXT})
-    context = ingest.load_registry_context(session)
+    context = registry_context.load_registry_context(session)
     done = ingest.reextract_article(session, revised["article_id"], context=context, engine="rules")
     assert done.added == 1  # France's automatic observation, replaced; no twin of a review
     session.commit()
@@ -261,7 +263,7 @@ def test_a_feed_entry_revised_keeps_its_reviews_and_the_poll_records_them(
                 feed_id,
                 settings=feeds_db.settings,
                 client=http,
-                cache=ingest.RegistryCache(),
+                cache=registry_context.RegistryCache(),
                 now=datetime(2025, 4, 1, tzinfo=UTC),
             )
 

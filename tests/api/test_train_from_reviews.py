@@ -11,10 +11,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app import model_training, registry
+from app import model_training
 from app.config import Settings
 from app.extraction.claim_model import default_model
 from app.main import create_app
+from app.registry import edits as registry
 from app.schemas import RegistryImport
 from app.store import extractor_models
 from tests.conftest import share_session

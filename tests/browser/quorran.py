@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from app import shifts
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.models import Observation
 from app.schemas import ArticleCreate, RegistryImport
+from app.shifts import refresh as shifts
 from app.store import aggregates
 from tests.browser.server import seed_database
 

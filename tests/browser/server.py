@@ -18,12 +18,16 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from app import auth, ingest, migrate, registry
-from app.cli import DEMO_CORPUS
+from app import auth
+from app.cli.main import DEMO_CORPUS
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.extraction.corpus import read_jsonl
 from app.main import create_app
+from app.ops import migrate
+from app.registry import context as registry_context
+from app.registry import edits as registry
+from app.schemas import RegistryImport
 from tests import factories
 
 STARTUP_SECONDS = 30
@@ -41,7 +45,7 @@ def _settings(url: str, *, public_read: bool = True) -> Settings:
 
 
 def seed_database(
-    path: Path, registry_data: registry.RegistryImport, articles: Sequence[Any]
+    path: Path, registry_data: RegistryImport, articles: Sequence[Any]
 ) -> tuple[Settings, list[int | None]]:
     """A fresh SQLite file at `path` holding `registry_data` and `articles` (ingested as a batch;
     its shifts computed when it commits: the settings' detection is sync); the settings and each
@@ -55,7 +59,7 @@ def seed_database(
         with session_scope(factory) as session:
             registry.import_registry(session, registry_data)
         with session_scope(factory) as session:
-            context = ingest.RegistryCache().get(session)
+            context = registry_context.RegistryCache().get(session)
             outcome = factories.ingest_batch(
                 session, articles, context=context, engine=settings.extraction_engine
             )

@@ -17,15 +17,15 @@ from sqlalchemy import create_engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app import migrate
-from app.api.timelines import series_levels
-from app.cli import DEMO_CORPUS, cli
+from app.cli.main import DEMO_CORPUS, cli
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
 from app.models import Actor, Observation, ObservationDaily, Topic
-from app.registry import STARTER_REGISTRY
+from app.ops import migrate
+from app.registry.edits import STARTER_REGISTRY
 from app.schemas import Timeline
+from app.series import series_levels
 from app.store import aggregates, unit_of_work
 from app.store import observations as observation_store
 from app.store import timelines as timeline_store

@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from app import migrate
 from app.config import Settings
 from app.db import Base
 from app.main import create_app
 from app.models import IdType, Observation
-from app.registry import STARTER_REGISTRY
+from app.ops import migrate
+from app.registry.edits import STARTER_REGISTRY
 from tests.conftest import create_database
 from tests.factories import admin_headers, article_payload, make_actor, make_article, make_topic
 

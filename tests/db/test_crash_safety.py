@@ -17,13 +17,14 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from app import migrate, registry
-from app.cli import DEMO_CORPUS
+from app.cli.main import DEMO_CORPUS
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.extraction import build_extractor
 from app.extraction.types import ArticleText, RegistrySnapshot
 from app.models import Article, Observation
+from app.ops import migrate
+from app.registry import edits as registry
 from app.schemas import ArticleCreate
 from tests.conftest import create_database
 
@@ -81,7 +82,7 @@ def _ingest(url: str, corpus: Path) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
-        "app.cli",
+        "app.cli.main",
         "ingest",
         str(corpus),
         "--batch-size",

@@ -13,8 +13,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from app import migrate
 from app.db import Base
+from app.ops import migrate
 from tests.conftest import ENGINES, create_database
 
 

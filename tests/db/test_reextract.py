@@ -11,11 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app import db, ingest
-from app.cli import cli
+from app import db
+from app.cli.main import cli
+from app.ingest import articles as ingest
 from app.jobs import reextract as reextract_jobs
 from app.models import Observation
-from app.registry import STARTER_REGISTRY
+from app.registry import context as registry_context
+from app.registry.edits import STARTER_REGISTRY
 from tests.factories import article_payload, make_article
 
 pytestmark = pytest.mark.usefixtures("starter_registry")
@@ -54,7 +56,7 @@ def test_reextract_keeps_manual_and_reviewed_and_adds_no_twins(session: Session)
     session.flush()
     untouched_ids = {o.id for o in untouched}
 
-    context = ingest.load_registry_context(session)
+    context = registry_context.load_registry_context(session)
     done = ingest.reextract_article(session, article.id, context=context, engine="rules")
     session.expire_all()
     after = _observations(session, article.id)

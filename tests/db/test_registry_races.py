@@ -18,12 +18,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import migrate
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker
 from app.main import create_app
 from app.models import Actor, ActorAlias, ActorMembership, Article, ArticleRevision, Observation, Topic
-from app.registry import STARTER_REGISTRY
+from app.ops import migrate
+from app.registry.edits import STARTER_REGISTRY
 from tests.conftest import ENGINES, create_database
 from tests.factories import admin_headers, article_payload
 

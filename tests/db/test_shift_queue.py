@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app import shifts
 from app.config import Settings
 from app.models import ShiftRefresh, utcnow
+from app.shifts import refresh as shifts
 from app.store import shift_queue
 from tests.factories import make_actor, make_article, make_topic
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from app import migrate
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
+from app.ops import migrate
 
 
 def test_a_writer_gets_its_turn_between_another_threads_back_to_back_transactions(tmp_path: Path) -> None:

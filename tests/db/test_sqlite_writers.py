@@ -7,9 +7,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from app import migrate
 from app.config import Settings
 from app.main import create_app
+from app.ops import migrate
 from tests.factories import admin_headers, article_payload
 
 

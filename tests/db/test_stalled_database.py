@@ -24,10 +24,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from app import auth, migrate
+from app import auth
 from app.config import Settings
 from app.db import DatabaseUnavailable, make_engine, make_sessionmaker, session_scope
 from app.main import create_app
+from app.ops import migrate
 from tests.conftest import create_database, postgres_unreachable
 from tests.ops.live import served
 

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import migrate
 from app.config import Settings
 from app.main import create_app
+from app.ops import migrate
 from tests.conftest import ENGINES, create_database
 from tests.factories import admin_headers, article_payload
 

@@ -20,12 +20,13 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import migrate, webhooks
 from app.config import Settings
 from app.db import make_sessionmaker, session_scope
 from app.main import create_app
 from app.models import WebhookDelivery, utcnow
-from app.registry import STARTER_REGISTRY
+from app.ops import migrate
+from app.registry.edits import STARTER_REGISTRY
+from app.shifts import webhooks
 from app.store import shift_queue
 from app.store import webhooks as webhook_store
 from tests.conftest import ENGINES, create_database

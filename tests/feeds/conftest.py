@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.cli import DEMO_CORPUS
+from app.cli.main import DEMO_CORPUS
 from tests.conftest import ENGINES
 from tests.factories import Database, registry_database
 from tests.feeds.server import FeedServer

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import cli
+from app.cli.main import cli
 from app.config import get_settings
-from app.registry import STARTER_REGISTRY
+from app.registry.edits import STARTER_REGISTRY
 from tests.feeds.conftest import demo_articles, unique
 from tests.feeds.server import Document, FeedServer, rss
 

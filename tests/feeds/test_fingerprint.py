@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from app import fingerprint
+from app.ingest import fingerprint
 from tests.feeds.conftest import demo_articles
 
 TEXTS = [a["text"] for a in demo_articles()]

@@ -12,11 +12,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app import feeds, ingest
+from app import feeds
 from app.db import session_scope
 from app.feeds.registration import register_feed
 from app.jobs import extraction
 from app.models import Article, Feed, Observation
+from app.registry import context as registry_context
 from app.schemas import FeedCreate
 from app.store import aggregates
 from tests.feeds.conftest import Database, demo_articles, unique
@@ -53,7 +54,12 @@ def _add_feed(db: Database, url: str, **fields: Any) -> int:
 
 def _poll(db: Database, feed_id: int, client: httpx.Client, now: datetime = NOW) -> feeds.PollResult:
     return feeds.poll_feed(
-        db.factory, feed_id, settings=db.settings, client=client, cache=ingest.RegistryCache(), now=now
+        db.factory,
+        feed_id,
+        settings=db.settings,
+        client=client,
+        cache=registry_context.RegistryCache(),
+        now=now,
     )
 
 
@@ -271,7 +277,12 @@ def test_with_the_shipped_default_a_poll_queues_its_articles_for_the_extraction_
     # linking off: earlier tests stored these texts, and a syndicated copy has no extraction to queue
     settings = feeds_db.settings.model_copy(update={"ingest_wait": False, "story_linking": "off"})
     polled = feeds.poll_feed(
-        feeds_db.factory, feed_id, settings=settings, client=client, cache=ingest.RegistryCache(), now=NOW
+        feeds_db.factory,
+        feed_id,
+        settings=settings,
+        client=client,
+        cache=registry_context.RegistryCache(),
+        now=NOW,
     )
     assert (polled.statuses["created"], polled.queued) == (3, 3)
     stored = _articles(feeds_db, prefix)
@@ -279,7 +290,7 @@ def test_with_the_shipped_default_a_poll_queues_its_articles_for_the_extraction_
     with session_scope(feeds_db.factory, write=False) as session:
         counted = select(func.count(Observation.id)).where(Observation.article_id.in_([a.id for a in stored]))
         assert session.scalar(counted) == 0
-    done = extraction.drain(feeds_db.factory, settings=settings, cache=ingest.RegistryCache())
+    done = extraction.drain(feeds_db.factory, settings=settings, cache=registry_context.RegistryCache())
     assert done.done == 3
     assert {a.extraction_state for a in _articles(feeds_db, prefix)} == {"done"}
     with session_scope(feeds_db.factory, write=False) as session:

@@ -16,13 +16,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app import feeds, ingest
+from app import feeds
 from app.config import Settings
 from app.db import session_scope
 from app.feeds import fetch as feed_fetch
 from app.feeds import guard
 from app.feeds.registration import register_feed
 from app.models import Feed
+from app.registry import context as registry_context
 from app.schemas import FEED_ERRORS, FeedCreate, FeedRead
 from tests.feeds.conftest import Database, demo_articles, unique
 from tests.feeds.server import Document, FeedServer, rss
@@ -199,7 +200,7 @@ def _add(db: Database, url: str) -> int:
 def _poll(db: Database, feed_id: int, client: httpx.Client, *, allow_private: bool) -> feeds.PollResult:
     settings = db.settings.model_copy(update={"feed_allow_private": allow_private})
     return feeds.poll_feed(
-        db.factory, feed_id, settings=settings, client=client, cache=ingest.RegistryCache(), now=NOW
+        db.factory, feed_id, settings=settings, client=client, cache=registry_context.RegistryCache(), now=NOW
     )
 
 

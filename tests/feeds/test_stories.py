@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import ingest
+from app.ingest import articles as ingest
 from app.models import Observation, ObservationDaily
+from app.registry import context as registry_context
 from app.schemas import ArticleCreate
 from tests.feeds.conftest import demo_articles, unique
 
@@ -22,7 +23,7 @@ OTHER = demo_articles()[4]
 
 def _ingest(session: Session, link: bool = True, **overrides: Any) -> ingest.IngestOutcome:
     data = ArticleCreate.model_validate({**WIRE, "url": unique(), **overrides})
-    context = ingest.load_registry_context(session)
+    context = registry_context.load_registry_context(session)
     return ingest.ingest_article_safely(session, data, context=context, engine="rules", link_stories=link)
 
 
@@ -81,7 +82,7 @@ def test_a_copy_revised_into_a_different_text_leaves_the_story_and_is_extracted(
 def test_reextracting_a_copy_adds_nothing(session: Session) -> None:
     first = _ingest(session)
     copy = _ingest(session)
-    context = ingest.load_registry_context(session)
+    context = registry_context.load_registry_context(session)
     done = ingest.reextract_article(session, copy.article.id, context=context, engine="rules")
     assert (done.removed, done.added) == (0, 0)
     redone = ingest.reextract_article(session, first.article.id, context=context, engine="rules")

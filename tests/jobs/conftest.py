@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from app import ingest
-from app.cli import DEMO_CORPUS
+from app.cli.main import DEMO_CORPUS
 from app.db import session_scope
+from app.registry import context as registry_context
 from tests import factories
 from tests.conftest import ENGINES, create_database
 from tests.factories import Database, registry_database
@@ -24,7 +24,7 @@ def jobs_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     ) as database:
         articles = [json.loads(line) for line in DEMO_CORPUS.read_text(encoding="utf-8").splitlines() if line]
         with session_scope(database.factory) as session:
-            context = ingest.load_registry_context(session)
+            context = registry_context.load_registry_context(session)
             factories.ingest_batch(session, articles, context=context, engine="rules")
         yield database
 

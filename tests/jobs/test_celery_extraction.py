@@ -13,13 +13,16 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from app import ingest, migrate, registry
-from app.cli import DEMO_CORPUS
+from app.cli.main import DEMO_CORPUS
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
+from app.ingest import articles as ingest
 from app.jobs import broker
 from app.main import create_app
 from app.models import Article, Observation
+from app.ops import migrate
+from app.registry import context as registry_context
+from app.registry import edits as registry
 from app.schemas import ArticleCreate
 from app.store import extraction_queue as queue_store
 from tests.factories import admin_headers
@@ -44,7 +47,7 @@ def test_posted_articles_are_extracted_by_celery_workers(postgres_url: str, tmp_
     factory = make_sessionmaker(engine)
     with session_scope(factory) as session:
         registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))
-        context = ingest.load_registry_context(session)
+        context = registry_context.load_registry_context(session)
     demo = [json.loads(line) for line in DEMO_CORPUS.read_text(encoding="utf-8").splitlines() if line]
     items = [
         {**demo[n % len(demo)], "url": f"https://example.org/celery-extract/{n}"} for n in range(ARTICLES)

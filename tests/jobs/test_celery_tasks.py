@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from app import ingest
 from app.db import session_scope
+from app.ingest import articles as ingest
 from app.jobs import broker, reextract, tasks, worker
 from app.store import jobs as job_store
 from tests.jobs.conftest import Database

@@ -23,12 +23,15 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import ingest, jobs, migrate, registry
-from app.cli import DEMO_CORPUS
+from app import jobs
+from app.cli.main import DEMO_CORPUS
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.jobs import broker, reextract
 from app.models import Job, JobItem, Observation
+from app.ops import migrate
+from app.registry import context as registry_context
+from app.registry import edits as registry
 from tests import factories
 from tests.jobs.conftest import REDIS_URL
 
@@ -59,7 +62,7 @@ def _seed(factory: sessionmaker[Session]) -> dict[int, int]:
     rows = _corpus()
     for start in range(0, len(rows), 250):
         with session_scope(factory) as session:
-            context = ingest.load_registry_context(session)
+            context = registry_context.load_registry_context(session)
             outcome = factories.ingest_batch(
                 session, rows[start : start + 250], context=context, engine="rules"
             )

@@ -18,13 +18,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from app import ingest
-from app.cli import DEMO_CORPUS
+from app.cli.main import DEMO_CORPUS
 from app.db import session_scope
+from app.ingest import articles as ingest
 from app.jobs import extraction
 from app.jobs.pool import ExtractionPool
 from app.main import create_app
 from app.models import Article, Observation
+from app.registry import context as registry_context
 from app.schemas import ArticleCreate
 from app.store import extraction_queue as queue_store
 from tests.conftest import ENGINES
@@ -56,7 +57,7 @@ def _copies(count: int, tag: str) -> list[dict[str, Any]]:
 def _expected_counts(db: Database, items: list[dict[str, Any]]) -> list[int]:
     """What extracting each item in its ingest stores (the synchronous path), per item."""
     with session_scope(db.factory, write=False) as session:
-        context = ingest.load_registry_context(session)
+        context = registry_context.load_registry_context(session)
     counts: dict[str, int] = {}
     for item in items:
         data = ArticleCreate.model_validate(item)
@@ -162,13 +163,15 @@ def test_wait_true_extracts_in_the_request(queue_db: Database) -> None:
 def test_concurrent_drains_extract_each_article_once(queue_db: Database) -> None:
     items = _copies(40, "race")
     with session_scope(queue_db.factory) as session:
-        context = ingest.load_registry_context(session)
+        context = registry_context.load_registry_context(session)
         ingest.store_batch(session, ingest.validate_batch(items), context=context, engine="rules", defer=True)
     settings = queue_db.settings.model_copy(update={"extraction_claim_size": 3})
     outcomes: list[extraction.DrainOutcome] = []
 
     def drain() -> None:
-        outcomes.append(extraction.drain(queue_db.factory, settings=settings, cache=ingest.RegistryCache()))
+        outcomes.append(
+            extraction.drain(queue_db.factory, settings=settings, cache=registry_context.RegistryCache())
+        )
 
     threads = [threading.Thread(target=drain) for _ in range(3)]
     for thread in threads:
@@ -185,14 +188,14 @@ def test_a_failing_extraction_is_retried_then_recorded(
 ) -> None:
     items = _copies(2, "failing")
     with session_scope(queue_db.factory) as session:
-        context = ingest.load_registry_context(session)
+        context = registry_context.load_registry_context(session)
         ingest.store_batch(session, ingest.validate_batch(items), context=context, engine="rules", defer=True)
 
     def broken(*args: Any, **kwargs: Any) -> ingest.Extraction:
         raise RuntimeError("the parser fell over")
 
     monkeypatch.setattr(ingest, "extract_ahead", broken)
-    cache = ingest.RegistryCache()
+    cache = registry_context.RegistryCache()
     first = extraction.drain(queue_db.factory, settings=queue_db.settings, cache=cache)
     assert (first.retry, first.failed) == (2, 0)
     # waiting out its backoff, an article is not claimable
@@ -220,7 +223,7 @@ def test_a_worker_killed_mid_backlog_loses_and_repeats_nothing(queue_db: Databas
     items = _copies(120, "killed")
     expected = _expected_counts(queue_db, items)
     with session_scope(queue_db.factory) as session:
-        context = ingest.load_registry_context(session)
+        context = registry_context.load_registry_context(session)
         ingest.store_batch(session, ingest.validate_batch(items), context=context, engine="rules", defer=True)
     pool = ExtractionPool(queue_db.settings, queue_db.factory, processes=2)
     pool.start()

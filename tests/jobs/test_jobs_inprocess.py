@@ -15,13 +15,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app import ingest
-from app.cli import cli
+from app.cli.main import cli
 from app.config import Settings
 from app.db import session_scope
+from app.ingest import articles as ingest
 from app.jobs import inprocess, reextract
 from app.main import create_app
 from app.models import Job, JobItem, Observation, utcnow
+from app.registry import context as registry_context
 from app.store import jobs as job_store
 from tests.factories import admin_headers
 from tests.jobs.conftest import Database
@@ -132,7 +133,7 @@ def test_a_chunk_run_again_skips_what_it_finished(jobs_db: Database) -> None:
     job_id = _new_job(jobs_db)
     chunks = list(reextract.plan(jobs_db.factory, job_id, chunk_size=100))
     assert len(chunks) == 1
-    cache = ingest.RegistryCache()
+    cache = registry_context.RegistryCache()
     run = {"settings": jobs_db.settings, "cache": cache, "record_failures": True}
     first = reextract.run_chunk(jobs_db.factory, job_id, chunks[0], **run)
     observed = _automatic(jobs_db)

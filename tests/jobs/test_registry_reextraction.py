@@ -19,11 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import migrate
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.main import create_app
 from app.models import JobItem
+from app.ops import migrate
 from tests.conftest import ENGINES, create_database
 from tests.factories import admin_headers
 from tests.harwick import ACTORS, ARTICLES, EXPECTED, TOPIC

@@ -14,8 +14,8 @@ import orjson
 from starlette.types import Message, Receive, Scope, Send
 
 from app.config import Settings
-from app.limits import BodySizeLimit
 from app.main import create_app
+from app.ops.limits import BodySizeLimit
 from tests.ops.live import served
 
 TIMEOUT = 0.5  # seconds

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.observability import configure_logging, redact
+from app.ops.observability import configure_logging, redact
 from tests.factories import article_payload
 
 

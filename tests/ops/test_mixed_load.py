@@ -44,12 +44,15 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app import auth, ingest, migrate, registry
-from app.cli import DEMO_CORPUS
+from app import auth
+from app.cli.main import DEMO_CORPUS
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.extraction.corpus import read_jsonl
 from app.models import Actor, Observation, Topic
+from app.ops import migrate
+from app.registry import context as registry_context
+from app.registry import edits as registry
 from tests import factories, reports
 from tests.conftest import ENGINES, create_database
 
@@ -130,7 +133,7 @@ def _seed(url: str) -> Seeded:
         with session_scope(factory) as session:
             registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))
         with session_scope(factory) as session:
-            context = ingest.RegistryCache().get(session)
+            context = registry_context.RegistryCache().get(session)
             outcome = factories.ingest_batch(
                 session, read_jsonl(DEMO_CORPUS), context=context, engine=settings.extraction_engine
             )

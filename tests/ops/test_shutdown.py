@@ -17,10 +17,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app import auth, migrate, registry
+from app import auth
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.models import Article
+from app.ops import migrate
+from app.registry import edits as registry
 from tests.factories import article_payload
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,15 +22,19 @@ import pytest
 from sqlalchemy import create_engine, select
 from typer.testing import CliRunner
 
-from app import auth, ingest, migrate, registry, review, transfer
-from app.cli import DEMO_CORPUS, cli
+from app import auth, review
+from app.cli.main import DEMO_CORPUS, cli
 from app.config import Settings
 from app.db import Base, make_engine, make_sessionmaker, session_scope
 from app.extraction.claim_model import default_model
 from app.extraction.corpus import read_jsonl
+from app.ingest import articles as ingest
 from app.models import Feed, Job, JobItem, ShiftRefresh, Topic, WebhookDelivery
+from app.ops import migrate, transfer
+from app.registry import context as registry_context
+from app.registry import edits as registry
 from app.schemas import ArticleCreate, ObservationCreate, ObservationUpdate
-from app.store import data_state, extractor_models
+from app.store import extractor_models, unit_of_work
 from app.store import observations as observation_store
 from tests import factories
 from tests.conftest import create_database
@@ -63,11 +67,11 @@ def build_source(url: str) -> None:
         with session_scope(factory) as session:
             registry.import_registry(session, registry.read_registry_file(registry.STARTER_REGISTRY))
         with session_scope(factory) as session:
-            context = ingest.load_registry_context(session)
+            context = registry_context.load_registry_context(session)
             factories.ingest_batch(session, list(read_jsonl(DEMO_CORPUS)), context=context, engine="rules")
 
         with session_scope(factory) as session:
-            context = ingest.load_registry_context(session)
+            context = registry_context.load_registry_context(session)
             first = next(iter(read_jsonl(DEMO_CORPUS)))
             revised = ArticleCreate.model_validate({**first, "text": first["text"] + " France agreed."})
             assert (
@@ -198,7 +202,7 @@ def new_article_id(url: str) -> int:
     engine = make_engine(settings)
     try:
         with session_scope(make_sessionmaker(engine)) as session:
-            context = ingest.load_registry_context(session)
+            context = registry_context.load_registry_context(session)
             data = ArticleCreate.model_validate(
                 {
                     "url": "https://example.org/after-import",
@@ -305,7 +309,7 @@ def counters(url: str) -> tuple[int, int]:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return data_state.current(connection)
+            return unit_of_work.current(connection)
     finally:
         engine.dispose()
 

@@ -13,10 +13,10 @@ import orjson
 import pytest
 from sqlalchemy import Float, create_engine, select, text
 
-from app import migrate
 from app.config import Settings
 from app.db import Base, make_engine, make_sessionmaker, session_scope
 from app.models import Observation, Shift, WebhookDelivery
+from app.ops import migrate
 from tests.conftest import create_database
 from tests.factories import make_actor, make_observation, make_shift, make_topic
 from tests.ops.test_transfer import assert_same_export, export, import_

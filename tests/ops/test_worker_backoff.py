@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.background import MAX_BACKOFF_SECONDS, BackgroundWorker
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker
+from app.jobs.periodic import MAX_BACKOFF_SECONDS, BackgroundWorker
 
 POLL = 0.5
 
@@ -48,7 +48,7 @@ def test_the_worker_backs_off_and_logs_one_line_per_change_of_state(
         factory.configure(bind=up)
         assert worker.poll() == POLL
         assert worker.poll() == POLL
-        assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "app.background"] == [
+        assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "app.jobs.periodic"] == [
             ("INFO", "worker.recovered failed_rounds=8")
         ]
 
@@ -69,9 +69,9 @@ def test_an_error_that_is_not_the_database_s_is_logged_once_with_its_traceback(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ValueError("a bug\nwith a second line")
 
-    monkeypatch.setattr("app.background.run_once", broken)
+    monkeypatch.setattr("app.jobs.periodic.run_once", broken)
     worker = BackgroundWorker(settings, make_sessionmaker(make_engine(settings)))
-    caplog.set_level(logging.INFO, logger="app.background")
+    caplog.set_level(logging.INFO, logger="app.jobs.periodic")
     assert [worker.poll() for _ in range(4)] == [1.0, 2.0, 4.0, 8.0]
     (failure,) = caplog.records
     assert failure.getMessage().startswith("worker.round_failed error=ValueError: a bug retry_in=1.0s")

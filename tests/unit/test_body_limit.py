@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fastapi.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
-from app.limits import BodySizeLimit
+from app.ops.limits import BodySizeLimit
 
 LIMIT = 10
 

@@ -32,8 +32,10 @@ def test_every_command_that_extracts_falls_back_alike(monkeypatch: pytest.Monkey
     the fallback `stanceline ingest` made, and failed on an engine whose packages were missing)."""
     import typer
 
-    from app import cli, cli_extract, cli_jobs
-    from app.cli_common import extracting
+    from app.cli import extract as cli_extract
+    from app.cli import jobs as cli_jobs
+    from app.cli import main as cli
+    from app.cli.common import extracting
 
     monkeypatch.setattr(extraction, "ENGINES", ("rules",))
     assert extracting(Settings(extraction_engine="embeddings")).extraction_engine == "rules"

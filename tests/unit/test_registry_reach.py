@@ -10,7 +10,8 @@ import pytest
 
 from app.extraction.relevance import TopicIndex, keyword_pattern
 from app.extraction.types import RegistrySnapshot, TopicEntry
-from app.registry import STARTER_REGISTRY, reach
+from app.registry import reach
+from app.registry.edits import STARTER_REGISTRY
 
 # (keyword, a text the keyword matcher finds it in)
 KEYWORD_TEXTS = [

@@ -44,7 +44,7 @@ def test_requests_waiting_together_share_one_read_and_later_ones_see_later_commi
     monkeypatch: Any,
 ) -> None:
     database = _Database()
-    monkeypatch.setattr("app.api.read_cache.data_state.current", lambda session: session.database.current())
+    monkeypatch.setattr("app.api.read_cache.unit_of_work.current", lambda session: session.database.current())
 
     async def scenario() -> None:
         reads = RevisionReads()

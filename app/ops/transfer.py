@@ -43,9 +43,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 import app.models  # noqa: F401  (registers every table on the metadata)
-from app import __version__, migrate
+from app import __version__
 from app.db import WRITE_OPTIONS, Base
 from app.models import DataRevision, RegistryRevision
+from app.ops import migrate
 
 FORMAT = "stanceline-export"
 FORMAT_VERSION = 1

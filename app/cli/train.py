@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.cli_common import DatabaseOption, console, fail
+from app.cli.common import DatabaseOption, console, fail
 
 
 def register(cli: typer.Typer) -> None:
@@ -36,8 +36,9 @@ def train(
     (k-fold over articles); the new one is used only when it is better. Re-extract stored
     articles afterwards (`stanceline reextract`) to apply it to them.
     """
-    from app import migrate, model_training
-    from app.cli import _database_settings, _with_session
+    from app import model_training
+    from app.cli.main import _database_settings, _with_session
+    from app.ops import migrate
 
     settings = _database_settings(database_url, existing=True)
     migrate.upgrade(settings.database_url)
@@ -101,7 +102,7 @@ def train_default(
     """Train the shipped claim model on the development sets (fixed seed: the same sets give the
     same bytes) and print its figures with each storyline held out."""
     from app import devsets
-    from app.cli import REPO_ROOT
+    from app.cli.main import REPO_ROOT
     from app.extraction import claim_model, training
 
     if sets_dirs:

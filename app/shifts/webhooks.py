@@ -2,7 +2,7 @@
 
 Events are written to the `webhook_delivery` outbox in the same transaction as the shift they
 announce, so a rolled-back ingest announces nothing and a crash loses no event. The background
-worker of each API process (`app.background`), or the CLI at the end of a run, posts due rows.
+worker of each API process (`app.jobs.periodic`), or the CLI at the end of a run, posts due rows.
 
 Each POST carries `X-Stanceline-Event`, `X-Stanceline-Delivery` (the outbox id, for receivers
 to deduplicate), `X-Stanceline-Timestamp` and, when a secret is set,

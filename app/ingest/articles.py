@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from functools import partial
 from typing import Any
@@ -18,42 +17,30 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import app.shifts  # noqa: F401 - registers shift detection for the series its writes touch
-from app import fingerprint, metrics
+import app.shifts.refresh  # noqa: F401 - registers shift detection for the series its writes touch
 from app.errors import Conflict, ExtractionUnavailable, NotFound, StancelineError, field_path
 from app.extraction import build_extractor
-from app.extraction.claim_model import ClaimModel
 from app.extraction.types import (
-    ActorEntry,
     ArticleText,
     ExtractedObservation,
     ExtractionError,
-    MembershipEntry,
-    RegistrySnapshot,
-    TopicEntry,
 )
+from app.ingest import fingerprint
 from app.models import Article, ArticleRevision, Observation, Source, utcnow
-from app.schemas import ArticleCreate, DroppedReview, ErrorDetail, IngestResult, IngestWarning
-from app.store import actors as actor_store
+from app.ops import metrics
+from app.registry.context import (
+    RegistryCache,
+    RegistryContext,
+    extractor_version,
+)
+from app.schemas import ArticleCreate, DroppedReview, ErrorDetail, IngestResult
 from app.store import articles as article_store
 from app.store import extraction_queue as queue_store
-from app.store import extractor_models, registry_state, unit_of_work
 from app.store import observations as observation_store
 from app.store import stories as story_store
-from app.store import topics as topic_store
+from app.store import unit_of_work
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RegistryContext:
-    """The registry as extraction sees it, plus the slug -> id maps storage needs, and the
-    registry revision it was read at (stamped on the articles extracted with it)."""
-
-    snapshot: RegistrySnapshot
-    actor_ids: dict[str, int]
-    topic_ids: dict[str, int]
-    revision: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,107 +62,7 @@ class IngestOutcome:
     extraction: str = queue_store.DONE
 
 
-class RegistryCache:
-    """The registry context of one process, rebuilt only when the stored registry revision moves.
-
-    Every registry write bumps the revision in its own transaction, so every worker process
-    sees the change on its next ingest (one small query instead of loading the whole registry).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._revision: int | None = None
-        self._context: RegistryContext | None = None
-
-    def get(self, session: Session) -> RegistryContext:
-        revision = registry_state.get_registry_revision(session)
-        with self._lock:
-            if self._context is not None and self._revision == revision:
-                return self._context
-        context = load_registry_context(session, revision=revision)
-        with self._lock:
-            self._revision, self._context = revision, context
-        return context
-
-
-def load_registry_context(session: Session, *, revision: int | None = None) -> RegistryContext:
-    """The stored registry; `revision`: the registry revision read just before (read here when not
-    given). A write committed in between makes the context newer than its revision says, which
-    only makes its articles look stale sooner."""
-    if revision is None:
-        revision = registry_state.get_registry_revision(session)
-    actors = actor_store.list_all_actors(session)
-    topics = topic_store.list_all_topics(session)
-    snapshot = RegistrySnapshot(
-        actors=tuple(
-            ActorEntry(
-                slug=a.slug,
-                name=a.name,
-                kind=a.kind,
-                aliases=tuple(alias.alias for alias in a.aliases),
-                memberships=tuple(
-                    MembershipEntry(
-                        parent=m.parent.slug, role=m.role, valid_from=m.valid_from, valid_to=m.valid_to
-                    )
-                    for m in a.memberships
-                ),
-            )
-            for a in actors
-        ),
-        topics=tuple(
-            TopicEntry(
-                slug=t.slug,
-                name=t.name,
-                description=t.description,
-                keywords=tuple(t.keywords),
-                examples=tuple(t.examples),
-                parent=t.parent.slug if t.parent else None,
-                weak_keywords=tuple(t.weak_keywords),
-                excluded_phrases=tuple(t.excluded_phrases),
-                relevance_threshold=t.relevance_threshold,
-            )
-            for t in topics
-        ),
-    )
-    trained = extractor_models.active_model(session)
-    if trained is not None:
-        snapshot = replace(snapshot, claim_model=ClaimModel.from_bytes(trained.body.encode()))
-    return RegistryContext(
-        snapshot=snapshot,
-        actor_ids={a.slug: a.id for a in actors},
-        topic_ids={t.slug: t.id for t in topics},
-        revision=revision,
-    )
-
-
-EMPTY_REGISTRY = "empty_registry"
-
-
-def registry_warnings(context: RegistryContext) -> list[IngestWarning]:
-    """What an ingest tells its caller about the registry: with no topic (or no actor) articles
-    are stored but nothing can be extracted from them until they are defined."""
-    missing = [
-        kind
-        for kind, entries in (("topics", context.snapshot.topics), ("actors", context.snapshot.actors))
-        if not entries
-    ]
-    if not missing:
-        return []
-    routes = " and ".join(f"POST /v1/{kind}" for kind in missing)
-    message = (
-        f"no {' and no '.join(missing)} are defined: articles are stored but nothing can be extracted; "
-        f"define {' and '.join(missing)} ({routes} or stanceline registry load) and they will be "
-        "applied to stored articles"
-    )
-    return [IngestWarning(code=EMPTY_REGISTRY, message=message)]
-
-
 # --- which stored extractions are out of date ----------------------------------------------------
-
-
-def extractor_version(context: RegistryContext, engine: str) -> str:
-    """The version of `engine` (its extractor for the context's registry is cached)."""
-    return build_extractor(context.snapshot, engine).version
 
 
 def is_stale(
@@ -898,7 +785,7 @@ def ingest_article_safely(
 
 def _link_story(session: Session, article: Article) -> None:
     """Fingerprint the article and, when its text is a near-identical copy of a fingerprinted
-    article (app.fingerprint: estimated Jaccard >= 0.8 over word 5-shingles), point it at that
+    article (app.ingest.fingerprint: estimated Jaccard >= 0.8 over word 5-shingles), point it at that
     article's story. A copy stores no observations of its own, so timelines, aggregates and shifts
     count the story once, whichever of its urls arrive. A story's first article stays first even
     when a later revision makes it resemble another story."""

@@ -8,7 +8,7 @@ from typing import IO, Annotated
 
 import typer
 
-from app.cli_common import DatabaseOption, console, fail
+from app.cli.common import DatabaseOption, console, fail
 
 
 def register(cli: typer.Typer) -> None:
@@ -27,9 +27,9 @@ def export_database(
     database_url: DatabaseOption = None,
 ) -> None:
     """Export the whole database as NDJSON: a header, one line per row, an end line with a content hash."""
-    from app import transfer  # imported when run: `stanceline --help` stays light
-    from app.cli import _database_settings
+    from app.cli.main import _database_settings
     from app.db import make_engine
+    from app.ops import transfer
 
     if not all_tables:
         raise fail("pass --all: an export holds the whole database")
@@ -66,9 +66,9 @@ def import_database(
     database_url: DatabaseOption = None,
 ) -> None:
     """Import an export into an empty database in one transaction, keeping ids; nothing is written on error."""
-    from app import migrate, transfer
-    from app.cli import _database_settings
+    from app.cli.main import _database_settings
     from app.db import make_engine
+    from app.ops import migrate, transfer
 
     settings = _database_settings(database_url)
     try:

@@ -23,8 +23,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from app import cli_extract, cli_jobs, cli_train, cli_transfer
-from app.cli_common import DatabaseOption, console, extracting, fail
+from app.cli import extract as cli_extract
+from app.cli import jobs as cli_jobs
+from app.cli import train as cli_train
+from app.cli import transfer as cli_transfer
+from app.cli.common import DatabaseOption, console, extracting, fail
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -37,8 +40,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 # app.extraction.KNOWN_ENGINES, named here so that --help needs no extraction import (tested equal)
 ENGINE_CHOICES = ("rules", "learned", "embeddings", "llm")
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_DIR = Path(__file__).parent / "demo"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 DEMO_CORPUS = DEMO_DIR / "articles.jsonl"
 DEMO_DB_NAME = "stanceline-demo.db"
 
@@ -188,8 +191,8 @@ def serve(
 def _run_server(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
-    from app import metrics, migrate
-    from app.observability import configure_logging
+    from app.ops import metrics, migrate
+    from app.ops.observability import configure_logging
 
     configure_logging(settings.log_level, json=settings.log_format == "json")
     metrics.prepare_multiprocess_dir()
@@ -239,7 +242,7 @@ def _ingest_rows(
     wait: bool = True,
     workers: int | None = None,
 ) -> Counter[str]:
-    from app import cli_ingest
+    from app.cli import ingest as cli_ingest
 
     return cli_ingest.ingest_rows(
         settings, rows, batch_size=batch_size, label=label, console=console, wait=wait, workers=workers
@@ -248,7 +251,7 @@ def _ingest_rows(
 
 def _finish_background_work(settings: Settings, factory: sessionmaker[Session]) -> None:
     """Refresh every series this command queued, once, and post the webhooks that produced."""
-    from app import background
+    from app.jobs import periodic as background
 
     background.run_once(settings, factory, settle=False)
 
@@ -299,9 +302,11 @@ def extract_pending(
 ) -> None:
     """Extract the articles waiting in the extraction queue, in this process, and end (for a
     deployment whose API processes run no extraction workers, or from cron)."""
-    from app import background, ingest, migrate
     from app.db import make_engine, make_sessionmaker, session_scope
     from app.jobs import extraction
+    from app.jobs import periodic as background
+    from app.ops import migrate
+    from app.registry import context as registry_context
     from app.store import extraction_queue as queue_store
 
     settings = _settings(database_url, existing=True)
@@ -320,7 +325,7 @@ def extract_pending(
             outcome = extraction.drain(
                 factory,
                 settings=settings,
-                cache=ingest.RegistryCache(),
+                cache=registry_context.RegistryCache(),
                 on_article=lambda _: progress.advance(task),
             )
         background.run_once(settings, factory, settle=False)
@@ -367,10 +372,12 @@ def reextract(
 
     Unreviewed automatic observations are replaced; manual and reviewed ones stay.
     """
-    from app import ingest, migrate
     from app.db import make_engine, make_sessionmaker, session_scope
     from app.errors import NotFound
+    from app.ingest import articles as ingest
     from app.jobs.reextract import extract_before_writing
+    from app.ops import migrate
+    from app.registry import context as registry_context
     from app.store import articles as article_store
 
     settings = _settings(database_url)
@@ -378,7 +385,7 @@ def reextract(
     migrate.upgrade(settings.database_url)
     db_engine = make_engine(settings)
     factory = make_sessionmaker(db_engine, settings)
-    cache = ingest.RegistryCache()
+    cache = registry_context.RegistryCache()
     removed = added = 0
     try:
         with session_scope(factory, write=False) as session:
@@ -590,10 +597,12 @@ def registry_load(
 ) -> None:
     """Import actors and topics (upsert by slug; loading the same file twice changes nothing), then
     re-extract the stored articles the new or changed entries can affect, as a job (see `jobs`)."""
-    from app import jobs, migrate, registry
+    from app import jobs
     from app.db import make_engine, make_sessionmaker, session_scope
     from app.errors import StancelineError
     from app.jobs import reextract as reextract_job
+    from app.ops import migrate
+    from app.registry import edits as registry
 
     settings = _settings(database_url)
     migrate.upgrade(settings.database_url)
@@ -639,8 +648,9 @@ def keys_create(
     database_url: DatabaseOption = None,
 ) -> None:
     """Create a key and print it (on standard output, once: only its hash is kept)."""
-    from app import auth, migrate
+    from app import auth
     from app.errors import StancelineError
+    from app.ops import migrate
 
     settings = _database_settings(database_url)
     migrate.upgrade(settings.database_url)
@@ -657,7 +667,7 @@ def keys_create(
 @keys_cli.command("list")
 def keys_list(database_url: DatabaseOption = None) -> None:
     """Every key: id, name, prefix, scope, created and revoked times (never the key)."""
-    from app import migrate
+    from app.ops import migrate
     from app.schemas import ApiKeyRead
     from app.store import api_keys as key_store
 
@@ -708,7 +718,7 @@ def db_upgrade(
     database_url: DatabaseOption = None,
 ) -> None:
     """Apply migrations."""
-    from app import migrate
+    from app.ops import migrate
 
     migrate.upgrade(_database_settings(database_url).database_url, revision)
     console.print(f"database at {revision}")
@@ -720,7 +730,7 @@ def db_downgrade(
     database_url: DatabaseOption = None,
 ) -> None:
     """Revert migrations."""
-    from app import migrate
+    from app.ops import migrate
 
     migrate.downgrade(_database_settings(database_url, existing=True).database_url, revision)
     console.print(f"database at {revision}")
@@ -737,7 +747,7 @@ def db_check(
     """Recompute the daily aggregate (observation_daily) from the observations and report every
     difference; exit 1 if there is any (0 after a successful --repair)."""
     from app.db import make_engine, make_sessionmaker, session_scope
-    from app.store import aggregates
+    from app.store import unit_of_work
 
     settings = _database_settings(database_url, existing=True)
     engine = make_engine(settings)
@@ -754,7 +764,7 @@ def db_check(
             console.print(f"  ... and {len(found) - show} more")
         if found and repair:
             with session_scope(make_sessionmaker(engine)) as session:
-                written = aggregates.rebuild(session)
+                written = unit_of_work.rebuild_aggregates(session)
             found, rows = _aggregate_differences(engine)
             console.print(f"rebuilt: {written} rows; differences now {len(found)}")
     finally:
@@ -789,7 +799,9 @@ def demo(
     """
     import shlex
 
-    from app import auth, migrate, registry
+    from app import auth
+    from app.ops import migrate
+    from app.registry import edits as registry
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)

@@ -20,13 +20,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app import series
 from app.config import Settings, get_settings
 from app.models import Actor, Shift, Topic, utcnow
 from app.store import extraction_queue, shift_queue, unit_of_work
 from app.store import shifts as shift_store
 from app.store import timelines as timeline_store
 from app.store import webhooks as webhook_store
-from app.timelines import rollup
 from app.timelines import shifts as shift_detection
 from app.timelines.shifts import OfficeChange
 from app.timelines.shifts import Shift as DetectedShift
@@ -49,10 +49,14 @@ def detect_for(
     """Detected shifts of each actor's roll-up series on `topic`, by actor slug."""
     if not actors:
         return {}
-    members = timeline_store.member_ids(session, actor_ids=[a.id for a in actors])
-    rows = timeline_store.observation_rows(session, topic_id=topic.id, actor_ids=members)
     memberships = timeline_store.memberships(session)
-    attributed = rollup.attribute(rows, memberships, [a.slug for a in actors], member_weight=member_weight)
+    attributed = series.attributed_rows(
+        session,
+        topic_id=topic.id,
+        actors={a.slug: a.id for a in actors},
+        member_weight=member_weight,
+        memberships=memberships,
+    )
     found: dict[str, list[DetectedShift]] = {a.slug: [] for a in actors}
     for shift in shift_detection.detect_all(attributed, memberships=memberships):
         found.setdefault(shift.series, []).append(shift)

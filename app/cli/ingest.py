@@ -48,8 +48,8 @@ def ingest_rows(
     """Store `rows` in batches of `batch_size`, then (with `wait`) extract what they queued with
     `workers` processes (None: one per core; this process alone for a small load). The tally
     counts statuses, `observations`, `extracted` and `extraction_failed`."""
-    from app import migrate
     from app.db import make_engine, make_sessionmaker
+    from app.ops import migrate
 
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings)
@@ -70,7 +70,7 @@ def ingest_rows(
             progress.update(extracted_bar, total=len(queued))
             if wait:
                 tally.update(_extract(settings, factory, queued, progress, extracted_bar, pool))
-        from app import background
+        from app.jobs import periodic as background
 
         # every series this command queued, refreshed once, and the webhooks that produced
         background.run_once(settings, factory, settle=False)
@@ -90,13 +90,14 @@ def _store(
     bar: TaskID,
     pool: ExtractionPool | None,
 ) -> tuple[Counter[str], list[int]]:
-    from app import ingest
     from app.db import session_scope
+    from app.ingest import articles as ingest
+    from app.registry import context as registry_context
     from app.store.extraction_queue import PENDING
 
     tally: Counter[str] = Counter()
     warnings: dict[str, str] = {}  # the registry's (an empty one), once each
-    cache = ingest.RegistryCache()
+    cache = registry_context.RegistryCache()
     queued: list[int] = []
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
@@ -111,7 +112,7 @@ def _store(
         )
         with session_scope(factory) as session:
             context = cache.get(session)
-            warnings.update((w.code, w.message) for w in ingest.registry_warnings(context))
+            warnings.update((w.code, w.message) for w in registry_context.registry_warnings(context))
             outcome = ingest.store_batch(
                 session,
                 batch,
@@ -149,11 +150,11 @@ def _extract(
     pool: ExtractionPool | None,
 ) -> Counter[str]:
     """Wait for the queued articles' extraction (by `pool`, or by this process), advancing `bar`."""
-    from app import ingest
     from app.jobs import extraction
+    from app.registry import context as registry_context
 
     if pool is None:
-        cache = ingest.RegistryCache()
+        cache = registry_context.RegistryCache()
         extraction.drain(factory, settings=settings, cache=cache, on_article=_advancing(progress, bar))
     while True:
         states = _states(factory, queued)
@@ -161,7 +162,7 @@ def _extract(
         if all(state != "pending" for state in states.values()):
             break
         if pool is None:  # only retries waiting out their backoff are left
-            extraction.drain(factory, settings=settings, cache=ingest.RegistryCache())
+            extraction.drain(factory, settings=settings, cache=registry_context.RegistryCache())
         time.sleep(PROGRESS_SECONDS)
     counts = Counter(states.values())
     return Counter(

@@ -14,15 +14,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from app.cli_common import DatabaseOption, console, extracting, fail
+from app.cli.common import DatabaseOption, console, extracting, fail
 
 # the commands import what they use when they run: `stanceline --help` stays light
 if TYPE_CHECKING:
     import httpx
     from sqlalchemy.orm import Session, sessionmaker
 
-    from app import ingest
     from app.config import Settings
+    from app.registry import context as registry_context
     from app.schemas import JobRead
 
 feeds_cli = typer.Typer(help="RSS and Atom feeds.", no_args_is_help=True)
@@ -46,8 +46,8 @@ def _settings(database_url: str | None) -> Settings:
 
 
 def _factory(settings: Settings) -> sessionmaker[Session]:
-    from app import migrate
     from app.db import make_engine, make_sessionmaker
+    from app.ops import migrate
 
     migrate.upgrade(settings.database_url)
     return make_sessionmaker(make_engine(settings), settings)
@@ -117,14 +117,15 @@ def feeds_poll(
 ) -> None:
     """Poll due feeds and ingest their new entries: one round with --once (for cron), else a round
     every STANCELINE_FEED_POLL_SECONDS until interrupted."""
-    from app import feeds, ingest
+    from app import feeds
     from app.db import session_scope
     from app.models import utcnow
+    from app.registry import context as registry_context
     from app.store import feeds as feed_store
 
     settings = extracting(_settings(database_url))  # what the poll queued is extracted here
     factory = _factory(settings)
-    cache = ingest.RegistryCache()
+    cache = registry_context.RegistryCache()
     with feeds.http_client(settings) as client:
         while True:
             if every_feed:
@@ -144,7 +145,7 @@ def _poll_round(
     *,
     settings: Settings,
     client: httpx.Client,
-    cache: ingest.RegistryCache,
+    cache: registry_context.RegistryCache,
 ) -> None:
     from app import feeds
 
@@ -170,12 +171,12 @@ def _poll_round(
 
 
 def _extract_queued(
-    factory: sessionmaker[Session], *, settings: Settings, cache: ingest.RegistryCache
+    factory: sessionmaker[Session], *, settings: Settings, cache: registry_context.RegistryCache
 ) -> None:
     """A poll from a shell (cron) extracts what it queued before it ends, as `stanceline ingest`
     does: it may be the only process of the deployment."""
-    from app import background
     from app.jobs import extraction
+    from app.jobs import periodic as background
 
     columns = (TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:

@@ -1,10 +1,13 @@
-"""The API process's background worker: refresh queued shift series, then deliver due webhooks.
+"""The API process's periodic worker: refresh queued shift series, deliver due webhooks, poll due feeds.
 
 One daemon thread per process, polling every `worker_poll_seconds`. Both steps are safe to run
 in several processes at once: on PostgreSQL rows are claimed with SKIP LOCKED; on SQLite the
 write lock serialises them. Without a broker it also polls due feeds every `feed_poll_seconds`
 (each feed claimed by one process). With STANCELINE_BROKER_URL set, Celery workers do all of
 this on the beat's schedule (app.jobs.tasks) and the API processes start no thread.
+
+Re-extraction jobs run in a thread of their own (`app.jobs.inprocess`), not in this one: a job
+takes minutes, and shifts, webhooks and feeds must not wait behind it.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ import time
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import feeds, ingest, shifts, webhooks
+from app import feeds
 from app.config import Settings
 from app.db import DatabaseUnavailable, session_scope
+from app.registry import context as registry_context
+from app.shifts import refresh as shifts
+from app.shifts import webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +67,7 @@ class BackgroundWorker:
         self._settings, self._factory = settings, factory
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stanceline-worker", daemon=True)
-        self._cache = ingest.RegistryCache()
+        self._cache = registry_context.RegistryCache()
         self._failed_rounds = 0
         self._next_feed_round = time.monotonic()
 

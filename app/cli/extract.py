@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from app.cli_common import console, extracting, fail
+from app.cli.common import console, extracting, fail
 
 # the command imports what it uses when it runs: `stanceline --help` stays light
 if TYPE_CHECKING:
@@ -78,10 +78,10 @@ def _stored_registry(settings: Settings) -> RegistrySnapshot:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from app import ingest
     from app.db import make_engine, make_sessionmaker, session_scope
     from app.errors import StancelineError
     from app.extraction.types import RegistrySnapshot
+    from app.registry import context as registry_context
 
     url = make_url(settings.database_url)
     shown = url.render_as_string(hide_password=True)
@@ -95,7 +95,7 @@ def _stored_registry(settings: Settings) -> RegistrySnapshot:
     engine = make_engine(settings)
     try:
         with session_scope(make_sessionmaker(engine), write=False) as session:
-            snapshot = ingest.load_registry_context(session).snapshot
+            snapshot = registry_context.load_registry_context(session).snapshot
     except (SQLAlchemyError, StancelineError) as error:
         message = getattr(error, "message", None) or str(error).splitlines()[0]
         raise fail(

@@ -18,19 +18,19 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from app import series
 from app.api.convert import observation_read
 from app.api.deps import SettingsDep
-from app.api.lookups import require_actor_ids, require_topic, require_window
 from app.api.params import SlugPath
 from app.db import SessionDep
 from app.errors import NotFound
 from app.schemas import ObservationRead, Slug, UTCDateTimeIn
+from app.series import require_actor_ids, require_topic, require_window
 from app.store import actors as actor_store
 from app.store import observations as observation_store
 from app.store import timelines as timeline_store
 from app.store import topics as topic_store
 from app.store.filters import ObservationFilter
-from app.timelines import rollup as rollup_rules
 
 router = APIRouter(prefix="/web", tags=["dashboard"])
 
@@ -162,13 +162,20 @@ def _counted_rows(
     """Observation rows that count for the actor's series in the window, `confidence` as counted."""
     slug, actor_id = actor
     observed_from, observed_to = window
-    actor_ids = timeline_store.member_ids(session, actor_ids=[actor_id]) if with_rollup else [actor_id]
-    rows = timeline_store.observation_rows(
-        session, topic_id=topic_id, actor_ids=actor_ids, observed_from=observed_from, observed_to=observed_to
-    )
     if not with_rollup:
-        return rows
-    attributed = rollup_rules.attribute(
-        rows, timeline_store.memberships(session), [slug], member_weight=member_weight
+        return timeline_store.observation_rows(
+            session,
+            topic_id=topic_id,
+            actor_ids=[actor_id],
+            observed_from=observed_from,
+            observed_to=observed_to,
+        )
+    attributed = series.attributed_rows(
+        session,
+        topic_id=topic_id,
+        actors={slug: actor_id},
+        member_weight=member_weight,
+        observed_from=observed_from,
+        observed_to=observed_to,
     )
     return attributed[attributed["series"] == slug]

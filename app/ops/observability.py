@@ -26,7 +26,7 @@ import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import metrics
+from app.ops import metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 ACCESS_LOGGER = "app.access"

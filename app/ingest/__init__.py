@@ -1,0 +1,1 @@
+"""The ingest use case (`articles`), syndicated-story fingerprints, and the dry run of a text."""

@@ -1,0 +1,1 @@
+"""Running the service: logging, metrics, request limits, migrations, export and import."""

@@ -1,0 +1,1 @@
+"""Stored shifts kept in step with their series (`refresh`) and announced to webhooks (`webhooks`)."""
