@@ -36,17 +36,28 @@ class RegistryCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # one load at a time: threads that miss together must get the same object, since an
+        # extraction done ahead fits only the context object it was done with (`Extraction.fits`)
+        self._loading = threading.Lock()
         self._revision: int | None = None
         self._context: RegistryContext | None = None
 
+    def _cached(self, revision: int) -> RegistryContext | None:
+        with self._lock:
+            return self._context if self._context is not None and self._revision == revision else None
+
     def get(self, session: Session) -> RegistryContext:
         revision = unit_of_work.get_registry_revision(session)
-        with self._lock:
-            if self._context is not None and self._revision == revision:
-                return self._context
-        context = load_registry_context(session, revision=revision)
-        with self._lock:
-            self._revision, self._context = revision, context
+        cached = self._cached(revision)
+        if cached is not None:
+            return cached
+        with self._loading:
+            cached = self._cached(revision)
+            if cached is not None:
+                return cached
+            context = load_registry_context(session, revision=revision)
+            with self._lock:
+                self._revision, self._context = revision, context
         return context
 
 

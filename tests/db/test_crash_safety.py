@@ -82,7 +82,7 @@ def _ingest(url: str, corpus: Path) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
-        "app.cli.main",
+        "app.cli",
         "ingest",
         str(corpus),
         "--batch-size",
