@@ -28,21 +28,20 @@ def require_topic(session: Session, slug: str) -> Topic:
 
 def require_actor_ids(session: Session, slugs: list[str]) -> dict[str, int]:
     """slug -> id for every requested actor, in the order asked (duplicates dropped)."""
-    wanted = list(dict.fromkeys(slugs))
-    found = actor_store.ids_by_slug(session, slugs=wanted)
-    for slug in wanted:
-        if slug not in found:
-            raise UnknownReference("actor", slug, field="actor")
-    return {slug: found[slug] for slug in wanted}
+    return _require_ids("actor", slugs, actor_store.ids_by_slug(session, slugs=slugs))
 
 
 def require_topic_ids(session: Session, slugs: list[str]) -> dict[str, int]:
     """slug -> id for every requested topic, in the order asked (duplicates dropped)."""
+    return _require_ids("topic", slugs, topic_store.ids_by_slug(session, slugs=slugs))
+
+
+def _require_ids(kind: str, slugs: list[str], found: dict[str, int]) -> dict[str, int]:
+    """`found` for `slugs` in the order asked; the first slug not found is a 422 naming `kind`."""
     wanted = list(dict.fromkeys(slugs))
-    found = topic_store.ids_by_slug(session, slugs=wanted)
     for slug in wanted:
         if slug not in found:
-            raise UnknownReference("topic", slug, field="topic")
+            raise UnknownReference(kind, slug, field=kind)
     return {slug: found[slug] for slug in wanted}
 
 
@@ -95,24 +94,6 @@ def series_levels(
     old observation cannot widen the default view past the bucket limit. Only a window the
     request states (`observed_from`, or an `observed_to` far past the data) is refused as too wide.
     """
-    if not actor_ids and not with_rollup:
-        sums = timeline_store.bucket_sums(
-            session,
-            topic_id=topic.id,
-            actor_ids=None,
-            interval=interval,
-            observed_from=observed_from,
-            observed_to=observed_to,
-        )
-        if recent and observed_from is None:
-            observed_from, sums = _recent(sums, interval, max_buckets)
-        totals = sums.groupby("series")["count"].sum()
-        ranked = sorted(totals.index, key=lambda slug: (-int(totals[slug]), str(slug)))
-        end = observed_to - pd.Timedelta(microseconds=1) if observed_to is not None else None
-        _check_bucket_count(sums, interval, observed_from, end, max_buckets)
-        return levels.levels(
-            sums, interval, start=observed_from, end=end, smooth_halflife=halflife, series=ranked
-        )
     if with_rollup:
         # memberships are dated by day, so the members' daily sums roll up exactly (see attribute_sums)
         members = timeline_store.member_ids(session, actor_ids=list(actor_ids.values()))
@@ -130,7 +111,7 @@ def series_levels(
         sums = timeline_store.bucket_sums(
             session,
             topic_id=topic.id,
-            actor_ids=list(actor_ids.values()),
+            actor_ids=list(actor_ids.values()) if actor_ids else None,
             interval=interval,
             observed_from=observed_from,
             observed_to=observed_to,
@@ -139,7 +120,13 @@ def series_levels(
         observed_from, sums = _recent(sums, interval, max_buckets)
     end = observed_to - pd.Timedelta(microseconds=1) if observed_to is not None else None
     _check_bucket_count(sums, interval, observed_from, end, max_buckets)
-    series = [slug for slug in actor_ids if slug not in if_counted]
+    series: list[str]
+    if not actor_ids and not with_rollup:
+        # every actor on the topic, ranked from the same sums, so the topic is scanned once
+        totals = sums.groupby("series")["count"].sum()
+        series = sorted(totals.index, key=lambda slug: (-int(totals[slug]), str(slug)))
+    else:
+        series = [slug for slug in actor_ids if slug not in if_counted]
     if if_counted:
         inside = sums if observed_from is None else sums[sums["bucket"] >= observed_from]
         if end is not None:

@@ -10,8 +10,8 @@ from app.api.deps import AdminAccess, ReadScopeDep
 from app.api.jobs import ReextractAfterWriteDep
 from app.api.params import SlugPath
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
+from app.api.responses import ok_unless_created, or_not_found
 from app.db import InlineReaderDep, SessionDep
-from app.errors import NotFound
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
 from app.registry import edits as registry
 from app.schemas import ActorCreate, ActorKind, ActorRead, ActorUpdate, ActorWritten, Page, QueryText
@@ -67,8 +67,7 @@ def create_actor(
     The stored articles that name it (its name or an alias) are re-extracted in the background
     (`reextraction` names the job; none with `reextract=false`)."""
     written = registry.create_actor_with_reach(session, data)
-    if not written.created:
-        response.status_code = status.HTTP_200_OK
+    ok_unless_created(response, written.created)
     started = reextraction.start(session, written.reach, reason=f"actor {data.slug} created")
     return ActorWritten(**dict(_actor(session, written.item.slug)), reextraction=started)
 
@@ -82,10 +81,7 @@ async def get_actor(
 
 
 def _actor(session: Session, slug: str) -> ActorRead:
-    actor = actor_store.get_actor(session, slug=slug)
-    if actor is None:
-        raise NotFound("actor", slug)
-    return actor_read(actor)
+    return actor_read(or_not_found(actor_store.get_actor(session, slug=slug), "actor", slug))
 
 
 @router.patch(

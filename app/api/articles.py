@@ -1,20 +1,25 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from sqlalchemy.orm import Session
 
 from app.api.convert import article_detail, article_read
 from app.api.deps import AdminAccess, AnnouncerDep, ReadScopeDep, RegistryCacheDep, SettingsDep, WriteAccess
 from app.api.params import RowId
+from app.api.responses import INVALID_INPUT, ok_unless_created, or_not_found
+from app.config import Settings
 from app.db import SessionDep
-from app.errors import LimitExceeded, NotFound
+from app.errors import LimitExceeded
 from app.ingest import articles as ingest
 from app.jobs import extraction
 from app.ops import metrics
 from app.pagination import CursorParam, Limit, decode_time_cursor, encode_cursor
 from app.registry import context as registry_context
+from app.registry.context import RegistryCache, RegistryContext
 from app.schemas import (
     ArticleBatch,
     ArticleCreate,
@@ -33,8 +38,6 @@ from app.store import observations as observation_store
 from app.store.extraction_queue import PENDING
 
 router = APIRouter(prefix="/articles", tags=["articles"])
-
-ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input; the body names the field"}}
 
 
 # --- the work an ingest does before its write transaction ---------------------------------------
@@ -106,6 +109,33 @@ def prepare_batch(
     return PreparedBatch(batch, ahead)
 
 
+class IngestOptions(TypedDict):
+    """How an ingest runs, as the request and the settings decide it: the same for one article
+    and for a batch, so the two endpoints cannot drift apart."""
+
+    context: RegistryContext
+    engine: str
+    link_stories: bool
+    ahead: Mapping[str, ingest.Extraction]
+    defer: bool
+
+
+def _ingest_options(
+    session: Session,
+    registry: RegistryCache,
+    settings: Settings,
+    ahead: Mapping[str, ingest.Extraction],
+    defer: bool,
+) -> IngestOptions:
+    return IngestOptions(
+        context=registry.get(session),
+        engine=settings.extraction_engine,
+        link_stories=settings.story_linking == "all",
+        ahead=ahead,
+        defer=defer,
+    )
+
+
 # Dependencies are solved in the order of the parameters: these come before `session`, so the
 # extraction is done before the request's write transaction begins (BEGIN IMMEDIATE on SQLite).
 PreparedArticleDep = Annotated[PreparedArticle, Depends(prepare_article)]
@@ -117,7 +147,7 @@ PreparedBatchDep = Annotated[PreparedBatch, Depends(prepare_batch)]
     dependencies=[WriteAccess],
     response_model=IngestResult,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": IngestResult, "description": "Unchanged or revised"}, 409: {}, **ERRORS},
+    responses={200: {"model": IngestResult, "description": "Unchanged or revised"}, 409: {}, **INVALID_INPUT},
 )
 def create_article(
     prepared: PreparedArticleDep,
@@ -138,27 +168,18 @@ def create_article(
     `?wait=true` extracts it in the request and answers with its observations. A revision or a
     re-extraction is always extracted in the request, since its answer says what became of the
     article's reviews."""
-    context = registry.get(session)
-    outcome = ingest.ingest_article_safely(
-        session,
-        prepared.data,
-        context=context,
-        engine=settings.extraction_engine,
-        link_stories=settings.story_linking == "all",
-        ahead=prepared.ahead,
-        defer=defer,
-    )
+    options = _ingest_options(session, registry, settings, prepared.ahead, defer)
+    outcome = ingest.ingest_article_safely(session, prepared.data, **options)
     if outcome.extraction == PENDING:
         extraction.announce_after_commit(session, [outcome.article.id], announcer)
     metrics.count_articles([outcome.status])
-    if outcome.status != "created":
-        response.status_code = status.HTTP_200_OK
+    ok_unless_created(response, outcome.status == "created")
     result = ingest.ingest_result(outcome)
-    result.warnings = registry_context.registry_warnings(context)
+    result.warnings = registry_context.registry_warnings(options["context"])
     return result
 
 
-@router.post("/batch", dependencies=[WriteAccess], response_model=BatchResult, responses=ERRORS)
+@router.post("/batch", dependencies=[WriteAccess], response_model=BatchResult, responses=INVALID_INPUT)
 def create_articles_batch(
     prepared: PreparedBatchDep,
     session: SessionDep,
@@ -170,20 +191,14 @@ def create_articles_batch(
     """Ingest up to 1000 articles; results come back in input order and a bad item does not sink
     the others. New articles are queued for extraction (`extraction: pending` on their result)
     unless `?wait=true`."""
-    context = registry.get(session)
-    outcome = ingest.store_batch(
-        session,
-        prepared.batch,
-        context=context,
-        engine=settings.extraction_engine,
-        link_stories=settings.story_linking == "all",
-        ahead=prepared.ahead,
-        defer=defer,
-    )
+    options = _ingest_options(session, registry, settings, prepared.ahead, defer)
+    outcome = ingest.store_batch(session, prepared.batch, **options)
     queued = [r.article_id for r in outcome.results if r.extraction == PENDING and r.article_id is not None]
     extraction.announce_after_commit(session, queued, announcer)
     metrics.count_articles(result.status for result in outcome.results)
-    return BatchResult(results=outcome.results, warnings=registry_context.registry_warnings(context))
+    return BatchResult(
+        results=outcome.results, warnings=registry_context.registry_warnings(options["context"])
+    )
 
 
 @router.get("", response_model=Page[ArticleRead])
@@ -216,9 +231,7 @@ def list_articles(
 
 @router.get("/{article_id}", response_model=ArticleDetail, responses={404: {}})
 def get_article(article_id: RowId, session: SessionDep) -> ArticleDetail:
-    article = article_store.get_article(session, article_id=article_id)
-    if article is None:
-        raise NotFound("article", article_id)
+    article = or_not_found(article_store.get_article(session, article_id=article_id), "article", article_id)
     observations = observation_store.list_article_observations(session, article_id=article_id)
     return article_detail(article, observations)
 

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response, status
 
 from app.api.deps import AdminAccess, SettingsDep, WriteAccess
 from app.api.params import RowId
+from app.api.responses import INVALID_INPUT, ok_unless_created, or_not_found
 from app.db import SessionDep
 from app.errors import NotFound
 from app.feeds.registration import register_feed
@@ -15,8 +14,6 @@ from app.store import feeds as feed_store
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input; the body names the field"}}
-
 
 @router.post(
     "",
@@ -25,7 +22,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input; 
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"model": FeedRead, "description": "A feed with this url existed and was updated"},
-        **ERRORS,
+        **INVALID_INPUT,
     },
 )
 def create_feed(data: FeedCreate, session: SessionDep, settings: SettingsDep, response: Response) -> FeedRead:
@@ -35,12 +32,11 @@ def create_feed(data: FeedCreate, session: SessionDep, settings: SettingsDep, re
     operator allows them (STANCELINE_FEED_ALLOW_PRIVATE); a host name that resolves to one fails
     its polls with `error_kind` `blocked_address`."""
     feed, created = register_feed(session, data, allow_private=settings.feed_allow_private)
-    if not created:
-        response.status_code = status.HTTP_200_OK
+    ok_unless_created(response, created)
     return FeedRead.model_validate(feed)
 
 
-@router.get("", response_model=Page[FeedRead], responses=ERRORS)
+@router.get("", response_model=Page[FeedRead], responses=INVALID_INPUT)
 def list_feeds(session: SessionDep, limit: Limit = 100, cursor: CursorParam = None) -> Page[FeedRead]:
     """Every feed with its polling state: last fetch, last error (`error_kind` and a fixed message)
     and backoff, next poll."""
@@ -53,10 +49,9 @@ def list_feeds(session: SessionDep, limit: Limit = 100, cursor: CursorParam = No
 
 @router.get("/{feed_id}", response_model=FeedRead, responses={404: {}})
 def get_feed(feed_id: RowId, session: SessionDep) -> FeedRead:
-    feed = feed_store.get_feed(session, feed_id=feed_id)
-    if feed is None:
-        raise NotFound("feed", feed_id)
-    return FeedRead.model_validate(feed)
+    return FeedRead.model_validate(
+        or_not_found(feed_store.get_feed(session, feed_id=feed_id), "feed", feed_id)
+    )
 
 
 @router.delete("/{feed_id}", dependencies=[AdminAccess], response_model=FeedDeleted, responses={404: {}})

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
 from sqlalchemy.orm import Session
@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 from app import jobs
 from app.api.deps import AdminAccess, SettingsDep
 from app.api.params import RowId
+from app.api.responses import INVALID_INPUT, or_not_found
 from app.config import Settings
 from app.db import SessionDep
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput
 from app.extraction import resolve_engine
 from app.jobs import reextract
 from app.models import Job
@@ -21,15 +22,13 @@ from app.store import jobs as job_store
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input; the body names the field"}}
-
 
 @router.post(
     "/reextract",
     dependencies=[AdminAccess],
     response_model=JobRead,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=ERRORS,
+    responses=INVALID_INPUT,
 )
 def create_reextract_job(
     data: ReextractCreate,
@@ -114,7 +113,7 @@ class ReextractAfterWrite:
 ReextractAfterWriteDep = Annotated[ReextractAfterWrite, Depends()]
 
 
-@router.get("", response_model=Page[JobRead], responses=ERRORS)
+@router.get("", response_model=Page[JobRead], responses=INVALID_INPUT)
 def list_jobs(session: SessionDep, limit: Limit = 100, cursor: CursorParam = None) -> Page[JobRead]:
     """Jobs, newest first."""
     before = decode_id_cursor(cursor) if cursor is not None else None
@@ -128,9 +127,7 @@ def list_jobs(session: SessionDep, limit: Limit = 100, cursor: CursorParam = Non
 @router.get("/{job_id}", response_model=JobRead, responses={404: {}})
 def get_job(job_id: RowId, session: SessionDep) -> JobRead:
     """A job's state (queued, running, succeeded, failed), progress and error."""
-    job = job_store.get_job(session, job_id=job_id)
-    if job is None:
-        raise NotFound("job", job_id)
+    job = or_not_found(job_store.get_job(session, job_id=job_id), "job", job_id)
     return job_read(job, job_store.item_counts(session, job_id=job_id))
 
 

@@ -11,8 +11,8 @@ from app.api.deps import ReadScopeDep, SettingsDep, WriteAccess
 from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, tabular_response
 from app.api.params import RowId
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
+from app.api.responses import or_not_found
 from app.db import InlineReaderDep, SessionDep
-from app.errors import NotFound
 from app.pagination import CursorParam, Limit, decode_time_cursor, encode_cursor
 from app.schemas import ObservationCreate, ObservationRead, ObservationUpdate, Page
 from app.series import require_actor_ids, require_topic_ids, require_window
@@ -97,9 +97,7 @@ async def get_observation(
 
 def _observation(session: Session, observation_id: int) -> ObservationRead:
     observation = observation_store.get_observation(session, observation_id=observation_id)
-    if observation is None:
-        raise NotFound("observation", observation_id)
-    return observation_read(observation)
+    return observation_read(or_not_found(observation, "observation", observation_id))
 
 
 @router.patch(

@@ -8,8 +8,8 @@ from app.api.deps import AdminAccess, ReadScopeDep
 from app.api.jobs import ReextractAfterWriteDep
 from app.api.params import SlugPath
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
+from app.api.responses import ok_unless_created, or_not_found
 from app.db import InlineReaderDep, SessionDep
-from app.errors import NotFound
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
 from app.registry import edits as registry
 from app.schemas import Page, TopicCreate, TopicRead, TopicUpdate, TopicWritten
@@ -62,8 +62,7 @@ def create_topic(
     keywords are re-extracted in the background (`reextraction` names the job; none with
     `reextract=false`)."""
     written = registry.create_topic_with_reach(session, data)
-    if not written.created:
-        response.status_code = status.HTTP_200_OK
+    ok_unless_created(response, written.created)
     started = reextraction.start(session, written.reach, reason=f"topic {data.slug} created")
     return TopicWritten(**dict(_topic(session, written.item.slug)), reextraction=started)
 
@@ -77,10 +76,7 @@ async def get_topic(
 
 
 def _topic(session: Session, slug: str) -> TopicRead:
-    topic = topic_store.get_topic(session, slug=slug)
-    if topic is None:
-        raise NotFound("topic", slug)
-    return topic_read(topic)
+    return topic_read(or_not_found(topic_store.get_topic(session, slug=slug), "topic", slug))
 
 
 @router.patch(

@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from pydantic import ValidationError
@@ -90,16 +90,39 @@ def is_stale(
     return registry_revision < context.revision or version != extractor_version(context, engine)
 
 
-def _is_stale(session: Session, article: Article, *, context: RegistryContext, engine: str) -> bool:
+class _Stamped(Protocol):
+    """What `is_stale` reads of a stored article: an `Article`, or its `StoredExtraction` row."""
+
+    @property
+    def story_id(self) -> int | None: ...
+    @property
+    def extracted_registry_revision(self) -> int | None: ...
+    @property
+    def extractor_version(self) -> str | None: ...
+    @property
+    def extraction_state(self) -> str | None: ...
+
+
+def _stamp_is_stale(
+    stored: _Stamped, *, context: RegistryContext, engine: str, has_automatic: bool | Callable[[], bool]
+) -> bool:
     return is_stale(
-        story_id=article.story_id,
-        registry_revision=article.extracted_registry_revision,
-        version=article.extractor_version,
+        story_id=stored.story_id,
+        registry_revision=stored.extracted_registry_revision,
+        version=stored.extractor_version,
         context=context,
         engine=engine,
-        has_automatic=lambda: observation_store.has_automatic(session, article_id=article.id),
-        pending=article.extraction_state == queue_store.PENDING,
+        has_automatic=has_automatic,
+        pending=stored.extraction_state == queue_store.PENDING,
     )
+
+
+def _is_stale(session: Session, article: Article, *, context: RegistryContext, engine: str) -> bool:
+    # queried only when `is_stale` needs it (an article stored before its stamp existed)
+    def has_automatic() -> bool:
+        return observation_store.has_automatic(session, article_id=article.id)
+
+    return _stamp_is_stale(article, context=context, engine=engine, has_automatic=has_automatic)
 
 
 def _stamp(article: Article, context: RegistryContext, version: str) -> None:
@@ -228,15 +251,7 @@ def not_stored(
         stored = [
             row
             for row in stored
-            if not is_stale(
-                story_id=row.story_id,
-                registry_revision=row.extracted_registry_revision,
-                version=row.extractor_version,
-                context=context,
-                engine=engine,
-                has_automatic=row.has_automatic,
-                pending=row.extraction_state == queue_store.PENDING,
-            )
+            if not _stamp_is_stale(row, context=context, engine=engine, has_automatic=row.has_automatic)
         ]
     by_url = {(row.url, row.content_hash) for row in stored if row.url is not None}
     by_external_id = {(row.external_id, row.content_hash) for row in stored if row.external_id is not None}
@@ -596,6 +611,23 @@ def delete_article(session: Session, article_id: int) -> Deletion:
     return Deletion(article_id, removed)
 
 
+@dataclass(frozen=True)
+class _IngestOptions:
+    """How to store an article, the same for every item of a batch: the keyword arguments of
+    `ingest_article`, plus `sources` (see `ingest_article_safely`)."""
+
+    context: RegistryContext
+    engine: str
+    link_stories: bool = False
+    ahead: Mapping[str, Extraction] | None = None
+    defer: bool = False
+    sources: Mapping[str, Source] | None = None
+
+    def extraction_for(self, digest: str) -> Extraction | None:
+        """The extraction done ahead for the content with this hash, if any."""
+        return self.ahead.get(digest) if self.ahead else None
+
+
 def ingest_article(
     session: Session,
     data: ArticleCreate,
@@ -614,23 +646,13 @@ def ingest_article(
     a revision or re-extraction is still extracted here, since it answers what became of the
     article's reviews.
     """
-    return _store_article(
-        session, data, context=context, engine=engine, link_stories=link_stories, ahead=ahead, defer=defer
-    )
+    options = _IngestOptions(context, engine, link_stories=link_stories, ahead=ahead, defer=defer)
+    return _store_article(session, data, options)
 
 
-def _store_article(
-    session: Session,
-    data: ArticleCreate,
-    *,
-    context: RegistryContext,
-    engine: str,
-    link_stories: bool = False,
-    sources: Mapping[str, Source] | None = None,
-    ahead: Mapping[str, Extraction] | None = None,
-    defer: bool = False,
-) -> IngestOutcome:
-    """`ingest_article`, with `sources`: rows a batch already found or added, by name (saves a query per article)."""
+def _store_article(session: Session, data: ArticleCreate, options: _IngestOptions) -> IngestOutcome:
+    """`ingest_article`, with its options bundled (and, from a batch, the `sources` it found or added)."""
+    context, engine = options.context, options.engine
     existing = _find_existing(session, data)
     digest = content_hash(data)
     if existing is not None and (
@@ -643,7 +665,7 @@ def _store_article(
         session.refresh(existing)
     if existing is not None and existing.content_hash == digest:
         if _is_stale(session, existing, context=context, engine=engine):
-            extraction = ahead.get(digest) if ahead else None
+            extraction = options.extraction_for(digest)
             return _reextract_stale(session, existing, context=context, engine=engine, ahead=extraction)
         count = observation_store.count_article_observations(session, article_id=existing.id)
         return IngestOutcome(
@@ -652,7 +674,7 @@ def _store_article(
 
     source = None
     if data.source:
-        known = sources.get(data.source) if sources else None
+        known = options.sources.get(data.source) if options.sources else None
         source = known or article_store.get_or_add_source(session, name=data.source)
     if existing is None:
         article = Article(
@@ -689,13 +711,13 @@ def _store_article(
             content_hash=digest,
         )
     )
-    if link_stories or article.story_id is not None:
+    if options.link_stories or article.story_id is not None:
         _link_story(session, article)
-    extraction = ahead.get(digest) if ahead else None
+    extraction = options.extraction_for(digest)
     # a new article the engine could not extract in the request (?wait=true, the llm engine's
     # endpoint failing) is stored all the same, for the extraction workers to try again
     failed = extraction is not None and extraction.error is not None and extraction.fits(article, context)
-    if status == "created" and (defer or failed) and article.story_id is None:
+    if status == "created" and (options.defer or failed) and article.story_id is None:
         article.extraction_state, article.extraction_queued_at = queue_store.PENDING, utcnow()
         session.flush()
         logger.info("ingest.stored article_id=%s status=created extraction=pending", article.id)
@@ -760,17 +782,15 @@ def ingest_article_safely(
     end as one article, `created` once and `unchanged` (or `revised`) for the others. A batch
     stores each item so, and a bad item's savepoint takes its aggregate changes with it.
     `sources`: rows a batch already found or added, by name (saves a query per article)."""
-    attempt = partial(
-        _store_article,
-        session,
-        data,
-        context=context,
-        engine=engine,
-        link_stories=link_stories,
-        sources=sources,
-        ahead=ahead,
-        defer=defer,
+    options = _IngestOptions(
+        context, engine, link_stories=link_stories, ahead=ahead, defer=defer, sources=sources
     )
+    return _store_safely(session, data, options)
+
+
+def _store_safely(session: Session, data: ArticleCreate, options: _IngestOptions) -> IngestOutcome:
+    """`ingest_article_safely`, with its options bundled (a batch builds them once)."""
+    attempt = partial(_store_article, session, data, options)
     try:
         with unit_of_work.savepoint(session):
             return attempt()
@@ -874,8 +894,7 @@ def store_batch(
     external id), sources first: concurrent batches that overlap then take their row locks in
     one global order and cannot deadlock. The daily aggregate takes the items that landed when the
     unit of work commits (`unit_of_work`).
-    `ahead`: the items' extractions done before the transaction (`prepare`), by content hash.
-    `defer`: new articles are stored for the extraction workers (see `ingest_article`).
+    `link_stories`, `ahead`, `defer`: as `ingest_article` (`ahead` holds the items' extractions).
     """
     results: dict[int, IngestResult] = dict(batch.errors)
     valid = batch.articles
@@ -884,18 +903,12 @@ def store_batch(
         name: article_store.get_or_add_source(session, name=name)
         for name in sorted({data.source for data in valid.values() if data.source})
     }
+    options = _IngestOptions(
+        context, engine, link_stories=link_stories, ahead=ahead, defer=defer, sources=sources
+    )
     for index in sorted(valid, key=lambda i: _identity(valid[i])):
         try:
-            outcome = ingest_article_safely(
-                session,
-                valid[index],
-                context=context,
-                engine=engine,
-                link_stories=link_stories,
-                sources=sources,
-                ahead=ahead,
-                defer=defer,
-            )
+            outcome = _store_safely(session, valid[index], options)
         except StancelineError as error:
             field = f"articles[{index}].{error.field}" if error.field else f"articles[{index}]"
             detail = ErrorDetail(code=error.code, message=error.message, field=field)

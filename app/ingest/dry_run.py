@@ -28,6 +28,7 @@ from app.extraction.types import (
     RegistrySnapshot,
     TopicEntry,
 )
+from app.registry.edits import check_unique_slugs
 from app.schemas import ActorCreate, RegistryImport, TopicCreate
 
 logger = logging.getLogger(__name__)
@@ -69,14 +70,6 @@ def _topic_entry(data: TopicCreate) -> TopicEntry:
     )
 
 
-def _unique(slugs: list[str], field: str) -> None:
-    seen: set[str] = set()
-    for index, slug in enumerate(slugs):
-        if slug in seen:
-            raise InvalidInput(f"slug {slug!r} appears twice", field=f"{field}[{index}].slug")
-        seen.add(slug)
-
-
 def overlay(base: RegistrySnapshot, fragment: RegistryImport | None) -> RegistrySnapshot:
     """`base` with `fragment` laid over it: a slug the fragment names replaces the stored entry in
     place, a new slug is added after the stored ones. Raises 422s naming the fragment's field, for
@@ -84,8 +77,8 @@ def overlay(base: RegistrySnapshot, fragment: RegistryImport | None) -> Registry
     if fragment is None or not (fragment.actors or fragment.topics):
         return base
     prefix = FRAGMENT_FIELD
-    _unique([a.slug for a in fragment.actors], f"{prefix}.actors")
-    _unique([t.slug for t in fragment.topics], f"{prefix}.topics")
+    check_unique_slugs([a.slug for a in fragment.actors], f"{prefix}.actors")
+    check_unique_slugs([t.slug for t in fragment.topics], f"{prefix}.topics")
     actors = {a.slug: a for a in base.actors} | {a.slug: _actor_entry(a) for a in fragment.actors}
     topics = {t.slug: t for t in base.topics} | {t.slug: _topic_entry(t) for t in fragment.topics}
     for index, actor in enumerate(fragment.actors):

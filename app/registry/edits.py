@@ -53,6 +53,14 @@ class Written(Generic[T]):
     reach: Reach
 
 
+def _repeated_create(kind: str, stored: T, slug: str, *, matches: bool) -> Written[T]:
+    """A create naming a stored slug is a retry (or a racing request) when the fields match: it
+    answers with the stored row, not added. Other fields would silently replace it: a Conflict."""
+    if matches:
+        return Written(stored, False, reach.NOTHING)
+    raise Conflict(f"{kind} {slug!r} already exists with other fields", field="slug", code=f"{kind}_exists")
+
+
 def read_registry_file(path: Path) -> RegistryImport:
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
@@ -127,22 +135,13 @@ def _created_actor_reach(actor: Actor) -> Reach:
     )
 
 
-def create_actor(session: Session, data: ActorCreate) -> tuple[Actor, bool]:
+def create_actor_with_reach(session: Session, data: ActorCreate) -> Written[Actor]:
     """The actor and whether this call added it. An actor stored with the same fields is the
     answer to a repeated create (not added); one with other fields is a Conflict on `slug`."""
-    written = create_actor_with_reach(session, data)
-    return written.item, written.created
-
-
-def create_actor_with_reach(session: Session, data: ActorCreate) -> Written[Actor]:
     unit_of_work.lock_registry(session)
     existing = actor_store.get_actor(session, slug=data.slug)
     if existing is not None:
-        if _actor_matches(existing, data):
-            return Written(existing, False, reach.NOTHING)
-        raise Conflict(
-            f"actor {data.slug!r} already exists with other fields", field="slug", code="actor_exists"
-        )
+        return _repeated_create("actor", existing, data.slug, matches=_actor_matches(existing, data))
     actor = Actor(slug=data.slug, name=data.name, kind=data.kind, description=data.description, aliases=[])
     actor.memberships = []
     session.add(actor)
@@ -152,10 +151,6 @@ def create_actor_with_reach(session: Session, data: ActorCreate) -> Written[Acto
     session.flush()
     unit_of_work.bump_registry_revision(session)
     return Written(actor, True, _created_actor_reach(actor))
-
-
-def update_actor(session: Session, slug: str, data: ActorUpdate) -> Actor:
-    return update_actor_with_reach(session, slug, data).item
 
 
 def update_actor_with_reach(session: Session, slug: str, data: ActorUpdate) -> Written[Actor]:
@@ -233,21 +228,12 @@ def _topic_matches(topic: Topic, data: TopicCreate) -> bool:
     )
 
 
-def create_topic(session: Session, data: TopicCreate) -> tuple[Topic, bool]:
-    """The topic and whether this call added it (see `create_actor`)."""
-    written = create_topic_with_reach(session, data)
-    return written.item, written.created
-
-
 def create_topic_with_reach(session: Session, data: TopicCreate) -> Written[Topic]:
+    """The topic and whether this call added it (see `create_actor_with_reach`)."""
     unit_of_work.lock_registry(session)
     existing = topic_store.get_topic(session, slug=data.slug)
     if existing is not None:
-        if _topic_matches(existing, data):
-            return Written(existing, False, reach.NOTHING)
-        raise Conflict(
-            f"topic {data.slug!r} already exists with other fields", field="slug", code="topic_exists"
-        )
+        return _repeated_create("topic", existing, data.slug, matches=_topic_matches(existing, data))
     topic = Topic(
         slug=data.slug,
         **_topic_values(data),
@@ -259,10 +245,6 @@ def create_topic_with_reach(session: Session, data: TopicCreate) -> Written[Topi
     parent = topic_store.get_topic(session, slug=data.parent) if data.parent else None
     parents = [_topic_terms(parent)] if parent is not None else []
     return Written(topic, True, reach.topic_change(None, _topic_terms(topic), parents=parents))
-
-
-def update_topic(session: Session, slug: str, data: TopicUpdate) -> Topic:
-    return update_topic_with_reach(session, slug, data).item
 
 
 def update_topic_with_reach(session: Session, slug: str, data: TopicUpdate) -> Written[Topic]:
@@ -319,8 +301,8 @@ def import_registry(session: Session, data: RegistryImport) -> RegistryImportRes
 
 def import_registry_with_reach(session: Session, data: RegistryImport) -> tuple[RegistryImportResult, Reach]:
     """`import_registry`, and the union of what its created and updated actors and topics reach."""
-    _check_unique_slugs([a.slug for a in data.actors], "actors")
-    _check_unique_slugs([t.slug for t in data.topics], "topics")
+    check_unique_slugs([a.slug for a in data.actors], "actors")
+    check_unique_slugs([t.slug for t in data.topics], "topics")
     unit_of_work.lock_registry(session)
     actors = _Tally()
     touched: set[str] = set()
@@ -429,7 +411,9 @@ def _check_topic_tree(topics: list[Topic]) -> None:
             current = parent_of.get(current)
 
 
-def _check_unique_slugs(slugs: list[str], field: str) -> None:
+def check_unique_slugs(slugs: list[str], field: str) -> None:
+    """422 naming the second place a slug stands in `field`: an import (or a dry run's fragment)
+    upserts by slug, so a slug twice would make one entry silently overwrite the other."""
     seen: set[str] = set()
     for index, slug in enumerate(slugs):
         if slug in seen:

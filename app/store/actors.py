@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Actor, ActorMembership
+from app.store.lookups import values_by_key
 
 
 def _with_children() -> tuple[object, ...]:
@@ -48,24 +49,12 @@ def list_all_actors(session: Session) -> list[Actor]:
 
 
 def ids_by_slug(session: Session, *, slugs: Iterable[str]) -> dict[str, int]:
-    wanted = set(slugs)
-    if not wanted:
-        return {}
-    rows = session.execute(select(Actor.slug, Actor.id).where(Actor.slug.in_(wanted)))
-    return dict(rows.all())
+    return values_by_key(session, Actor.slug, Actor.id, slugs)
 
 
 def names_by_slug(session: Session, *, slugs: Iterable[str]) -> dict[str, str]:
-    wanted = set(slugs)
-    if not wanted:
-        return {}
-    rows = session.execute(select(Actor.slug, Actor.name).where(Actor.slug.in_(wanted)))
-    return dict(rows.all())
+    return values_by_key(session, Actor.slug, Actor.name, slugs)
 
 
 def slugs_by_id(session: Session, *, ids: Iterable[int]) -> dict[int, str]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = session.execute(select(Actor.id, Actor.slug).where(Actor.id.in_(wanted)))
-    return dict(rows.all())
+    return values_by_key(session, Actor.id, Actor.slug, ids)

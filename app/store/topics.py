@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import Topic
+from app.store.lookups import values_by_key
 
 
 def get_topic(session: Session, *, slug: str) -> Topic | None:
@@ -25,8 +26,4 @@ def list_all_topics(session: Session) -> list[Topic]:
 
 
 def ids_by_slug(session: Session, *, slugs: Iterable[str]) -> dict[str, int]:
-    wanted = set(slugs)
-    if not wanted:
-        return {}
-    rows = session.execute(select(Topic.slug, Topic.id).where(Topic.slug.in_(wanted)))
-    return dict(rows.all())
+    return values_by_key(session, Topic.slug, Topic.id, slugs)

@@ -43,9 +43,8 @@ from app.timelines.series import (
     FloatArray,
     Prepared,
     Shift,
-    direction_of,
-    evidence,
     moved_reason,
+    shift_between,
     stated_reason,
 )
 
@@ -237,27 +236,16 @@ def detect(
         )
         reasons = [stated_reason(data, cues), tested] if cues else [tested]
         shifts.append(
-            Shift(
-                series=data.series,
-                at=data.times[split].to_pydatetime(),
-                window_start=data.times[split - 1].to_pydatetime(),
-                window_end=data.times[split].to_pydatetime(),
-                before=round(before, 6),
-                after=round(after, 6),
-                delta=round(after - before, 6),
-                direction=direction_of(after - before),
-                confidence=round(float(result.confidence[j]), 6),
-                n_before=n_before,
-                n_after=n_after,
+            shift_between(
+                data,
+                (bounds[j], split),
+                (split, bounds[j + 2]),
+                (before, after),
+                window=(split - 1, split),
+                confidence=float(result.confidence[j]),
                 basis=basis,
-                evidence_before=evidence(
-                    data, bounds[j], split, own=before, other=after, near=split - 1, lead=[]
-                ),
-                evidence_after=evidence(
-                    data, split, bounds[j + 2], own=after, other=before, near=split, lead=cues
-                ),
-                cue_ids=[int(data.ids[row]) for row in cues],
                 reasons=reasons,
+                cues=cues,
             )
         )
     return shifts

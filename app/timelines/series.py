@@ -181,6 +181,51 @@ def direction_of(delta: float) -> Direction:
     return "toward_support" if delta > 0 else "toward_oppose"
 
 
+def shift_between(
+    data: Prepared,
+    before: tuple[int, int],
+    after: tuple[int, int],
+    levels: tuple[float, float],
+    *,
+    window: tuple[int, int],
+    confidence: float,
+    basis: list[Basis],
+    reasons: list[str],
+    cues: list[int] | None = None,
+    told_from: float | None = None,
+) -> Shift:
+    """The shift from rows [before) at level `levels[0]` to rows [after) at `levels[1]`, dated at
+    the first row after; `window` holds the rows that bound when it happened.
+
+    The detectors differ in how they find the sides and weigh the change, not in how they report
+    it: the same rounding, counts and evidence for every basis keeps merged findings comparable.
+    `cues` (strongest first) lead the evidence after. Evidence before is told apart from the new
+    level, or from `told_from` where the detector drew the old side against another level.
+    """
+    old, new = levels
+    lead = cues or []
+    return Shift(
+        series=data.series,
+        at=data.date(after[0]),
+        window_start=data.date(window[0]),
+        window_end=data.date(window[1]),
+        before=round(old, 6),
+        after=round(new, 6),
+        delta=round(new - old, 6),
+        direction=direction_of(new - old),
+        confidence=round(confidence, 6),
+        n_before=before[1] - before[0],
+        n_after=after[1] - after[0],
+        basis=basis,
+        evidence_before=evidence(
+            data, *before, own=old, other=new if told_from is None else told_from, near=before[1] - 1, lead=[]
+        ),
+        evidence_after=evidence(data, *after, own=new, other=old, near=after[0], lead=lead),
+        cue_ids=[int(data.ids[row]) for row in lead],
+        reasons=reasons,
+    )
+
+
 def stated_reason(data: Prepared, cue_rows: list[int]) -> str:
     """Why a cue counts: who reported the change, when, in which words."""
     row = cue_rows[0]

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,7 @@ __all__ = [
     "OfficeChange",
     "SeriesScan",
     "Shift",
+    "Tuning",
     "detect_all",
     "detect_shifts",
     "scan_all",
@@ -65,6 +66,31 @@ __all__ = [
 Verdict = Literal["shifted", "stable", "insufficient_data"]
 CUE_WEIGHT = 0.7
 MERGE_DAYS = 7
+
+
+class Tuning(TypedDict, total=False):
+    """The keyword arguments that tune every entry point; one left out keeps its default.
+
+    `min_delta`, `min_per_side`, `min_confidence` and `penalty_factor` tune the change-point test
+    (`app.timelines.changepoints`); `cue_weight` is how much a cue's sentence counts.
+    """
+
+    min_delta: float
+    min_per_side: int
+    min_confidence: float
+    cue_weight: float
+    penalty_factor: float
+
+
+@dataclass(frozen=True)
+class _Parameters:
+    """`Tuning` with every default filled in; building it rejects a misspelt keyword."""
+
+    min_delta: float = MIN_DELTA
+    min_per_side: int = MIN_PER_SIDE
+    min_confidence: float = MIN_CONFIDENCE
+    cue_weight: float = CUE_WEIGHT
+    penalty_factor: float = PENALTY_FACTOR
 
 
 @dataclass(frozen=True)
@@ -115,15 +141,7 @@ def _merge(found: Iterable[Shift]) -> list[Shift]:
     return sorted(merged, key=lambda s: (s.at, s.direction))
 
 
-def _detect(
-    data: Prepared,
-    memberships: pd.DataFrame | None,
-    *,
-    min_delta: float,
-    min_per_side: int,
-    min_confidence: float,
-    penalty_factor: float,
-) -> list[Shift]:
+def _detect(data: Prepared, memberships: pd.DataFrame | None, parameters: _Parameters) -> list[Shift]:
     if not len(data):
         return []
     model = sparse.fit(data)
@@ -132,10 +150,10 @@ def _detect(
         *stated.detect(data, model),
         *changepoints.detect(
             data,
-            min_delta=min_delta,
-            min_per_side=min_per_side,
-            min_confidence=min_confidence,
-            penalty_factor=penalty_factor,
+            min_delta=parameters.min_delta,
+            min_per_side=parameters.min_per_side,
+            min_confidence=parameters.min_confidence,
+            penalty_factor=parameters.penalty_factor,
         ),
         *(shift for shift, moved in observed if moved),
     ]
@@ -154,27 +172,16 @@ def detect_shifts(
     *,
     series: str | None = None,
     memberships: pd.DataFrame | None = None,
-    min_delta: float = MIN_DELTA,
-    min_per_side: int = MIN_PER_SIDE,
-    min_confidence: float = MIN_CONFIDENCE,
-    cue_weight: float = CUE_WEIGHT,
-    penalty_factor: float = PENALTY_FACTOR,
+    **tuning: Unpack[Tuning],
 ) -> list[Shift]:
     """Shifts of one series, in date order. `rows`: observation rows of that series only.
 
     `series` names it (default: the rows' `series`, else `actor`); cues by another actor (a member in
-    a roll-up) count half. `min_delta`, `min_per_side` and `min_confidence` tune the change-point
-    test. Returns [] for a stable series or too few observations.
+    a roll-up) count half. `tuning`: see `Tuning`. Returns [] for a stable series or too few
+    observations.
     """
-    data = prepare(rows, series, cue_weight)
-    return _detect(
-        data,
-        memberships,
-        min_delta=min_delta,
-        min_per_side=min_per_side,
-        min_confidence=min_confidence,
-        penalty_factor=penalty_factor,
-    )
+    parameters = _Parameters(**tuning)
+    return _detect(prepare(rows, series, parameters.cue_weight), memberships, parameters)
 
 
 def _groups(rows: pd.DataFrame) -> Iterable[tuple[str, pd.DataFrame]]:
@@ -184,62 +191,31 @@ def _groups(rows: pd.DataFrame) -> Iterable[tuple[str, pd.DataFrame]]:
 
 
 def detect_all(
-    rows: pd.DataFrame,
-    *,
-    memberships: pd.DataFrame | None = None,
-    min_delta: float = MIN_DELTA,
-    min_per_side: int = MIN_PER_SIDE,
-    min_confidence: float = MIN_CONFIDENCE,
-    cue_weight: float = CUE_WEIGHT,
-    penalty_factor: float = PENALTY_FACTOR,
+    rows: pd.DataFrame, *, memberships: pd.DataFrame | None = None, **tuning: Unpack[Tuning]
 ) -> list[Shift]:
     """Shifts of every series in `rows` (column `series`, else `actor`), strongest first:
     by confidence, then |delta|, then date."""
-    found = [
-        shift
-        for scan in scan_all(
-            rows,
-            memberships=memberships,
-            min_delta=min_delta,
-            min_per_side=min_per_side,
-            min_confidence=min_confidence,
-            cue_weight=cue_weight,
-            penalty_factor=penalty_factor,
-        )
-        for shift in scan.shifts
-    ]
+    found = [shift for scan in scan_all(rows, memberships=memberships, **tuning) for shift in scan.shifts]
     return sorted(found, key=lambda s: (-s.confidence, -abs(s.delta), s.at, s.series))
 
 
 def scan_all(
-    rows: pd.DataFrame,
-    *,
-    memberships: pd.DataFrame | None = None,
-    min_delta: float = MIN_DELTA,
-    min_per_side: int = MIN_PER_SIDE,
-    min_confidence: float = MIN_CONFIDENCE,
-    cue_weight: float = CUE_WEIGHT,
-    penalty_factor: float = PENALTY_FACTOR,
+    rows: pd.DataFrame, *, memberships: pd.DataFrame | None = None, **tuning: Unpack[Tuning]
 ) -> list[SeriesScan]:
     """One verdict per series, in series order: "shifted" (with its shifts in date order),
     "stable" (at least 2 x min_per_side observations and no shift) or "insufficient_data"."""
+    parameters = _Parameters(**tuning)
     require(rows, ROW_COLUMNS, "observation rows")
     out: list[SeriesScan] = []
     for name, group in _groups(rows):
-        data = prepare(group, name, cue_weight)
-        found = _detect(
-            data,
-            memberships,
-            min_delta=min_delta,
-            min_per_side=min_per_side,
-            min_confidence=min_confidence,
-            penalty_factor=penalty_factor,
-        )
+        data = prepare(group, name, parameters.cue_weight)
+        found = _detect(data, memberships, parameters)
         n = len(data)
         level = spread = None
         if n:
             level = round(float(np.average(data.y, weights=data.w)), 6)
             spread = round(float(np.sqrt(np.average((data.y - level) ** 2, weights=data.w))), 6)
-        verdict: Verdict = "shifted" if found else "stable" if n >= 2 * min_per_side else "insufficient_data"
+        enough = n >= 2 * parameters.min_per_side
+        verdict: Verdict = "shifted" if found else "stable" if enough else "insufficient_data"
         out.append(SeriesScan(series=name, n=n, level=level, spread=spread, verdict=verdict, shifts=found))
     return out

@@ -44,16 +44,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special  # type: ignore[import-untyped]
 
-from app.timelines.series import (
-    Basis,
-    FloatArray,
-    Prepared,
-    Shift,
-    direction_of,
-    evidence,
-    moved_reason,
-    side_mean,
-)
+from app.timelines.series import FloatArray, Prepared, Shift, moved_reason, shift_between, side_mean
 
 LEVELS = np.linspace(-1.0, 1.0, 9)
 JUMP_MIN = 0.75
@@ -227,24 +218,14 @@ def detect(data: Prepared, model: Fit | None, *, report_min: float = REPORT_MIN)
             continue  # the weighted means disagree with the model: no clear move to report
         window_start = model.rows(first + 1, first + 1)[0] - 1
         window_end = model.rows(end, end)[0]
-        basis: list[Basis] = ["observed"]
-        shift = Shift(
-            series=data.series,
-            at=data.date(split),
-            window_start=data.date(window_start),
-            window_end=data.date(window_end),
-            before=round(before, 6),
-            after=round(after, 6),
-            delta=round(after - before, 6),
-            direction=direction_of(after - before),
-            confidence=round(probability, 6),
-            n_before=split - before_lo,
-            n_after=after_hi - split,
-            basis=basis,
-            evidence_before=evidence(
-                data, before_lo, split, own=before, other=after, near=split - 1, lead=[]
-            ),
-            evidence_after=evidence(data, split, after_hi, own=after, other=before, near=split, lead=[]),
+        shift = shift_between(
+            data,
+            (before_lo, split),
+            (split, after_hi),
+            (before, after),
+            window=(window_start, window_end),
+            confidence=probability,
+            basis=["observed"],
             reasons=[
                 moved_reason(before, split - before_lo, after, after_hi - split)
                 + f"; probability {probability:.2f} that this is a change rather than coding noise"

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from app.timelines.series import Basis, Prepared, Shift, direction_of, evidence, side_mean, stated_reason
+from app.timelines.series import Prepared, Shift, shift_between, side_mean, stated_reason
 from app.timelines.sparse import JUMP_MIN, Fit
 
 REPORT_MIN = 0.25
@@ -86,40 +86,28 @@ def detect(data: Prepared, model: Fit | None, *, report_min: float | None = None
             continue
         if last_old >= 0:
             before_start = _run(data, last_old, -1, old, level)
-            before = side_mean(data, before_start, last_old + 1)
-            n_before = last_old + 1 - before_start
-            evidence_before = evidence(
-                data, before_start, last_old + 1, own=before, other=level, near=last_old, lead=[]
-            )
-            window_start = data.date(last_old)
+            old_rows = (before_start, last_old + 1)
+            before, opened = side_mean(data, *old_rows), last_old
         else:
-            before, n_before, evidence_before = old, 0, []
-            window_start = data.date(first_new - 1) if first_new > 0 else data.date(first_new)
+            # only the sentence states the old position (`shift_from`): no rows on that side
+            old_rows, before, opened = (first_new, first_new), old, max(first_new - 1, 0)
         after = side_mean(data, first_new, after_end)
         if (after > before) != upward:
             continue
-        basis: list[Basis] = ["stated"]
         reason = stated_reason(data, cues)
         if last_old < 0:
             reason += f" (the sentence itself states the earlier position, {old:+.2f})"
-        found[(last_old, first_new)] = Shift(
-            series=data.series,
-            at=data.date(first_new),
-            window_start=window_start,
-            window_end=data.date(first_new),
-            before=round(before, 6),
-            after=round(after, 6),
-            delta=round(after - before, 6),
-            direction=direction_of(after - before),
-            confidence=round(confidence, 6),
-            n_before=n_before,
-            n_after=after_end - first_new,
-            basis=basis,
-            evidence_before=evidence_before,
-            evidence_after=evidence(
-                data, first_new, after_end, own=after, other=before, near=first_new, lead=cues
-            ),
-            cue_ids=[int(data.ids[row]) for row in cues],
+        found[(last_old, first_new)] = shift_between(
+            data,
+            old_rows,
+            (first_new, after_end),
+            (before, after),
+            window=(opened, first_new),
+            confidence=confidence,
+            basis=["stated"],
             reasons=[reason],
+            cues=cues,
+            # the old run was found against the cue's own score, so its evidence is drawn against it
+            told_from=level,
         )
     return list(found.values())
