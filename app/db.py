@@ -162,7 +162,7 @@ def _answering_connection_class() -> Any:
 
 def make_sessionmaker(engine: Engine, settings: Settings | None = None) -> sessionmaker[Session]:
     """Sessions on `engine`; `settings`: what their units of work write with (`session.info`,
-    read by what runs before a commit: shift detection's mode, `app.shifts.refresh.settings_of`)."""
+    read by what runs before a commit: shift detection's mode, `app.store.unit_of_work.settings_of`)."""
     return sessionmaker(engine, expire_on_commit=False, info={"settings": settings} if settings else None)
 
 

@@ -4,7 +4,9 @@ the observation rows each roll-up series counts (shifts, the dashboard's evidenc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import TypeVar
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -17,6 +19,8 @@ from app.store import observations as observation_store
 from app.store import timelines as timeline_store
 from app.store import topics as topic_store
 from app.timelines import levels, rollup
+
+V = TypeVar("V")
 
 
 def require_topic(session: Session, slug: str) -> Topic:
@@ -36,7 +40,18 @@ def require_topic_ids(session: Session, slugs: list[str]) -> dict[str, int]:
     return _require_ids("topic", slugs, topic_store.ids_by_slug(session, slugs=slugs))
 
 
-def _require_ids(kind: str, slugs: list[str], found: dict[str, int]) -> dict[str, int]:
+def require_subjects(
+    session: Session, topic_slug: str, actor_slugs: list[str]
+) -> tuple[Topic, dict[str, timeline_store.NamedActor]]:
+    """The topic and every requested actor with its name, in the order asked (duplicates dropped),
+    read in one query; an unknown topic, then the first unknown actor, is a 422 naming the field."""
+    subjects = timeline_store.get_series_subjects(session, topic_slug=topic_slug, actor_slugs=actor_slugs)
+    if subjects.topic is None:
+        raise UnknownReference("topic", topic_slug, field="topic")
+    return subjects.topic, _require_ids("actor", actor_slugs, subjects.actors)
+
+
+def _require_ids(kind: str, slugs: list[str], found: Mapping[str, V]) -> dict[str, V]:
     """`found` for `slugs` in the order asked; the first slug not found is a 422 naming `kind`."""
     wanted = list(dict.fromkeys(slugs))
     for slug in wanted:
@@ -51,16 +66,10 @@ def require_window(observed_from: datetime | None, observed_to: datetime | None)
         raise InvalidInput("'to' must be after 'from'", field="to")
 
 
-def observed_actor_ids(session: Session, topic: Topic, slugs: list[str]) -> dict[str, int]:
-    """The requested actors (all on the topic, most observed first, when none), in order."""
-    wanted = slugs or observation_store.actor_slugs_on_topic(session, topic_id=topic.id)
-    return require_actor_ids(session, wanted)
-
-
 def rollup_actor_ids(session: Session, topic: Topic) -> tuple[dict[str, int], frozenset[str]]:
     """Every actor observed on the topic (most observed first), then every bloc, state or other
     actor their observations can count for in a roll-up; returns the ids and those further slugs."""
-    observed = observed_actor_ids(session, topic, [])
+    observed = require_actor_ids(session, observation_store.actor_slugs_on_topic(session, topic_id=topic.id))
     parents = timeline_store.ancestor_ids(session, actor_ids=set(observed.values())) - set(observed.values())
     further = {slug: actor_id for actor_id, slug in actor_store.slugs_by_id(session, ids=parents).items()}
     return {**observed, **dict(sorted(further.items()))}, frozenset(further)

@@ -6,11 +6,10 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app.api.convert import actor_read
-from app.api.deps import AdminAccess, ReadScopeDep
+from app.api.deps import AdminAccess, ReadScopeDep, ok_unless_created, or_not_found
 from app.api.jobs import ReextractAfterWriteDep
 from app.api.params import SlugPath
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
-from app.api.responses import ok_unless_created, or_not_found
 from app.db import InlineReaderDep, SessionDep
 from app.pagination import CursorParam, Limit, decode_cursor, encode_cursor
 from app.registry import edits as registry

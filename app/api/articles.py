@@ -8,9 +8,18 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
 from app.api.convert import article_detail, article_read
-from app.api.deps import AdminAccess, AnnouncerDep, ReadScopeDep, RegistryCacheDep, SettingsDep, WriteAccess
+from app.api.deps import (
+    INVALID_INPUT,
+    AdminAccess,
+    AnnouncerDep,
+    ReadScopeDep,
+    RegistryCacheDep,
+    SettingsDep,
+    WriteAccess,
+    ok_unless_created,
+    or_not_found,
+)
 from app.api.params import RowId
-from app.api.responses import INVALID_INPUT, ok_unless_created, or_not_found
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import LimitExceeded

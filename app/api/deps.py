@@ -1,11 +1,15 @@
+"""What the routers share: their dependencies (settings, caches, key checks), the OpenAPI entries
+of the answers every router may give, the 404 of a lookup that found nothing, and the status of an
+idempotent create."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request, params
+from fastapi import Depends, Request, Response, params, status
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import solve_dependencies
 from fastapi.routing import APIRoute
@@ -15,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import auth
 from app.config import Settings
 from app.db import InlineReaderDep, read_inline, session_scope
-from app.errors import StancelineError
+from app.errors import NotFound, StancelineError
 from app.ingest.articles import ReadScope
 from app.jobs.extraction import Announcer
 from app.models import ApiKey
@@ -124,3 +128,22 @@ ACCESS_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 WriteAccess = _access("write")
 AdminAccess = _access("admin")
+INVALID_INPUT: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Invalid input; the body names the field"}
+}
+
+T = TypeVar("T")
+
+
+def or_not_found(row: T | None, resource: str, key: object) -> T:
+    """`row`, or the 404 naming `resource` and `key` when the lookup found none."""
+    if row is None:
+        raise NotFound(resource, key)
+    return row
+
+
+def ok_unless_created(response: Response, created: bool) -> None:
+    """A create that finds the same entry stored answers 200 instead of 201, so a client retrying
+    a request it saw fail can tell that nothing new was added."""
+    if not created:
+        response.status_code = status.HTTP_200_OK

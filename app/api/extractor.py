@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from app.api.deps import SettingsDep
 from app.db import SessionDep
 from app.extraction.claim_model import default_model
-from app.registry.context import extractor_version
 from app.schemas import ClaimModelRead, ExtractorRead
 from app.store import extractor_models
 
@@ -25,7 +24,7 @@ def get_extractor(request: Request, session: SessionDep, settings: SettingsDep) 
     model = context.snapshot.claim_model or default_model()
     return ExtractorRead(
         engine=settings.extraction_engine,
-        version=extractor_version(context, settings.extraction_engine),
+        version=context.extractor(settings.extraction_engine).version,
         claim_model=ClaimModelRead(
             sha=model.sha,
             source="trained" if trained is not None and trained.sha == model.sha else "default",

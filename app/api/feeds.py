@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import AdminAccess, SettingsDep, WriteAccess
+from app.api.deps import INVALID_INPUT, AdminAccess, SettingsDep, WriteAccess, ok_unless_created, or_not_found
 from app.api.params import RowId
-from app.api.responses import INVALID_INPUT, ok_unless_created, or_not_found
 from app.db import SessionDep
 from app.errors import NotFound
 from app.feeds.registration import register_feed

@@ -6,9 +6,8 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
 from sqlalchemy.orm import Session
 
 from app import jobs
-from app.api.deps import AdminAccess, SettingsDep
+from app.api.deps import INVALID_INPUT, AdminAccess, SettingsDep, or_not_found
 from app.api.params import RowId
-from app.api.responses import INVALID_INPUT, or_not_found
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import InvalidInput

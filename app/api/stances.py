@@ -7,11 +7,10 @@ from sqlalchemy.orm import Session
 
 from app import review
 from app.api.convert import observation_read
-from app.api.deps import ReadScopeDep, SettingsDep, WriteAccess
+from app.api.deps import ReadScopeDep, SettingsDep, WriteAccess, or_not_found
 from app.api.formats import TABULAR_RESPONSES, ExportFormatParam, tabular_response
 from app.api.params import RowId
 from app.api.read_cache import CACHED_RESPONSES, cached_read, json_response
-from app.api.responses import or_not_found
 from app.db import InlineReaderDep, SessionDep
 from app.pagination import CursorParam, Limit, decode_time_cursor, encode_cursor
 from app.schemas import ObservationCreate, ObservationRead, ObservationUpdate, Page

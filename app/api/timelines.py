@@ -82,12 +82,12 @@ def _timeline(
     max_buckets: int,
 ) -> Response:
     series.require_window(options.observed_from, options.observed_to)
-    topic = series.require_topic(session, topic_slug)
+    topic, named = series.require_subjects(session, topic_slug, actor)
     # without actors and roll-up, the bucket query itself finds and ranks every actor on the topic;
     # rolled up, the blocs and states the observed actors count for follow them
     further: frozenset[str] = frozenset()
     if actor:
-        ids = series.observed_actor_ids(session, topic, actor)
+        ids = {slug: a.id for slug, a in named.items()}
     elif options.rollup:
         ids, further = series.rollup_actor_ids(session, topic)
     else:
@@ -115,7 +115,10 @@ def _timeline(
     order = [s for s in ids if s not in further] + [
         str(name) for name in pd.unique(frame["series"]) if not ids or name in further
     ]
-    names = actor_store.names_by_slug(session, slugs=order)
+    names = {slug: a.name for slug, a in named.items()}
+    # only series the request did not name (every actor, blocs rolled up into) need their names read
+    if unnamed := [slug for slug in order if slug not in names]:
+        names |= actor_store.names_by_slug(session, slugs=unnamed)
     points = _points_by_series(frame)
     window_from, window_to = _window(frame, options)
     document = {
@@ -295,8 +298,8 @@ def _comparison(
     max_buckets: int,
 ) -> Response:
     series.require_window(observed_from, observed_to)
-    topic_row = series.require_topic(session, topic)
-    ids = series.observed_actor_ids(session, topic_row, actor)
+    topic_row, named = series.require_subjects(session, topic, actor)
+    ids = {slug: a.id for slug, a in named.items()}
     if len(ids) < 2:
         raise InvalidInput("compare needs two different actors", field="actor")
     frame = series.series_levels(

@@ -25,7 +25,7 @@ from app.api.params import SlugPath
 from app.db import SessionDep
 from app.errors import NotFound
 from app.schemas import ObservationRead, Slug, UTCDateTimeIn
-from app.series import require_actor_ids, require_topic, require_window
+from app.series import require_window
 from app.store import actors as actor_store
 from app.store import observations as observation_store
 from app.store import timelines as timeline_store
@@ -113,8 +113,8 @@ def list_point_evidence(
 ) -> PointEvidence:
     """Rejected observations are left out, as they are from the timeline."""
     require_window(observed_from, observed_to)
-    topic_id = require_topic(session, topic).id
-    actor_id = require_actor_ids(session, [actor])[actor]
+    topic_row, named = series.require_subjects(session, topic, [actor])
+    topic_id, actor_id = topic_row.id, named[actor].id
     rows = _counted_rows(
         session,
         topic_id=topic_id,

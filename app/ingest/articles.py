@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 import app.shifts.refresh  # noqa: F401 - registers shift detection for the series its writes touch
 from app.errors import Conflict, ExtractionUnavailable, NotFound, StancelineError, field_path
-from app.extraction import build_extractor
 from app.extraction.types import (
     ArticleText,
     ExtractedObservation,
@@ -28,11 +27,7 @@ from app.extraction.types import (
 from app.ingest import fingerprint
 from app.models import Article, ArticleRevision, Observation, Source, utcnow
 from app.ops import metrics
-from app.registry.context import (
-    RegistryCache,
-    RegistryContext,
-    extractor_version,
-)
+from app.registry.context import RegistryCache, RegistryContext
 from app.schemas import ArticleCreate, DroppedReview, ErrorDetail, IngestResult
 from app.store import articles as article_store
 from app.store import extraction_queue as queue_store
@@ -87,7 +82,7 @@ def is_stale(
         return False
     if registry_revision is None:
         return not (has_automatic() if callable(has_automatic) else has_automatic)
-    return registry_revision < context.revision or version != extractor_version(context, engine)
+    return registry_revision < context.revision or version != context.extractor(engine).version
 
 
 class _Stamped(Protocol):
@@ -287,7 +282,7 @@ def extract_items_ahead(
             return Extraction(digest, context, (), error=error.message)
         return Extraction(digest, context, tuple(found))
 
-    workers = min(len(todo), int(getattr(build_extractor(context.snapshot, engine), "concurrency", 1)))
+    workers = min(len(todo), int(getattr(context.extractor(engine), "concurrency", 1)))
     if workers > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return dict(zip(todo, pool.map(extraction, todo), strict=True))
@@ -326,7 +321,7 @@ def _data_text(data: ArticleCreate) -> ArticleText:
 
 
 def _extract(text: ArticleText, *, context: RegistryContext, engine: str) -> Sequence[ExtractedObservation]:
-    extractor = build_extractor(context.snapshot, engine)
+    extractor = context.extractor(engine)
     started = metrics.clock()
     try:
         found = extractor.extract(text)
@@ -342,7 +337,7 @@ def _extracted_rows(
     """The article's observation rows from its current text (none for a syndicated copy, whose
     story's observations stand for it), from `ahead` when it fits; stamps the article with what
     they are extracted with."""
-    extractor = build_extractor(context.snapshot, engine)
+    extractor = context.extractor(engine)
     _stamp(article, context, extractor.version)
     if article.story_id is not None:
         return []

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
 from app.extraction import build_extractor
 from app.extraction.claim_model import ClaimModel
-from app.extraction.types import ActorEntry, MembershipEntry, RegistrySnapshot, TopicEntry
+from app.extraction.types import ActorEntry, Extractor, MembershipEntry, RegistrySnapshot, TopicEntry
 from app.schemas import IngestWarning
 from app.store import actors as actor_store
 from app.store import extractor_models, unit_of_work
@@ -25,6 +25,19 @@ class RegistryContext:
     actor_ids: dict[str, int]
     topic_ids: dict[str, int]
     revision: int = 0
+    _extractors: dict[str, Extractor] = field(default_factory=dict, compare=False, repr=False)
+
+    def extractor(self, engine: str) -> Extractor:
+        """`engine`'s compiled extractor for this registry, kept with the context: an ingest does
+        not hash the whole snapshot again to find it, and no other registry can evict it."""
+        if engine == "llm":
+            # its endpoint is process configuration that may change under one registry revision
+            return build_extractor(self.snapshot, engine)
+        compiled = self._extractors.get(engine)
+        if compiled is None:
+            # two threads may both build: `build_extractor` hands them the same object
+            compiled = self._extractors.setdefault(engine, build_extractor(self.snapshot, engine))
+        return compiled
 
 
 class RegistryCache:
@@ -131,8 +144,3 @@ def registry_warnings(context: RegistryContext) -> list[IngestWarning]:
         "applied to stored articles"
     )
     return [IngestWarning(code=EMPTY_REGISTRY, message=message)]
-
-
-def extractor_version(context: RegistryContext, engine: str) -> str:
-    """The version of `engine` (its extractor for the context's registry is cached)."""
-    return build_extractor(context.snapshot, engine).version

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app import series
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.models import Actor, Shift, Topic, utcnow
 from app.store import extraction_queue, shift_queue, unit_of_work
 from app.store import shifts as shift_store
@@ -244,33 +244,9 @@ def _jsonable(value: Any) -> Any:
 
 @unit_of_work.on_series_changed
 def _series_changed(session: Session, touched: frozenset[tuple[int, int]]) -> None:
-    """Run by the unit of work before it commits, with every series its writes touched."""
-    after_write(session, touched, settings=settings_of(session))
-
-
-def settings_of(session: Session) -> Settings:
-    """The settings a unit of work writes with: its session factory's (`db.make_sessionmaker`),
-    or `db.session_scope`'s for one unit (background writers queue, never refresh per article),
-    else the process's."""
-    settings = session.info.get("settings")
-    return settings if isinstance(settings, Settings) else get_settings()
-
-
-def after_write(
-    session: Session, touched: Iterable[tuple[int, int]], *, settings: Settings
-) -> list[ShiftChange]:
-    """What a unit of work does with the series its writes touched (`_series_changed`).
-
-    `shift_detection=deferred` queues the series for `process_queue` (the API's background worker,
-    or the CLI at the end of a run); `sync` recomputes now; `off` does nothing.
-    """
-    pairs = set(touched)
-    if settings.shift_detection == "off" or not pairs:
-        return []
-    if settings.shift_detection == "deferred":
-        shift_queue.enqueue(session, pairs=pairs)
-        return []
-    return refresh_shifts(session, touched=pairs, settings=settings)
+    """Run by the unit of work before it commits, with every series its writes touched, when
+    shift detection is `sync` (`deferred` queues them for `process_queue` instead)."""
+    refresh_shifts(session, touched=touched, settings=unit_of_work.settings_of(session))
 
 
 def process_queue(session: Session, *, settings: Settings, limit: int = 500, settle: bool = True) -> int:

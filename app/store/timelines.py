@@ -1,4 +1,5 @@
-"""Timeline inputs from SQL: bucket sums per (actor, bucket), observation rows, memberships.
+"""Timeline inputs from SQL: what a series read names, bucket sums per (actor, bucket), observation
+rows, memberships.
 
 Frames follow the contracts documented in `app.timelines`. Sums come from the aggregates, not
 the observations: weekly and monthly sums from `observation_period` for every whole week or month
@@ -9,6 +10,8 @@ one row per actor and bucket however many observations there are (see `_plan`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -38,6 +41,7 @@ from app.models import (
     Observation,
     ObservationDaily,
     ObservationPeriod,
+    Topic,
 )
 from app.store.filters import window
 from app.store.periods import bucket_start_of, utc_day_of
@@ -56,6 +60,38 @@ ROW_COLUMNS = [
     "article_url",
 ]
 MEMBERSHIP_COLUMNS = ["actor", "parent", "valid_from", "valid_to"]
+
+
+@dataclass(frozen=True)
+class NamedActor:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class SeriesSubjects:
+    """The topic a series read names (None when unknown) and, by slug, the actors it names that
+    are stored (none when the topic is unknown)."""
+
+    topic: Topic | None
+    actors: dict[str, NamedActor]
+
+
+def get_series_subjects(session: Session, *, topic_slug: str, actor_slugs: Iterable[str]) -> SeriesSubjects:
+    """The topic and actors a series read names, with the actors' display names, in one query.
+    The topic comes without its parent."""
+    # each actor found rides on the topic's row (one row, actor columns null, when none is found);
+    # an empty IN is false on every engine, which leaves the topic alone
+    stmt = (
+        select(Topic, Actor.slug, Actor.id, Actor.name)
+        .outerjoin(Actor, Actor.slug.in_(sorted(set(actor_slugs))))
+        .where(Topic.slug == topic_slug)
+    )
+    rows = session.execute(stmt).all()
+    if not rows:
+        return SeriesSubjects(None, {})
+    actors = {slug: NamedActor(actor_id, name) for _, slug, actor_id, name in rows if slug is not None}
+    return SeriesSubjects(rows[0][0], actors)
 
 
 def epoch_day(dialect: str, day: Any) -> ColumnElement[int]:

@@ -3,8 +3,10 @@
 **Aggregates and series.** Every store function that adds, removes or re-counts observations
 records on the session the aggregate deltas it causes (`record`) and the series, (topic_id,
 actor_id), it touches (`touch`). Just before the unit of work's outermost commit one hook applies
-all the deltas as one sorted upsert, then hands the touched series to the handlers registered for
-them (`on_series_changed`: shift detection, `app.shifts.refresh`). So no write path can forget
+all the deltas as one sorted upsert, then settles the touched series as the unit's settings say
+(`settings_of`): with `shift_detection=deferred` it queues them for the shift worker
+(`store.shift_queue`), with `sync` it hands them to the handlers registered for them
+(`on_series_changed`: `app.shifts.refresh` detects their shifts now). So no write path can forget
 either or do it twice, and concurrent writers lock aggregate rows in one (key) order and cannot
 deadlock. A savepoint that rolls back must take its changes with it: writes that may roll back
 part of a unit of work open their savepoint with `savepoint`, not `session.begin_nested()`. Code
@@ -35,8 +37,9 @@ from sqlalchemy import event, inspect, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
+from app.config import Settings, get_settings
 from app.models import Article, DataRevision, Observation, RegistryRevision, Shift, utcnow
-from app.store import aggregates
+from app.store import aggregates, shift_queue
 
 _PENDING = "stanceline.pending_deltas"
 _TOUCHED = "stanceline.touched_series"
@@ -58,10 +61,28 @@ def touch(session: Session, pairs: Iterable[Pair]) -> None:
 
 
 def on_series_changed(handler: SeriesHandler) -> SeriesHandler:
-    """Register `handler(session, series)`, run before each commit that touched series."""
+    """Register `handler(session, series)`, run before each commit that touched series when shift
+    detection is `sync`."""
     if handler not in _handlers:
         _handlers.append(handler)
     return handler
+
+
+def settings_of(session: Session) -> Settings:
+    """The settings a unit of work writes with: its session factory's (`db.make_sessionmaker`),
+    or `db.session_scope`'s for one unit (background writers queue, never refresh per article),
+    else the process's."""
+    settings = session.info.get("settings")
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
+def _settle_series(session: Session, touched: frozenset[Pair]) -> None:
+    mode = settings_of(session).shift_detection
+    if mode == "deferred":
+        shift_queue.enqueue(session, pairs=touched)
+    elif mode == "sync":
+        for handler in _handlers:
+            handler(session, touched)
 
 
 def record(session: Session, deltas: aggregates.Deltas) -> None:
@@ -193,8 +214,7 @@ def _settle_before_commit(session: Session) -> None:
         mark_changed(session)
     touched: set[Pair] | None = session.info.pop(_TOUCHED, None)
     if touched:
-        for handler in _handlers:
-            handler(session, frozenset(touched))
+        _settle_series(session, frozenset(touched))
     if not session.info.get(_CHANGED):
         # what the commit would flush next (a no-op when nothing is pending), flushed before the
         # bump so that `_mark_flush` sees it and the bump stays the last statement

@@ -127,3 +127,37 @@ def test_timeline_errors_name_the_field(client: TestClient, params: dict[str, st
     response = client.get("/v1/timelines", params=params)
     assert response.status_code == 422
     assert response.json()["error"]["field"] == field
+
+
+@pytest.mark.parametrize("path", ["/v1/timelines", "/v1/compare"])
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        # the window first, then the topic, then the first unknown actor in the order asked
+        (
+            {"topic": "nothing", "actor": ["atlantis", "narnia"], "from": "2025-03-02", "to": "2025-03-01"},
+            "to",
+            "'to' must be after 'from'",
+        ),
+        ({"topic": "nothing", "actor": ["atlantis", "narnia"]}, "topic", "unknown topic 'nothing'"),
+        (
+            {"topic": "ground-troops-ukraine", "actor": ["france", "narnia", "atlantis"]},
+            "actor",
+            "unknown actor 'narnia'",
+        ),
+    ],
+)
+def test_series_reads_refuse_in_order(
+    client: TestClient, path: str, params: dict[str, Any], field: str, message: str
+) -> None:
+    response = client.get(path, params=params)
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == field
+    assert response.json()["error"]["message"] == message
+
+
+def test_named_actors_come_in_the_order_asked_with_their_names(client: TestClient) -> None:
+    _code(client, "russia", "2025-03-03", -1.0)
+    params = {"topic": "ground-troops-ukraine", "actor": ["poland", "russia", "poland"]}
+    body = client.get("/v1/timelines", params=params).json()
+    assert [(s["actor"], s["name"]) for s in body["series"]] == [("poland", "Poland"), ("russia", "Russia")]

@@ -190,7 +190,7 @@ def build_quorran_database(path: Path) -> Path:
                 )
             aggregates.rebuild(session)
             touched = {(o.topic_id, o.actor_id) for o in session.scalars(select(Observation))}
-            shifts.after_write(session, touched, settings=settings)
+            shifts.refresh_shifts(session, touched=touched, settings=settings)
     finally:
         engine.dispose()
     return path

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.config import Settings
+from app.models import Actor, ShiftRefresh, Topic
 from app.store import aggregates, unit_of_work
 from tests.factories import article_payload
 
@@ -73,6 +76,19 @@ def test_a_rolled_back_savepoint_takes_its_deltas_along(session: Session) -> Non
     # ids 1 to 3 name no rows here: nothing to apply or detect
     session.info.pop("stanceline.pending_deltas")
     session.info.pop("stanceline.touched_series")
+
+
+@pytest.mark.usefixtures("starter_registry")
+@pytest.mark.parametrize(("mode", "queued"), [("deferred", True), ("sync", False), ("off", False)])
+def test_touched_series_are_queued_for_the_shift_worker_only_when_detection_is_deferred(
+    session: Session, settings: Settings, mode: str, queued: bool
+) -> None:
+    series = (session.scalar(select(Topic.id).limit(1)), session.scalar(select(Actor.id).limit(1)))
+    session.info["settings"] = settings.model_copy(update={"shift_detection": mode})
+    unit_of_work.touch(session, {series})  # type: ignore[arg-type]
+    session.commit()
+    stored = set(session.execute(select(ShiftRefresh.topic_id, ShiftRefresh.actor_id)).tuples())
+    assert stored == ({series} if queued else set())
 
 
 @pytest.mark.usefixtures("starter_registry")
