@@ -1,6 +1,6 @@
 """What follows from the observations goes through one unit of work (`app.store.unit_of_work`):
 store functions record their aggregate deltas and touched series, one hook applies them at
-commit (then shift detection runs on the series), savepoints take theirs along when they roll
+commit (then queues the series for shift detection, or detects at once), savepoints take theirs along when they roll
 back, and no write path does either by hand."""
 
 from __future__ import annotations
@@ -83,9 +83,12 @@ def test_a_rolled_back_savepoint_takes_its_deltas_along(session: Session) -> Non
 def test_touched_series_are_queued_for_the_shift_worker_only_when_detection_is_deferred(
     session: Session, settings: Settings, mode: str, queued: bool
 ) -> None:
-    series = (session.scalar(select(Topic.id).limit(1)), session.scalar(select(Actor.id).limit(1)))
+    topic_id, actor_id = session.scalar(select(Topic.id).limit(1)), session.scalar(select(Actor.id).limit(1))
+    assert topic_id is not None
+    assert actor_id is not None
+    series = (topic_id, actor_id)
     session.info["settings"] = settings.model_copy(update={"shift_detection": mode})
-    unit_of_work.touch(session, {series})  # type: ignore[arg-type]
+    unit_of_work.touch(session, {series})
     session.commit()
     stored = {tuple(row) for row in session.execute(select(ShiftRefresh.topic_id, ShiftRefresh.actor_id))}
     assert stored == ({series} if queued else set())
