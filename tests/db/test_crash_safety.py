@@ -1,6 +1,6 @@
-"""`stanceline ingest` killed with SIGKILL half-way through 400 articles (16 batches; its
-extraction workers with it): every stored article is either extracted whole or still pending, and
-running it again stores and extracts the rest with no duplicates (SQLite and PostgreSQL)."""
+"""`stanceline ingest` killed with SIGKILL half-way (its extraction workers with it): every stored
+article is either extracted whole or still pending, and running it again stores and extracts the
+rest with no duplicates (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -28,13 +28,13 @@ from app.registry import edits as registry
 from app.schemas import ArticleCreate
 from tests.conftest import create_database
 
-ARTICLES = 400
+ARTICLES = 1000
 KILL_AT = ARTICLES // 2
 
 
 @cache
 def _corpus() -> tuple[dict[str, object], ...]:
-    """`ARTICLES` distinct articles: the demo corpus's first paragraphs (where most claims are), copied
+    """1,000 distinct articles: the demo corpus's first paragraphs (where most claims are), copied
     under new urls with a line of their own."""
     demo = [json.loads(line) for line in DEMO_CORPUS.read_text(encoding="utf-8").splitlines()]
     rows = []
